@@ -1,0 +1,291 @@
+// A libpq connection that runs parameterised statements, reconnects after the server restarts
+// and delivers LISTEN/NOTIFY notifications.
+import CLibPQ
+import Foundation
+
+/// A value sent as a query parameter. Every statement in this module passes input this way and
+/// never splices it into SQL text.
+public protocol SQLParameter {
+    /// The value in PostgreSQL's text input format.
+    var sqlText: String { get }
+}
+
+extension String: SQLParameter { public var sqlText: String { self } }
+extension Int: SQLParameter { public var sqlText: String { String(self) } }
+extension Int32: SQLParameter { public var sqlText: String { String(self) } }
+extension Int64: SQLParameter { public var sqlText: String { String(self) } }
+extension Double: SQLParameter { public var sqlText: String { String(self) } }
+extension Bool: SQLParameter { public var sqlText: String { self ? "t" : "f" } }
+
+/// A statement prepared once per server session and then run by name, which saves the parse
+/// and plan on every call of the queue's hot paths.
+public struct PreparedStatement: Sendable {
+    public let name: String
+    public let sql: String
+
+    public init(name: String, sql: String) {
+        self.name = name
+        self.sql = sql
+    }
+}
+
+/// A notification received on a channel this connection listens to.
+public struct Notification: Sendable, Equatable {
+    public let channel: String
+    public let payload: String
+    public let senderProcessID: Int32
+}
+
+/// A connection to PostgreSQL through libpq.
+///
+/// Not thread-safe: use one connection per thread. When the server goes away, the statement that
+/// was running fails with ``JobStoreError/connectionLost(_:)`` and the next call reconnects, retrying
+/// with backoff for up to ``Configuration/reconnectTimeout``. After a reconnect the session settings,
+/// prepared statements and LISTEN registrations are restored.
+public final class Connection {
+    public struct Configuration: Sendable {
+        /// A libpq connection string: `postgresql://user@host:port/db` or `host=... dbname=...`.
+        public var conninfo: String
+        /// Server-side limit for any one statement; 0 disables it.
+        public var statementTimeout: Duration
+        /// How long a call keeps trying to reconnect before it fails.
+        public var reconnectTimeout: Duration
+        /// Shown in `pg_stat_activity.application_name`.
+        public var applicationName: String
+
+        public init(
+            conninfo: String,
+            statementTimeout: Duration = .seconds(30),
+            reconnectTimeout: Duration = .seconds(30),
+            applicationName: String = "stdnet"
+        ) {
+            self.conninfo = conninfo
+            self.statementTimeout = statementTimeout
+            self.reconnectTimeout = reconnectTimeout
+            self.applicationName = applicationName
+        }
+    }
+
+    public let configuration: Configuration
+    private var handle: OpaquePointer?
+    private var preparedNames: Set<String> = []
+    private var listenChannels: [String] = []
+    private var transactionDepth = 0
+
+    /// Connects, retrying for up to `reconnectTimeout` while the server is starting.
+    public init(_ configuration: Configuration) throws {
+        self.configuration = configuration
+        try reconnect()
+    }
+
+    public convenience init(conninfo: String) throws {
+        try self.init(Configuration(conninfo: conninfo))
+    }
+
+    deinit {
+        if let handle { PQfinish(handle) }
+    }
+
+    /// Whether the connection to the server is currently up.
+    public var isConnected: Bool {
+        guard let handle else { return false }
+        return PQstatus(handle) == CONNECTION_OK
+    }
+
+    // MARK: Statements
+
+    /// Runs one parameterised statement and returns its rows.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [(any SQLParameter)?] = []) throws -> QueryResult {
+        try ensureConnected()
+        let result = withParameterPointers(parameters) { values, count in
+            PQexecParams(handle, sql, count, nil, values, nil, nil, 0)
+        }
+        return try check(result, statement: sql)
+    }
+
+    /// Runs a script of several statements separated by semicolons, with no parameters: schema
+    /// migrations. Input must never reach this method.
+    public func executeScript(_ sql: String) throws {
+        try ensureConnected()
+        _ = try check(PQexec(handle, sql), statement: sql)
+    }
+
+    /// Runs a prepared statement, preparing it first if this server session has not seen it.
+    @discardableResult
+    public func execute(_ statement: PreparedStatement, _ parameters: [(any SQLParameter)?] = []) throws -> QueryResult {
+        try ensureConnected()
+        if !preparedNames.contains(statement.name) {
+            let prepared = PQprepare(handle, statement.name, statement.sql, Int32(parameters.count), nil)
+            _ = try check(prepared, statement: statement.sql)
+            preparedNames.insert(statement.name)
+        }
+        let result = withParameterPointers(parameters) { values, count in
+            PQexecPrepared(handle, statement.name, count, values, nil, nil, 0)
+        }
+        return try check(result, statement: statement.name)
+    }
+
+    /// Runs `body` inside BEGIN/COMMIT, rolling back when it throws.
+    ///
+    /// Nested calls join the outer transaction. A lost connection aborts the whole transaction
+    /// with ``JobStoreError/connectionLost(_:)``; the caller may run it again from the start.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        if transactionDepth > 0 {
+            return try body()
+        }
+        try execute("BEGIN")
+        transactionDepth = 1
+        defer { transactionDepth = 0 }
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            if isConnected { _ = try? execute("ROLLBACK") }
+            throw error
+        }
+    }
+
+    // MARK: Notifications
+
+    /// Subscribes to a channel; the subscription survives reconnects.
+    public func listen(_ channel: String) throws {
+        try execute("LISTEN \(quotedIdentifier(channel))")
+        if !listenChannels.contains(channel) { listenChannels.append(channel) }
+    }
+
+    /// Waits up to `timeout` for a notification and returns it, or nil when none arrived.
+    ///
+    /// Notifications that arrived earlier are returned at once. A lost connection is reported as
+    /// ``JobStoreError/connectionLost(_:)``; the next call reconnects and listens again.
+    public func waitForNotification(timeout: Duration) throws -> Notification? {
+        try ensureConnected()
+        if let pending = nextNotification() { return pending }
+
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let ready = poll(&descriptor, 1, milliseconds)
+        guard ready > 0 else { return nil }
+        guard PQconsumeInput(handle) == 1 else {
+            throw JobStoreError.connectionLost(errorMessage())
+        }
+        return nextNotification()
+    }
+
+    private func nextNotification() -> Notification? {
+        guard let raw = PQnotifies(handle) else { return nil }
+        defer { PQfreemem(raw) }
+        return Notification(
+            channel: String(cString: raw.pointee.relname),
+            payload: String(cString: raw.pointee.extra),
+            senderProcessID: raw.pointee.be_pid
+        )
+    }
+
+    // MARK: Connecting
+
+    private func ensureConnected() throws {
+        if isConnected { return }
+        if transactionDepth > 0 {
+            throw JobStoreError.connectionLost("the connection dropped inside a transaction")
+        }
+        try reconnect()
+    }
+
+    private func reconnect() throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + configuration.reconnectTimeout
+        var delay = Duration.milliseconds(50)
+        while true {
+            if let handle { PQfinish(handle) }
+            handle = PQconnectdb(configuration.conninfo)
+            if PQstatus(handle) == CONNECTION_OK {
+                preparedNames.removeAll()
+                try configureSession()
+                return
+            }
+            let message = errorMessage()
+            guard clock.now + delay < deadline else {
+                throw JobStoreError.connectionFailed(
+                    "could not connect to PostgreSQL at \(redactedConninfo(configuration.conninfo)): \(message)")
+            }
+            Thread.sleep(forTimeInterval: delay.seconds)
+            delay = min(delay * 2, .seconds(1))
+        }
+    }
+
+    private func configureSession() throws {
+        let timeoutMilliseconds = configuration.statementTimeout.components.seconds * 1000
+            + configuration.statementTimeout.components.attoseconds / 1_000_000_000_000_000
+        try execute("""
+            SELECT set_config('statement_timeout', $1, false), set_config('application_name', $2, false),
+                   set_config('client_min_messages', 'warning', false)
+            """,
+                    [String(timeoutMilliseconds), configuration.applicationName])
+        for channel in listenChannels {
+            try execute("LISTEN \(quotedIdentifier(channel))")
+        }
+    }
+
+    // MARK: Results
+
+    private func check(_ result: OpaquePointer?, statement: String) throws -> QueryResult {
+        guard let result else {
+            throw JobStoreError.connectionLost(errorMessage())
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return QueryResult(copying: result)
+        default:
+            if PQstatus(handle) != CONNECTION_OK {
+                throw JobStoreError.connectionLost(errorMessage())
+            }
+            let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? ""
+            let message = PQresultErrorMessage(result).map { String(cString: $0) } ?? "unknown error"
+            throw JobStoreError.server(sqlState: sqlState, message: message.trimmingCharacters(in: .whitespacesAndNewlines),
+                                       statement: statement)
+        }
+    }
+
+    private func errorMessage() -> String {
+        guard let handle, let text = PQerrorMessage(handle) else { return "no connection" }
+        return String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// Calls `body` with C string pointers for the parameters; nil parameters become SQL NULL.
+private func withParameterPointers<R>(
+    _ parameters: [(any SQLParameter)?],
+    _ body: (UnsafePointer<UnsafePointer<CChar>?>?, Int32) -> R
+) -> R {
+    let strings: [UnsafeMutablePointer<CChar>?] = parameters.map { $0.map { strdup($0.sqlText) } }
+    defer { strings.forEach { free($0) } }
+    let pointers = strings.map { UnsafePointer($0) }
+    return pointers.withUnsafeBufferPointer { buffer in
+        body(buffer.baseAddress, Int32(parameters.count))
+    }
+}
+
+/// Quotes a channel name as an SQL identifier; LISTEN takes no parameters.
+private func quotedIdentifier(_ name: String) -> String {
+    "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
+
+/// Removes the password from a connection string so it can appear in messages.
+func redactedConninfo(_ conninfo: String) -> String {
+    var text = conninfo
+    if let range = text.range(of: #"://[^:/@]+:[^@]*@"#, options: .regularExpression) {
+        let user = text[range].dropFirst(3).prefix { $0 != ":" }
+        text.replaceSubrange(range, with: "://\(user):***@")
+    }
+    return text.replacingOccurrences(of: #"password\s*=\s*\S+"#, with: "password=***", options: .regularExpression)
+}
+
+extension Duration {
+    /// The duration in seconds as a floating-point number.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

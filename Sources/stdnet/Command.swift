@@ -1,0 +1,85 @@
+// The subcommand interface of the `stdnet` executable and the small argument parser they share.
+import Foundation
+
+/// One `stdnet` subcommand. Each lives in its own file and parses only its own arguments.
+protocol Command {
+    /// The word after `stdnet` that selects this command.
+    static var name: String { get }
+    /// One line for `stdnet help`.
+    static var summary: String { get }
+    /// The full usage text, printed by `stdnet help NAME` and on argument errors.
+    static var usage: String { get }
+    /// Runs the command with the arguments that follow its name; returns the process exit status.
+    static func run(_ arguments: inout Arguments) throws -> Int32
+}
+
+/// An error in the command line, printed with the command's usage.
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Command-line arguments consumed option by option.
+///
+/// Options are `--name value` or `--name=value`; flags are `--name`. Every option may have an
+/// environment variable that supplies its value when the option is absent.
+struct Arguments {
+    private var remaining: [String]
+
+    init(_ arguments: [String]) { remaining = arguments }
+
+    /// Removes `--name VALUE` (or `--name=VALUE`) and returns the value, falling back to the
+    /// environment variable when the option is absent.
+    mutating func option(_ name: String, environment: String? = nil) throws -> String? {
+        let flag = "--\(name)"
+        if let index = remaining.firstIndex(where: { $0 == flag || $0.hasPrefix(flag + "=") }) {
+            let argument = remaining.remove(at: index)
+            if argument.count > flag.count { return String(argument.dropFirst(flag.count + 1)) }
+            guard index < remaining.count, !remaining[index].hasPrefix("--") else {
+                throw UsageError("option \(flag) needs a value")
+            }
+            return remaining.remove(at: index)
+        }
+        if let environment, let value = ProcessInfo.processInfo.environment[environment], !value.isEmpty {
+            return value
+        }
+        return nil
+    }
+
+    /// Removes `--name VALUE` and converts it to an integer, or returns `defaultValue`.
+    mutating func integer(_ name: String, environment: String? = nil, default defaultValue: Int) throws -> Int {
+        guard let text = try option(name, environment: environment) else { return defaultValue }
+        guard let value = Int(text) else { throw UsageError("option --\(name) expects an integer, got '\(text)'") }
+        return value
+    }
+
+    /// Removes `--name VALUE` given in seconds (fractions allowed) and returns it as a `Duration`.
+    mutating func seconds(_ name: String, environment: String? = nil, default defaultValue: Duration) throws -> Duration {
+        guard let text = try option(name, environment: environment) else { return defaultValue }
+        guard let value = Double(text), value >= 0 else {
+            throw UsageError("option --\(name) expects a non-negative number of seconds, got '\(text)'")
+        }
+        return .milliseconds(Int64((value * 1000).rounded()))
+    }
+
+    /// Removes the flag `--name` and returns whether it was present.
+    mutating func flag(_ name: String) -> Bool {
+        guard let index = remaining.firstIndex(of: "--\(name)") else { return false }
+        remaining.remove(at: index)
+        return true
+    }
+
+    /// Removes and returns the arguments that are not options, in order.
+    mutating func positionals() throws -> [String] {
+        if let unknown = remaining.first(where: { $0.hasPrefix("--") }) {
+            throw UsageError("unknown option \(unknown)")
+        }
+        defer { remaining.removeAll() }
+        return remaining
+    }
+
+    /// Fails when any argument was not consumed.
+    func finish() throws {
+        if let unknown = remaining.first { throw UsageError("unexpected argument '\(unknown)'") }
+    }
+}

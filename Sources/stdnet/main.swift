@@ -1,0 +1,48 @@
+// Entry point: selects the subcommand and reports its errors on standard error.
+import Foundation
+
+let commands: [any Command.Type] = [
+    MigrateCommand.self,
+]
+
+@MainActor func printHelp() {
+    print("stdnet: multiphase liver imaging on a distributed job queue (research software, not for clinical use)\n")
+    print("usage: stdnet COMMAND [OPTIONS]\n\ncommands:")
+    for command in commands {
+        print("  \(command.name.padding(toLength: 12, withPad: " ", startingAt: 0)) \(command.summary)")
+    }
+    print("\nRun 'stdnet help COMMAND' for the options of one command.")
+}
+
+func standardError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+var argv = Array(CommandLine.arguments.dropFirst())
+guard let name = argv.first, !["help", "--help", "-h"].contains(name) || argv.count > 1 else {
+    printHelp()
+    exit(0)
+}
+if name == "help" || name == "--help" || name == "-h" {
+    guard let command = commands.first(where: { $0.name == argv[1] }) else {
+        standardError("stdnet: unknown command '\(argv[1])'")
+        exit(2)
+    }
+    print(command.usage)
+    exit(0)
+}
+guard let command = commands.first(where: { $0.name == name }) else {
+    standardError("stdnet: unknown command '\(name)'; run 'stdnet help' for the list")
+    exit(2)
+}
+
+var arguments = Arguments(Array(argv.dropFirst()))
+do {
+    exit(try command.run(&arguments))
+} catch let error as UsageError {
+    standardError("stdnet \(name): \(error)\n\n\(command.usage)")
+    exit(2)
+} catch {
+    standardError("stdnet \(name): \(error)")
+    exit(1)
+}

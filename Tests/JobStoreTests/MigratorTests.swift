@@ -1,0 +1,71 @@
+import Foundation
+import JobStore
+import Testing
+
+@Suite struct MigratorTests {
+    @Test func migrateTwiceIsNoOp() throws {
+        let url = try TestDatabase.makeEmptyDatabase()
+        let connection = try Connection(conninfo: url)
+        let migrations = try Migrator.loadMigrations(from: TestDatabase.migrationsFolder)
+
+        let first = try Migrator(connection: connection, migrations: migrations).migrate()
+        #expect(first.applied.map(\.version) == migrations.map(\.version))
+        let tablesAfterFirst = try connection.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").scalar
+
+        let second = try Migrator(connection: connection, migrations: migrations).migrate()
+        #expect(second.applied.isEmpty)
+        #expect(second.alreadyApplied == migrations.count)
+        #expect(try connection.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").scalar == tablesAfterFirst)
+        #expect(try connection.execute("SELECT count(*) FROM schema_migrations").scalar == String(migrations.count))
+    }
+
+    @Test func changedAppliedMigrationIsRejected() throws {
+        let url = try TestDatabase.makeEmptyDatabase()
+        let connection = try Connection(conninfo: url)
+        var migrations = try Migrator.loadMigrations(from: TestDatabase.migrationsFolder)
+        try Migrator(connection: connection, migrations: migrations).migrate()
+
+        let original = migrations[0]
+        migrations[0] = Migration(version: original.version, name: original.name, sql: original.sql + "\n-- edited\n")
+        let error = #expect(throws: JobStoreError.self) {
+            try Migrator(connection: connection, migrations: migrations).migrate()
+        }
+        #expect(error?.description.contains("\(original.name).sql was changed after it was applied") == true)
+    }
+
+    @Test func newMigrationAppliesAfterOld() throws {
+        let url = try TestDatabase.makeEmptyDatabase()
+        let connection = try Connection(conninfo: url)
+        var migrations = try Migrator.loadMigrations(from: TestDatabase.migrationsFolder)
+        try Migrator(connection: connection, migrations: migrations).migrate()
+
+        migrations.append(Migration(version: 9999, name: "9999_extra", sql: "CREATE TABLE extra (x integer)"))
+        let report = try Migrator(connection: connection, migrations: migrations).migrate()
+        #expect(report.applied.map(\.version) == [9999])
+        #expect(try connection.execute("SELECT count(*) FROM extra").scalar == "0")
+    }
+
+    @Test func failedMigrationRollsBackAndNamesFile() throws {
+        let url = try TestDatabase.makeEmptyDatabase()
+        let connection = try Connection(conninfo: url)
+        let broken = [Migration(version: 1, name: "0001_broken", sql: "CREATE TABLE a (x integer); CREATE TABLE a (x integer);")]
+
+        let error = #expect(throws: JobStoreError.self) {
+            try Migrator(connection: connection, migrations: broken).migrate()
+        }
+        #expect(error?.description.contains("0001_broken.sql failed") == true)
+        #expect(try connection.execute("SELECT to_regclass('a') IS NULL").scalar == "t")
+        #expect(try connection.execute("SELECT count(*) FROM schema_migrations").scalar == "0")
+    }
+
+    @Test func concurrentMigratorsApplyOnce() throws {
+        let url = try TestDatabase.makeEmptyDatabase()
+        let migrations = try Migrator.loadMigrations(from: TestDatabase.migrationsFolder)
+        try runConcurrently(4) { _ in
+            let connection = try Connection(conninfo: url)
+            try Migrator(connection: connection, migrations: migrations).migrate()
+        }
+        let connection = try Connection(conninfo: url)
+        #expect(try connection.execute("SELECT count(*) FROM schema_migrations").scalar == String(migrations.count))
+    }
+}
