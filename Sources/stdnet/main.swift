@@ -2,6 +2,7 @@
 import Foundation
 
 let commands: [any Command.Type] = [
+    DatabaseCommand.self,
     MigrateCommand.self,
 ]
 

@@ -1,0 +1,50 @@
+// `stdnet database`: creates, starts and stops the private PostgreSQL cluster of the
+// single-machine setup.
+import Foundation
+import JobStore
+
+enum DatabaseCommand: Command {
+    static let name = "database"
+    static let summary = "start or stop a private PostgreSQL cluster in a local folder (loopback only)"
+    static let usage = """
+        usage: stdnet database start|stop|status [--data DIR] [--port PORT]
+
+        Runs a PostgreSQL cluster of its own in DIR, listening on 127.0.0.1 only and trusting local
+        connections; meant for a single machine, never for a shared network. 'start' creates the
+        cluster on first use, starts it and creates the database 'stdnet'. Server programs come from
+        the Debian postgresql package; as root they run as the 'postgres' user.
+
+          --data DIR    cluster folder (env STDNET_DATA; default ./.local/postgres)
+          --port PORT   TCP port on 127.0.0.1 (env STDNET_DATABASE_PORT; default 54329)
+        """
+
+    static func run(_ arguments: inout Arguments) throws -> Int32 {
+        let folder = try arguments.option("data", environment: "STDNET_DATA") ?? ".local/postgres"
+        let port = try arguments.integer("port", environment: "STDNET_DATABASE_PORT", default: 54329)
+        let positionals = try arguments.positionals()
+        guard positionals.count == 1, let action = positionals.first else {
+            throw UsageError("expected one of start, stop, status")
+        }
+        let dataDirectory = URL(fileURLWithPath: folder).standardizedFileURL
+        let cluster = PrivateCluster(dataDirectory: dataDirectory, port: port)
+
+        switch action {
+        case "start":
+            try cluster.initialise()
+            if !cluster.isRunning { try cluster.start() }
+            let connection = try Connection(conninfo: cluster.url())
+            let exists = try connection.execute("SELECT 1 FROM pg_database WHERE datname = 'stdnet'").rows.isEmpty == false
+            if !exists { try connection.execute("CREATE DATABASE stdnet") }
+            print("PostgreSQL running in \(dataDirectory.path): \(cluster.url(database: "stdnet"))")
+        case "stop":
+            if cluster.isRunning { try cluster.stop() }
+            print("PostgreSQL in \(dataDirectory.path) stopped")
+        case "status":
+            print(cluster.isRunning ? "running: \(cluster.url(database: "stdnet"))" : "not running")
+            return cluster.isRunning ? 0 : 3
+        default:
+            throw UsageError("unknown action '\(action)'; expected start, stop or status")
+        }
+        return 0
+    }
+}

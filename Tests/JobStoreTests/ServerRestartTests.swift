@@ -1,0 +1,100 @@
+import Foundation
+import JobStore
+import Testing
+
+/// Restarts a real PostgreSQL server under producers and claimers that keep going.
+@Suite struct ServerRestartTests {
+    @Test func queueSurvivesServerRestart() throws {
+        let cluster = try TestDatabase.startCluster(named: "restart")
+        defer {
+            try? cluster.stop(mode: "immediate")
+            try? FileManager.default.removeItem(at: cluster.dataDirectory)
+        }
+        let url = try TestDatabase.makeMigratedDatabase(on: cluster.url())
+        let jobCount = 600
+        let finished = Flag()
+        let configuration = Connection.Configuration(conninfo: url, reconnectTimeout: .seconds(60))
+
+        let restarter = Thread {
+            Thread.sleep(forTimeInterval: 0.4)
+            try! cluster.stop(mode: "fast")
+            Thread.sleep(forTimeInterval: 0.5)
+            try! cluster.start()
+        }
+        restarter.start()
+
+        try runConcurrently(5) { index in
+            let queue = JobQueue(connection: try Connection(configuration))
+            if index == 0 {
+                // Producer: idempotency keys make a retried enqueue safe when its commit was lost.
+                for number in 0..<jobCount {
+                    _ = try retryingOnConnectionLoss {
+                        try queue.enqueue(NewJob(kind: "noop", idempotencyKey: "job-\(number)"))
+                    }
+                    if number % 20 == 0 { Thread.sleep(forTimeInterval: 0.02) }
+                }
+                return
+            }
+            // Claimers: a claim lost with the connection is recovered by the sweeper after its lease.
+            let owner = "claimer-\(index)"
+            while !finished.isSet {
+                try retryingOnConnectionLoss { _ = try queue.requeueExpiredLeases() }
+                let jobs = try retryingOnConnectionLoss { try queue.claim(owner: owner, limit: 5, lease: .milliseconds(700)) }
+                for job in jobs {
+                    try retryingOnConnectionLoss {
+                        do {
+                            try queue.complete(job: job.id, attempt: job.attempt, owner: owner)
+                        } catch JobStoreError.staleAttempt {
+                            // The lease expired during the outage; another attempt completes it.
+                        }
+                    }
+                }
+                let done = try retryingOnConnectionLoss {
+                    try queue.connection.execute("SELECT count(*) FROM jobs WHERE state = 'succeeded'").scalar
+                }
+                if done == String(jobCount) { finished.set() }
+                if jobs.isEmpty { Thread.sleep(forTimeInterval: 0.02) }
+            }
+        }
+
+        let connection = try Connection(configuration)
+        #expect(try connection.execute("SELECT count(*) FROM jobs").scalar == "\(jobCount)")
+        #expect(try connection.execute("SELECT count(*) FROM jobs WHERE state = 'succeeded'").scalar == "\(jobCount)")
+        #expect(try connection.execute("""
+            SELECT count(*) FROM (SELECT job_id FROM job_events WHERE to_state = 'succeeded'
+                                  GROUP BY job_id HAVING count(*) > 1) AS repeated
+            """).scalar == "0")
+        #expect(try connection.execute("SELECT count(DISTINCT job_id) FROM job_events WHERE to_state = 'succeeded'").scalar == "\(jobCount)")
+        let log = try String(contentsOf: cluster.dataDirectory.appendingPathComponent("server.log"), encoding: .utf8)
+        #expect(log.contains("database system is shut down"), "the server was never restarted")
+        #expect(connectionLosses.count > 0, "no operation met the restart")
+    }
+}
+
+/// Runs `body` again after connection errors, as a service's loop would.
+func retryingOnConnectionLoss<T>(_ body: () throws -> T) throws -> T {
+    while true {
+        do {
+            return try body()
+        } catch let error as JobStoreError where error.isConnectionError {
+            connectionLosses.increment()
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+}
+
+let connectionLosses = Counter()
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func increment() { lock.withLock { value += 1 } }
+    var count: Int { lock.withLock { value } }
+}
+
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+}
