@@ -9,20 +9,23 @@ let package = Package(
     products: [
         .executable(name: "stdnet", targets: ["stdnet"]),
         .library(name: "JobStore", targets: ["JobStore"]),
+        .library(name: "Wire", targets: ["Wire"]),
     ],
     targets: [
-        .systemLibrary(
-            name: "CLibPQ",
-            pkgConfig: "libpq",
-            providers: [.apt(["libpq-dev"])]
-        ),
+        .systemLibrary(name: "CLibPQ", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(
             name: "CLibCrypto",
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "JobStore", dependencies: ["CLibPQ", "CLibCrypto"]),
-        .executableTarget(name: "stdnet", dependencies: ["JobStore"]),
+        .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
+        .target(name: "Wire", dependencies: ["CZeroMQ"]),
+        .target(name: "ServiceSupport"),
+        .target(name: "Coordinator", dependencies: ["JobStore", "Wire", "ServiceSupport"]),
+        .target(name: "Worker", dependencies: ["Wire", "ServiceSupport"]),
+        .executableTarget(name: "stdnet", dependencies: ["JobStore", "Wire", "ServiceSupport", "Coordinator", "Worker"]),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore"]),
+        .executableTarget(name: "QueueBenchmark", dependencies: ["JobStore"], path: "Benchmarks/QueueBenchmark"),
     ]
 )

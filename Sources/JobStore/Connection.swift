@@ -173,6 +173,24 @@ public final class Connection {
         return nextNotification()
     }
 
+    /// The socket of the server connection, for waiting on notifications in an event loop;
+    /// -1 while disconnected.
+    public var socketDescriptor: Int32 {
+        guard let handle, isConnected else { return -1 }
+        return PQsocket(handle)
+    }
+
+    /// Returns the notifications that have arrived, without waiting; reconnects first if needed.
+    public func receiveNotifications() throws -> [Notification] {
+        try ensureConnected()
+        guard PQconsumeInput(handle) == 1 else {
+            throw JobStoreError.connectionLost(errorMessage())
+        }
+        var notifications: [Notification] = []
+        while let notification = nextNotification() { notifications.append(notification) }
+        return notifications
+    }
+
     private func nextNotification() -> Notification? {
         guard let raw = PQnotifies(handle) else { return nil }
         defer { PQfreemem(raw) }

@@ -4,6 +4,11 @@ import Foundation
 let commands: [any Command.Type] = [
     DatabaseCommand.self,
     MigrateCommand.self,
+    CoordinatorCommand.self,
+    WorkerCommand.self,
+    SubmitCommand.self,
+    StatusCommand.self,
+    CancelCommand.self,
 ]
 
 @MainActor func printHelp() {

@@ -1,0 +1,101 @@
+// The client protocol at the coordinator: submit, status, cancel.
+import Foundation
+import JobStore
+import ServiceSupport
+import Wire
+
+extension Coordinator {
+    /// Answers every waiting client request.
+    func drainClientMessages() {
+        for _ in 0..<100 {
+            let frames: [Data]?
+            do {
+                frames = try clientSocket.receive()
+            } catch {
+                logger.error("receiving from clients failed", ["error": error])
+                return
+            }
+            guard let frames else { return }
+            guard frames.count >= 1 else { continue }
+            let client = frames[0]
+            do {
+                let envelope = try Envelope.decode(Array(frames.dropFirst()))
+                handle(envelope.message, from: client)
+            } catch {
+                protocolErrors.report("malformed client request rejected", error, .warning)
+                reply(.error(ErrorReply(request: nil, message: "malformed request: \(error)")), to: client)
+            }
+        }
+    }
+
+    private func handle(_ message: Message, from client: Data) {
+        do {
+            switch message {
+            case .submitNoop(let submit):
+                try submitNoop(submit, from: client)
+            case .status(let request):
+                reply(.statusReply(try status(request)), to: client)
+            case .cancel(let request):
+                reply(.cancelReply(try cancel(request)), to: client)
+            default:
+                reply(.error(ErrorReply(request: nil, message: "\(message.name) is not a client request")), to: client)
+            }
+        } catch {
+            databaseErrors.report("client request failed", error)
+            reply(.error(ErrorReply(request: requestID(of: message), message: "request failed: \(error)")), to: client)
+        }
+    }
+
+    private func submitNoop(_ submit: SubmitNoop, from client: Data) throws {
+        guard (1...100_000).contains(submit.count) else {
+            reply(.error(ErrorReply(request: submit.request, message: "count must be between 1 and 100000, got \(submit.count)")), to: client)
+            return
+        }
+        guard (try? JSONSerialization.jsonObject(with: Data(submit.payload.utf8))) is [String: Any] else {
+            reply(.error(ErrorReply(request: submit.request, message: "payload must be a JSON object")), to: client)
+            return
+        }
+        var ids: [Int64] = []
+        for start in stride(from: 0, to: submit.count, by: 1000) {
+            let jobs = (start..<min(start + 1000, submit.count)).map { _ in NewJob(kind: "noop", payload: submit.payload) }
+            ids += try queue.enqueue(batch: jobs)
+        }
+        workMayBeQueued = true
+        logger.info("no-op jobs submitted", ["count": ids.count, "first_job": ids.first ?? 0])
+        reply(.submitted(Submitted(request: submit.request, jobs: ids)), to: client)
+    }
+
+    private func status(_ request: StatusRequest) throws -> StatusReply {
+        let counts = try queue.connection.execute("SELECT state::text, count(*) FROM jobs GROUP BY state")
+        var byState: [String: Int] = [:]
+        for row in counts.rows { byState[row[0]!] = Int(row[1]!)! }
+
+        var jobs: [JobStatus] = []
+        for id in request.jobs.prefix(10_000) {
+            guard let job = try queue.job(id) else { continue }
+            jobs.append(JobStatus(id: job.id, kind: job.kind, state: job.state.rawValue, attempt: job.attempt,
+                                  errors: job.errors.map { "attempt \($0.attempt): \($0.error)" }))
+        }
+        return StatusReply(request: request.request, counts: byState, jobs: jobs)
+    }
+
+    private func cancel(_ request: CancelRequest) throws -> CancelReply {
+        let holder = workers.holder(of: request.job)
+        let cancelled = try queue.cancel(job: request.job)
+        if cancelled, let holder, let attempt = holder.inFlight.first(where: { $0.job == request.job }) {
+            workers[holder.name]?.inFlight.remove(attempt)
+            send(.abandon(Abandon(job: attempt.job, attempt: attempt.attempt, reason: "cancelled on request")), to: holder.name)
+        }
+        logger.info("job cancel requested", ["job": request.job, "cancelled": cancelled])
+        return CancelReply(request: request.request, job: request.job, cancelled: cancelled)
+    }
+
+    private func requestID(of message: Message) -> String? {
+        switch message {
+        case .submitNoop(let body): body.request
+        case .status(let body): body.request
+        case .cancel(let body): body.request
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,202 @@
+// The worker protocol at the coordinator: credits, dispatch, heartbeats, results, failures.
+import Foundation
+import JobStore
+import ServiceSupport
+import Wire
+
+extension Coordinator {
+    /// Reads every waiting worker message; results are collected and recorded in one batch.
+    func drainWorkerMessages() {
+        for _ in 0..<1000 {
+            let frames: [Data]?
+            do {
+                frames = try workerSocket.receive()
+            } catch {
+                logger.error("receiving from workers failed", ["error": error])
+                return
+            }
+            guard let frames else { return }
+            guard frames.count >= 2, let worker = String(data: frames[0], encoding: .utf8), !worker.isEmpty else {
+                protocolErrors.report("message without a readable worker ID rejected", DecodingError(description: "\(frames.count) frame(s)"), .warning)
+                continue
+            }
+            do {
+                handle(try Envelope.decode(Array(frames.dropFirst())), from: worker)
+            } catch {
+                protocolErrors.report("malformed worker message rejected", WorkerMessageError(worker: worker, underlying: error), .warning)
+            }
+        }
+    }
+
+    private func handle(_ envelope: Envelope, from worker: String) {
+        let now = ContinuousClock.now
+        if workers.heard(from: worker, at: now) {
+            logger.info("worker connected", ["worker": worker])
+            // The worker may have granted slots to an earlier coordinator on this endpoint;
+            // hello asks it to grant them again.
+            send(.heartbeat(Heartbeat(sender: configuration.name, hello: true)), to: worker)
+        }
+
+        switch envelope.message {
+        case .ready(let ready):
+            workers[worker]?.credits += max(0, ready.slots)
+            workers[worker]?.capacity = ready.capacity
+            workers[worker]?.kinds = ready.kinds
+            workers[worker]?.modelVersion = ready.modelVersion
+            workers[worker]?.leaving = false
+            logger.debug("worker ready", ["worker": worker, "slots": ready.slots, "model": ready.modelVersion])
+        case .heartbeat(let heartbeat):
+            extendLeases(of: worker, running: heartbeat.running)
+        case .progress(let progress):
+            logger.debug("job progress", ["job": progress.job, "attempt": progress.attempt, "worker": worker,
+                                          "stage": progress.stage, "fraction": progress.fraction])
+        case .result(let result):
+            workers[worker]?.inFlight.remove(JobAttempt(job: result.job, attempt: result.attempt))
+            pendingResults.append((worker, result))
+        case .failed(let failure):
+            workers[worker]?.inFlight.remove(JobAttempt(job: failure.job, attempt: failure.attempt))
+            recordFailure(failure, from: worker)
+        case .bye:
+            workers[worker]?.leaving = true
+            workers[worker]?.credits = 0
+            logger.info("worker leaving", ["worker": worker, "in_flight": workers[worker]?.inFlight.count ?? 0])
+        default:
+            protocolErrors.report("unexpected message on the worker endpoint rejected",
+                                  WorkerMessageError(worker: worker, underlying: DecodingError(description: "type \(envelope.message.name)")), .warning)
+        }
+    }
+
+    // MARK: Dispatch
+
+    /// Claims jobs for every worker with credits and sends them.
+    func dispatch() {
+        var claimedAll = true
+        for worker in workers.dispatchable {
+            let jobs: [ClaimedJob]
+            do {
+                jobs = try queue.claim(owner: worker.name, limit: worker.credits, lease: configuration.lease,
+                                       kinds: worker.kinds.isEmpty ? nil : worker.kinds)
+            } catch {
+                databaseErrors.report("claiming jobs failed", error)
+                return
+            }
+            if jobs.count < worker.credits { claimedAll = false }
+            for job in jobs {
+                workers[worker.name]?.credits -= 1
+                let order = JobOrder(job: job.id, attempt: job.attempt, kind: job.kind, payload: job.payload,
+                                     leaseMilliseconds: configuration.lease.milliseconds)
+                guard send(.job(order), to: worker.name) else {
+                    // The worker is gone; give the attempt back instead of waiting for its lease.
+                    logger.warning("job not delivered to worker", ["job": job.id, "attempt": job.attempt, "worker": worker.name])
+                    releaseAttempt(JobAttempt(job: job.id, attempt: job.attempt), of: worker.name, reason: "could not be delivered to worker \(worker.name)")
+                    continue
+                }
+                workers[worker.name]?.inFlight.insert(JobAttempt(job: job.id, attempt: job.attempt))
+                logger.debug("job dispatched", ["job": job.id, "attempt": job.attempt, "worker": worker.name, "kind": job.kind])
+            }
+        }
+        if !claimedAll { workMayBeQueued = false }
+    }
+
+    // MARK: Leases and liveness
+
+    private func extendLeases(of worker: String, running: [JobAttempt]) {
+        workers[worker]?.inFlight.formUnion(running)
+        guard !running.isEmpty else { return }
+        do {
+            let held = try queue.heartbeat(owner: worker, attempts: running.map { ($0.job, $0.attempt) }, lease: configuration.lease)
+            for attempt in running where !held.contains(attempt.job) {
+                workers[worker]?.inFlight.remove(attempt)
+                send(.abandon(Abandon(job: attempt.job, attempt: attempt.attempt, reason: "the attempt no longer holds the job")), to: worker)
+                logger.warning("attempt abandoned: lease lost", ["job": attempt.job, "attempt": attempt.attempt, "worker": worker])
+            }
+        } catch {
+            databaseErrors.report("extending leases failed", error)
+        }
+    }
+
+    func sendHeartbeats() {
+        for worker in workers.workers.keys {
+            send(.heartbeat(Heartbeat(sender: configuration.name)), to: worker)
+        }
+    }
+
+    /// Forgets workers silent for `missedHeartbeats` intervals and requeues their attempts now
+    /// rather than when the leases expire.
+    func declareSilentWorkersDead() {
+        let deadline = ContinuousClock.now - configuration.heartbeatInterval * configuration.missedHeartbeats
+        for worker in workers.removeSilent(since: deadline) {
+            logger.warning("worker declared dead", ["worker": worker.name, "missed_heartbeats": configuration.missedHeartbeats,
+                                                    "in_flight": worker.inFlight.count])
+            for attempt in worker.inFlight {
+                releaseAttempt(attempt, of: worker.name, reason: "worker \(worker.name) missed \(configuration.missedHeartbeats) heartbeats")
+            }
+        }
+    }
+
+    /// Ends an attempt as a retryable failure; a stale attempt is left alone.
+    private func releaseAttempt(_ attempt: JobAttempt, of worker: String, reason: String) {
+        do {
+            let outcome = try queue.fail(job: attempt.job, attempt: attempt.attempt, owner: worker, error: reason, retryable: true)
+            workMayBeQueued = true
+            logger.warning("attempt released", ["job": attempt.job, "attempt": attempt.attempt, "worker": worker, "outcome": outcome])
+        } catch JobStoreError.staleAttempt {
+            return
+        } catch {
+            databaseErrors.report("releasing an attempt failed", error)
+        }
+    }
+
+    // MARK: Outcomes
+
+    /// Records the collected results in one statement and acknowledges each.
+    func recordPendingResults() {
+        guard !pendingResults.isEmpty else { return }
+        let batch = pendingResults
+        let accepted: Set<Int64>
+        do {
+            accepted = try queue.complete(batch: batch.map { ($0.result.job, $0.result.attempt, $0.worker, $0.result.result) })
+        } catch {
+            // Kept for the next loop; completion is idempotent, so a batch that did commit is harmless to repeat.
+            databaseErrors.report("recording results failed", error)
+            return
+        }
+        pendingResults.removeAll()
+        for (worker, result) in batch {
+            let isAccepted = accepted.contains(result.job)
+            if isAccepted {
+                logger.debug("job succeeded", ["job": result.job, "attempt": result.attempt, "worker": worker])
+            } else {
+                logger.warning("stale result rejected", ["job": result.job, "attempt": result.attempt, "worker": worker])
+            }
+            send(.acknowledgement(Acknowledgement(job: result.job, attempt: result.attempt, accepted: isAccepted,
+                                                  reason: isAccepted ? nil : "the attempt no longer holds the job")), to: worker)
+        }
+    }
+
+    private func recordFailure(_ failure: JobFailure, from worker: String) {
+        do {
+            let outcome = try queue.fail(job: failure.job, attempt: failure.attempt, owner: worker, error: failure.error, retryable: failure.retryable)
+            if case .retryScheduled = outcome { workMayBeQueued = true }
+            logger.warning("job attempt failed", ["job": failure.job, "attempt": failure.attempt, "worker": worker,
+                                                  "retryable": failure.retryable, "outcome": outcome, "error": failure.error])
+            send(.acknowledgement(Acknowledgement(job: failure.job, attempt: failure.attempt, accepted: true)), to: worker)
+        } catch let error as JobStoreError {
+            if case .staleAttempt = error {
+                logger.warning("stale failure rejected", ["job": failure.job, "attempt": failure.attempt, "worker": worker])
+                send(.acknowledgement(Acknowledgement(job: failure.job, attempt: failure.attempt, accepted: false, reason: error.description)), to: worker)
+            } else {
+                databaseErrors.report("recording a failure failed", error)
+            }
+        } catch {
+            databaseErrors.report("recording a failure failed", error)
+        }
+    }
+}
+
+/// A protocol error with the worker that caused it, for logs.
+struct WorkerMessageError: Error, CustomStringConvertible {
+    let worker: String
+    let underlying: Error
+    var description: String { "worker \(worker): \(underlying)" }
+}

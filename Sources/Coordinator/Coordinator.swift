@@ -1,0 +1,166 @@
+// The coordinator: the only process that talks to PostgreSQL. It hands queued jobs to workers
+// that have granted it slots, keeps their leases alive on heartbeats, records results and
+// failures fenced by attempt, and answers clients.
+import Foundation
+import JobStore
+import ServiceSupport
+import Wire
+
+/// One coordinator process. `run` owns every socket and connection on the calling thread.
+public final class Coordinator {
+    let configuration: CoordinatorConfiguration
+    let logger: Logger
+    let queue: JobQueue
+    let listener: Connection
+    let workerSocket: Socket
+    let clientSocket: Socket
+    var workers = WorkerRegistry()
+    /// Set when an enqueue notification arrived or a sweep requeued jobs; cleared when a claim
+    /// finds less than it asked for.
+    var workMayBeQueued = true
+    var pendingResults: [(worker: String, result: JobResult)] = []
+    let databaseErrors: RateLimitedLog
+    let protocolErrors: RateLimitedLog
+
+    public init(configuration: CoordinatorConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        queue = JobQueue(connection: try Connection(configuration.database))
+        listener = try Connection(configuration.database)
+        try listener.listen(JobQueue.notificationChannel)
+        workerSocket = try Socket(.router)
+        try workerSocket.bind(configuration.workerEndpoint)
+        clientSocket = try Socket(.router)
+        try clientSocket.bind(configuration.clientEndpoint)
+        databaseErrors = RateLimitedLog(logger: logger, interval: .seconds(5))
+        protocolErrors = RateLimitedLog(logger: logger, interval: .seconds(5))
+    }
+
+    /// The bound worker endpoint (with the real port when the configuration asked for port 0).
+    public var workerEndpoint: String { workerSocket.lastEndpoint }
+    public var clientEndpoint: String { clientSocket.lastEndpoint }
+
+    /// Runs until `shutdown` is requested, then stops handing out work, tells workers, waits up
+    /// to the shutdown timeout for results in flight and returns.
+    public func run(until shutdown: ShutdownRequest) {
+        logger.info("coordinator started", ["name": configuration.name, "workers": workerEndpoint, "clients": clientEndpoint])
+        let clock = ContinuousClock()
+        var nextSweep = clock.now
+        var nextHeartbeat = clock.now
+        var stoppingSince: ContinuousClock.Instant?
+
+        while true {
+            if shutdown.isRequested && stoppingSince == nil {
+                stoppingSince = clock.now
+                beginShutdown()
+            }
+            if let stoppingSince {
+                if workers.totalInFlight == 0 || clock.now - stoppingSince > configuration.shutdownTimeout { break }
+            }
+
+            waitForInput(until: min(nextSweep, nextHeartbeat))
+            receiveNotifications()
+            drainWorkerMessages()
+            recordPendingResults()
+            drainClientMessages()
+
+            if clock.now >= nextSweep {
+                sweepExpiredLeases()
+                nextSweep = clock.now + configuration.sweepInterval
+            }
+            if clock.now >= nextHeartbeat {
+                sendHeartbeats()
+                declareSilentWorkersDead()
+                nextHeartbeat = clock.now + configuration.heartbeatInterval
+            }
+            if stoppingSince == nil && workMayBeQueued {
+                dispatch()
+            }
+        }
+        logger.info("coordinator stopped", ["name": configuration.name, "in_flight": workers.totalInFlight])
+    }
+
+    // MARK: Event loop steps
+
+    private func waitForInput(until deadline: ContinuousClock.Instant) {
+        let now = ContinuousClock.now
+        // Busy queues are served without sleeping; otherwise wait for a message, a notification
+        // or the next timer.
+        let timeout = workMayBeQueued && !workers.dispatchable.isEmpty ? .zero : max(.zero, min(deadline - now, .milliseconds(100)))
+        var items: [PollItem] = [.socket(workerSocket), .socket(clientSocket)]
+        let descriptor = listener.socketDescriptor
+        if descriptor >= 0 { items.append(.descriptor(descriptor)) }
+        do {
+            _ = try poll(items, timeout: timeout)
+        } catch {
+            logger.error("poll failed", ["error": error])
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+    }
+
+    private func receiveNotifications() {
+        do {
+            if try !listener.receiveNotifications().isEmpty { workMayBeQueued = true }
+        } catch {
+            databaseErrors.report("listening for enqueue notifications failed", error)
+        }
+    }
+
+    private func sweepExpiredLeases() {
+        do {
+            let requeued = try queue.requeueExpiredLeases()
+            if !requeued.isEmpty {
+                logger.warning("expired leases swept", ["jobs": requeued.map(String.init).joined(separator: ",")])
+            }
+            // Delayed retries become runnable without a notification, so look again on every sweep.
+            workMayBeQueued = true
+        } catch {
+            databaseErrors.report("sweeping expired leases failed", error)
+        }
+    }
+
+    private func beginShutdown() {
+        logger.info("coordinator stopping", ["in_flight": workers.totalInFlight, "timeout_ms": configuration.shutdownTimeout.milliseconds])
+        for worker in workers.workers.values {
+            send(.bye(Bye(sender: configuration.name)), to: worker.name)
+        }
+    }
+
+    // MARK: Sending
+
+    @discardableResult
+    func send(_ message: Message, attachments: [Attachment] = [], to worker: String) -> Bool {
+        let frames = [Data(worker.utf8)] + Envelope(message, attachments: attachments).encode()
+        return workerSocket.send(frames)
+    }
+
+    func reply(_ message: Message, to client: Data) {
+        if !clientSocket.send([client] + Envelope(message).encode()) {
+            logger.warning("reply to client not delivered", ["type": message.name])
+        }
+    }
+}
+
+/// Logs an error at most once per interval, with the number of repeats it held back.
+final class RateLimitedLog {
+    let logger: Logger
+    let interval: Duration
+    private var lastLogged: ContinuousClock.Instant?
+    private var suppressed = 0
+
+    init(logger: Logger, interval: Duration) {
+        self.logger = logger
+        self.interval = interval
+    }
+
+    func report(_ message: String, _ error: Error, _ level: LogLevel = .error) {
+        let now = ContinuousClock.now
+        if let lastLogged, now - lastLogged < interval {
+            suppressed += 1
+            return
+        }
+        logger.log(level, message, ["error": error, "repeats_suppressed": suppressed])
+        lastLogged = now
+        suppressed = 0
+    }
+}

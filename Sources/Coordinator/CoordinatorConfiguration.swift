@@ -1,0 +1,43 @@
+import JobStore
+
+/// Settings of one coordinator process.
+public struct CoordinatorConfiguration: Sendable {
+    public var database: Connection.Configuration
+    /// Where workers connect (ROUTER).
+    public var workerEndpoint: String
+    /// Where clients connect (ROUTER).
+    public var clientEndpoint: String
+    /// Names this coordinator in logs.
+    public var name: String
+    /// How long an attempt holds its job without a heartbeat.
+    public var lease: Duration
+    /// Interval of heartbeats to workers; a worker silent for `missedHeartbeats` intervals is dead.
+    public var heartbeatInterval: Duration
+    public var missedHeartbeats: Int
+    /// How often expired leases are swept and delayed retries looked for.
+    public var sweepInterval: Duration
+    /// How long a stopping coordinator waits for results of attempts in flight.
+    public var shutdownTimeout: Duration
+
+    public init(
+        database: Connection.Configuration,
+        workerEndpoint: String = "tcp://127.0.0.1:5555",
+        clientEndpoint: String = "tcp://127.0.0.1:5556",
+        name: String = "coordinator",
+        lease: Duration = .seconds(10),
+        heartbeatInterval: Duration = .seconds(1),
+        missedHeartbeats: Int = 3,
+        sweepInterval: Duration = .seconds(1),
+        shutdownTimeout: Duration = .seconds(10)
+    ) {
+        self.database = database
+        self.workerEndpoint = workerEndpoint
+        self.clientEndpoint = clientEndpoint
+        self.name = name
+        self.lease = lease
+        self.heartbeatInterval = heartbeatInterval
+        self.missedHeartbeats = missedHeartbeats
+        self.sweepInterval = sweepInterval
+        self.shutdownTimeout = shutdownTimeout
+    }
+}

@@ -1,0 +1,58 @@
+// The coordinator's view of the workers connected to it.
+import Foundation
+import Wire
+
+/// One connected worker, as this coordinator sees it.
+struct ConnectedWorker {
+    /// The worker's ZeroMQ routing ID, which is also its lease owner name.
+    let name: String
+    /// Jobs the worker has granted this coordinator and not yet received (READY minus JOB).
+    var credits = 0
+    var capacity = 0
+    var kinds: [String] = []
+    var modelVersion = ""
+    /// Attempts sent to the worker and not yet finished.
+    var inFlight: Set<JobAttempt> = []
+    var lastHeard: ContinuousClock.Instant
+    /// Set by BYE: the worker finishes what it has and takes nothing new.
+    var leaving = false
+}
+
+/// The workers known to one coordinator, by name.
+struct WorkerRegistry {
+    private(set) var workers: [String: ConnectedWorker] = [:]
+
+    subscript(name: String) -> ConnectedWorker? {
+        get { workers[name] }
+        set { workers[name] = newValue }
+    }
+
+    /// Records that a message arrived from `name`; returns true when the worker was unknown.
+    mutating func heard(from name: String, at now: ContinuousClock.Instant) -> Bool {
+        if workers[name] != nil {
+            workers[name]!.lastHeard = now
+            return false
+        }
+        workers[name] = ConnectedWorker(name: name, lastHeard: now)
+        return true
+    }
+
+    /// Removes and returns the workers silent since before `deadline`.
+    mutating func removeSilent(since deadline: ContinuousClock.Instant) -> [ConnectedWorker] {
+        let silent = workers.values.filter { $0.lastHeard < deadline }
+        for worker in silent { workers[worker.name] = nil }
+        return silent
+    }
+
+    /// Workers that may receive jobs now, most credits first.
+    var dispatchable: [ConnectedWorker] {
+        workers.values.filter { $0.credits > 0 && !$0.leaving }.sorted { $0.credits > $1.credits }
+    }
+
+    /// The worker running `job`, if any.
+    func holder(of job: Int64) -> ConnectedWorker? {
+        workers.values.first { worker in worker.inFlight.contains { $0.job == job } }
+    }
+
+    var totalInFlight: Int { workers.values.reduce(0) { $0 + $1.inFlight.count } }
+}

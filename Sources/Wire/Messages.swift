@@ -1,0 +1,254 @@
+// The messages of the worker protocol (coordinator ROUTER <-> worker DEALER) and the client
+// protocol (coordinator's client ROUTER <-> `stdnet` client DEALER). Docs/protocol.md describes
+// each message, its fields and its errors.
+
+/// A job and the attempt that runs it: the pair every fenced message names.
+public struct JobAttempt: Codable, Sendable, Hashable {
+    public let job: Int64
+    public let attempt: Int
+
+    public init(job: Int64, attempt: Int) {
+        self.job = job
+        self.attempt = attempt
+    }
+}
+
+// MARK: Worker protocol
+
+/// Worker -> coordinator: grants `slots` more jobs to this coordinator.
+public struct Ready: Codable, Sendable, Equatable {
+    public let worker: String
+    public let slots: Int
+    public let capacity: Int
+    public let modelVersion: String
+    public let kinds: [String]
+
+    public init(worker: String, slots: Int, capacity: Int, modelVersion: String, kinds: [String]) {
+        self.worker = worker
+        self.slots = slots
+        self.capacity = capacity
+        self.modelVersion = modelVersion
+        self.kinds = kinds
+    }
+}
+
+/// Coordinator -> worker: one attempt to run, with its inputs as attachments.
+public struct JobOrder: Codable, Sendable, Equatable {
+    public let job: Int64
+    public let attempt: Int
+    public let kind: String
+    /// The job's JSON payload as text.
+    public let payload: String
+    /// How long the lease lasts without a heartbeat, in milliseconds.
+    public let leaseMilliseconds: Int
+
+    public init(job: Int64, attempt: Int, kind: String, payload: String, leaseMilliseconds: Int) {
+        self.job = job
+        self.attempt = attempt
+        self.kind = kind
+        self.payload = payload
+        self.leaseMilliseconds = leaseMilliseconds
+    }
+}
+
+/// Worker -> coordinator: how far an attempt has come.
+public struct Progress: Codable, Sendable, Equatable {
+    public let job: Int64
+    public let attempt: Int
+    /// Completed fraction, 0...1.
+    public let fraction: Double
+    public let stage: String
+
+    public init(job: Int64, attempt: Int, fraction: Double, stage: String) {
+        self.job = job
+        self.attempt = attempt
+        self.fraction = fraction
+        self.stage = stage
+    }
+}
+
+/// Worker -> coordinator: an attempt succeeded; outputs follow as attachments.
+public struct JobResult: Codable, Sendable, Equatable {
+    public let job: Int64
+    public let attempt: Int
+    /// The result as JSON text.
+    public let result: String
+
+    public init(job: Int64, attempt: Int, result: String) {
+        self.job = job
+        self.attempt = attempt
+        self.result = result
+    }
+}
+
+/// Worker -> coordinator: an attempt failed.
+public struct JobFailure: Codable, Sendable, Equatable {
+    public let job: Int64
+    public let attempt: Int
+    public let error: String
+    /// False when running the job again cannot help (invalid input).
+    public let retryable: Bool
+
+    public init(job: Int64, attempt: Int, error: String, retryable: Bool) {
+        self.job = job
+        self.attempt = attempt
+        self.error = error
+        self.retryable = retryable
+    }
+}
+
+/// Both ways, every heartbeat interval.
+public struct Heartbeat: Codable, Sendable, Equatable {
+    public let sender: String
+    /// Worker -> coordinator: the attempts it is running for this coordinator's database.
+    public let running: [JobAttempt]
+    /// Coordinator -> worker: true when the coordinator does not know this worker (it restarted,
+    /// or declared the worker dead); the worker then grants its slots again with READY.
+    public let hello: Bool
+
+    public init(sender: String, running: [JobAttempt] = [], hello: Bool = false) {
+        self.sender = sender
+        self.running = running
+        self.hello = hello
+    }
+}
+
+/// Either way: the sender is shutting down and takes no more work.
+public struct Bye: Codable, Sendable, Equatable {
+    public let sender: String
+
+    public init(sender: String) { self.sender = sender }
+}
+
+/// Coordinator -> worker: stop an attempt that no longer holds its job (cancelled, lease lost).
+public struct Abandon: Codable, Sendable, Equatable {
+    public let job: Int64
+    public let attempt: Int
+    public let reason: String
+
+    public init(job: Int64, attempt: Int, reason: String) {
+        self.job = job
+        self.attempt = attempt
+        self.reason = reason
+    }
+}
+
+/// Coordinator -> worker: whether a RESULT or FAILED was recorded.
+public struct Acknowledgement: Codable, Sendable, Equatable {
+    public let job: Int64
+    public let attempt: Int
+    public let accepted: Bool
+    /// Why it was rejected, when it was.
+    public let reason: String?
+
+    public init(job: Int64, attempt: Int, accepted: Bool, reason: String? = nil) {
+        self.job = job
+        self.attempt = attempt
+        self.accepted = accepted
+        self.reason = reason
+    }
+}
+
+// MARK: Client protocol
+
+/// Client -> coordinator: enqueue no-op jobs, for tests and the queue benchmark.
+public struct SubmitNoop: Codable, Sendable, Equatable {
+    public let request: String
+    public let count: Int
+    /// The payload of every job: `{"sleepMilliseconds": N}` makes the worker wait N ms.
+    public let payload: String
+
+    public init(request: String, count: Int, payload: String = "{}") {
+        self.request = request
+        self.count = count
+        self.payload = payload
+    }
+}
+
+/// Coordinator -> client: the IDs of the enqueued jobs.
+public struct Submitted: Codable, Sendable, Equatable {
+    public let request: String
+    public let jobs: [Int64]
+
+    public init(request: String, jobs: [Int64]) {
+        self.request = request
+        self.jobs = jobs
+    }
+}
+
+/// Client -> coordinator: the state of some jobs, or of the whole queue when `jobs` is empty.
+public struct StatusRequest: Codable, Sendable, Equatable {
+    public let request: String
+    public let jobs: [Int64]
+
+    public init(request: String, jobs: [Int64] = []) {
+        self.request = request
+        self.jobs = jobs
+    }
+}
+
+/// One job in a STATUS reply.
+public struct JobStatus: Codable, Sendable, Equatable {
+    public let id: Int64
+    public let kind: String
+    public let state: String
+    public let attempt: Int
+    public let errors: [String]
+
+    public init(id: Int64, kind: String, state: String, attempt: Int, errors: [String]) {
+        self.id = id
+        self.kind = kind
+        self.state = state
+        self.attempt = attempt
+        self.errors = errors
+    }
+}
+
+/// Coordinator -> client: job counts per state, and the requested jobs.
+public struct StatusReply: Codable, Sendable, Equatable {
+    public let request: String
+    public let counts: [String: Int]
+    public let jobs: [JobStatus]
+
+    public init(request: String, counts: [String: Int], jobs: [JobStatus]) {
+        self.request = request
+        self.counts = counts
+        self.jobs = jobs
+    }
+}
+
+/// Client -> coordinator: cancel a queued or running job.
+public struct CancelRequest: Codable, Sendable, Equatable {
+    public let request: String
+    public let job: Int64
+
+    public init(request: String, job: Int64) {
+        self.request = request
+        self.job = job
+    }
+}
+
+/// Coordinator -> client: whether the job was cancelled (false when it had already ended).
+public struct CancelReply: Codable, Sendable, Equatable {
+    public let request: String
+    public let job: Int64
+    public let cancelled: Bool
+
+    public init(request: String, job: Int64, cancelled: Bool) {
+        self.request = request
+        self.job = job
+        self.cancelled = cancelled
+    }
+}
+
+/// Coordinator -> client or worker: a request could not be handled.
+public struct ErrorReply: Codable, Sendable, Equatable {
+    /// The request it answers, when the request could be read that far.
+    public let request: String?
+    public let message: String
+
+    public init(request: String?, message: String) {
+        self.request = request
+        self.message = message
+    }
+}

@@ -1,0 +1,206 @@
+// A stateless worker: connects to one or more coordinators, grants them slots, runs the jobs
+// they send on threads of their own, heartbeats, and sends results back.
+import Foundation
+import ServiceSupport
+import Wire
+
+/// One worker process. `run` owns every socket on the calling thread; attempts run on
+/// threads of their own and hand their outcome back through the outbox.
+public final class Worker {
+    let configuration: WorkerConfiguration
+    let logger: Logger
+    let handlers: [String: any JobHandler]
+    var links: [CoordinatorLink] = []
+    var running: [JobAttempt: RunningAttempt] = [:]
+    let outbox = Outbox()
+
+    public init(configuration: WorkerConfiguration, handlers: [any JobHandler], logger: Logger) throws {
+        precondition(configuration.concurrency >= 1, "concurrency must be at least 1")
+        self.configuration = configuration
+        self.logger = logger
+        var byKind: [String: any JobHandler] = [:]
+        for handler in handlers {
+            for kind in handler.kinds { byKind[kind] = handler }
+        }
+        self.handlers = byKind
+        for endpoint in configuration.coordinators {
+            let socket = try Socket(.dealer, identity: configuration.name)
+            try socket.setReconnectInterval(initial: configuration.reconnectInterval.initial, maximum: configuration.reconnectInterval.maximum)
+            try socket.connect(endpoint)
+            links.append(CoordinatorLink(endpoint: endpoint, socket: socket))
+        }
+    }
+
+    /// Runs until `shutdown` is requested; then takes no more work, lets running attempts finish
+    /// for up to the shutdown timeout, hands back the rest and returns.
+    public func run(until shutdown: ShutdownRequest) {
+        logger.info("worker started", ["worker": configuration.name, "concurrency": configuration.concurrency,
+                                       "coordinators": configuration.coordinators.joined(separator: ",")])
+        let clock = ContinuousClock()
+        var nextHeartbeat = clock.now
+        var stoppingSince: ContinuousClock.Instant?
+
+        while true {
+            if shutdown.isRequested && stoppingSince == nil {
+                stoppingSince = clock.now
+                logger.info("worker stopping", ["worker": configuration.name, "running": running.count])
+                for index in links.indices { send(.bye(Bye(sender: configuration.name)), on: index) }
+            }
+            if let stoppingSince {
+                if running.isEmpty { break }
+                if clock.now - stoppingSince > configuration.shutdownTimeout {
+                    handBackRunningAttempts()
+                    break
+                }
+            }
+
+            waitForInput(until: nextHeartbeat)
+            for index in links.indices { drainMessages(on: index) }
+            sendFinishedAttempts()
+
+            if clock.now >= nextHeartbeat {
+                sendHeartbeats()
+                markSilentCoordinatorsGone()
+                nextHeartbeat = clock.now + configuration.heartbeatInterval
+            }
+            if stoppingSince == nil { grantFreeSlots() }
+        }
+        // Give ZeroMQ a moment to flush the last messages before the sockets close.
+        for link in links { link.socket.setLinger(.seconds(1)) }
+        logger.info("worker stopped", ["worker": configuration.name])
+    }
+
+    // MARK: Event loop steps
+
+    private func waitForInput(until deadline: ContinuousClock.Instant) {
+        var items = links.map { PollItem.socket($0.socket) }
+        items.append(.descriptor(outbox.wakeDescriptor))
+        let timeout = max(.zero, min(deadline - ContinuousClock.now, .milliseconds(100)))
+        do {
+            _ = try poll(items, timeout: timeout)
+        } catch {
+            logger.error("poll failed", ["error": error])
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+    }
+
+    private func drainMessages(on index: Int) {
+        while true {
+            let frames: [Data]?
+            do {
+                frames = try links[index].socket.receive()
+            } catch {
+                logger.error("receiving from coordinator failed", ["coordinator": links[index].endpoint, "error": error])
+                return
+            }
+            guard let frames else { return }
+            do {
+                handle(try Envelope.decode(frames), on: index)
+            } catch {
+                logger.warning("malformed coordinator message rejected", ["coordinator": links[index].endpoint, "error": error])
+            }
+        }
+    }
+
+    private func handle(_ envelope: Envelope, on index: Int) {
+        links[index].lastHeard = ContinuousClock.now
+        if !links[index].isAlive {
+            links[index].isAlive = true
+            logger.info("coordinator reachable", ["coordinator": links[index].endpoint])
+        }
+
+        switch envelope.message {
+        case .job(let order):
+            links[index].granted = max(0, links[index].granted - 1)
+            start(order, attachments: envelope.attachments, from: index)
+        case .heartbeat(let heartbeat):
+            if heartbeat.hello {
+                // The coordinator does not know this worker: slots granted before are void.
+                links[index].granted = 0
+            }
+        case .abandon(let abandon):
+            let attempt = JobAttempt(job: abandon.job, attempt: abandon.attempt)
+            if let job = running[attempt] {
+                job.abandoned.set()
+                logger.warning("attempt abandoned", ["job": abandon.job, "attempt": abandon.attempt, "reason": abandon.reason])
+            }
+        case .acknowledgement(let acknowledgement):
+            if !acknowledgement.accepted {
+                logger.warning("result rejected by coordinator", ["job": acknowledgement.job, "attempt": acknowledgement.attempt,
+                                                                  "reason": acknowledgement.reason ?? ""])
+            }
+        case .bye:
+            links[index].isAlive = false
+            links[index].granted = 0
+            logger.info("coordinator leaving", ["coordinator": links[index].endpoint])
+        case .error(let error):
+            logger.warning("coordinator reported an error", ["coordinator": links[index].endpoint, "message": error.message])
+        default:
+            logger.warning("unexpected message from coordinator ignored", ["coordinator": links[index].endpoint, "type": envelope.message.name])
+        }
+    }
+
+    // MARK: Slots
+
+    /// Slots neither running an attempt nor granted to a coordinator.
+    var freeSlots: Int {
+        configuration.concurrency - running.count - links.reduce(0) { $0 + ($1.isAlive ? $1.granted : 0) }
+    }
+
+    /// Grants every free slot to a reachable coordinator, spreading them evenly.
+    private func grantFreeSlots() {
+        var grants = Array(repeating: 0, count: links.count)
+        var free = freeSlots
+        while free > 0 {
+            let candidates = links.indices.filter { links[$0].isAlive }
+            guard let index = candidates.min(by: { load(of: $0) + grants[$0] < load(of: $1) + grants[$1] }) else { break }
+            grants[index] += 1
+            free -= 1
+        }
+        for index in links.indices where grants[index] > 0 {
+            links[index].granted += grants[index]
+            send(.ready(Ready(worker: configuration.name, slots: grants[index], capacity: configuration.concurrency,
+                              modelVersion: configuration.modelVersion, kinds: handlers.keys.sorted())), on: index)
+        }
+    }
+
+    private func load(of index: Int) -> Int {
+        links[index].granted + running.values.filter { $0.link == index }.count
+    }
+
+    private func sendHeartbeats() {
+        for index in links.indices {
+            let attempts = running.filter { $0.value.link == index }.map(\.key)
+            send(.heartbeat(Heartbeat(sender: configuration.name, running: attempts)), on: index)
+        }
+    }
+
+    private func markSilentCoordinatorsGone() {
+        let deadline = ContinuousClock.now - configuration.heartbeatInterval * configuration.missedHeartbeats
+        for index in links.indices where links[index].isAlive && links[index].lastHeard < deadline {
+            links[index].isAlive = false
+            links[index].granted = 0
+            logger.warning("coordinator unreachable", ["coordinator": links[index].endpoint,
+                                                       "missed_heartbeats": configuration.missedHeartbeats])
+        }
+    }
+
+    // MARK: Sending
+
+    func send(_ message: Message, attachments: [Attachment] = [], on index: Int) {
+        if !links[index].socket.send(Envelope(message, attachments: attachments).encode()) {
+            logger.warning("message to coordinator not queued", ["coordinator": links[index].endpoint, "type": message.name])
+        }
+    }
+}
+
+/// The worker's connection to one coordinator.
+struct CoordinatorLink {
+    let endpoint: String
+    let socket: Socket
+    /// True while messages arrive within the heartbeat timeout.
+    var isAlive = false
+    var lastHeard = ContinuousClock.now
+    /// Slots granted with READY and not yet used by a JOB.
+    var granted = 0
+}

@@ -1,0 +1,49 @@
+// A request-reply client of the coordinator's client endpoint.
+import Foundation
+import Wire
+
+/// Sends one request at a time to a coordinator and waits for its reply.
+final class CoordinatorClient {
+    let endpoint: String
+    let timeout: Duration
+    private let socket: Socket
+
+    init(endpoint: String, timeout: Duration) throws {
+        self.endpoint = endpoint
+        self.timeout = timeout
+        socket = try Socket(.dealer)
+        try socket.connect(endpoint)
+    }
+
+    /// Sends `message` and returns the reply; an ERROR reply becomes a thrown error.
+    func request(_ message: Message) throws -> Message {
+        guard socket.send(Envelope(message).encode()) else {
+            throw ClientError("could not queue the request for the coordinator at \(endpoint)")
+        }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            _ = try poll([.socket(socket)], timeout: min(deadline - ContinuousClock.now, .milliseconds(200)))
+            guard let frames = try socket.receive() else { continue }
+            let reply = try Envelope.decode(frames).message
+            if case .error(let error) = reply { throw ClientError("the coordinator rejected the request: \(error.message)") }
+            return reply
+        }
+        throw ClientError("the coordinator at \(endpoint) did not answer within \(Double(timeout.milliseconds) / 1000) s; is 'stdnet coordinator' running there? (set --coordinator or STDNET_CLIENT_ENDPOINT)")
+    }
+}
+
+struct ClientError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+let clientUsage = """
+      --coordinator URL   the coordinator's client endpoint (env STDNET_CLIENT_ENDPOINT; default \(Endpoints.client))
+      --timeout SECONDS   how long to wait for each reply (default 10)
+    """
+
+func parseClient(_ arguments: inout Arguments) throws -> CoordinatorClient {
+    let endpoint = try arguments.option("coordinator", environment: "STDNET_CLIENT_ENDPOINT") ?? Endpoints.client
+    let timeout = try arguments.seconds("timeout", default: .seconds(10))
+    return try CoordinatorClient(endpoint: endpoint, timeout: timeout)
+}

@@ -1,0 +1,43 @@
+// `stdnet worker`: runs a worker.
+import Foundation
+import ServiceSupport
+import Worker
+
+enum WorkerCommand: Command {
+    static let name = "worker"
+    static let summary = "run a worker that executes jobs for one or more coordinators"
+    static let usage = """
+        usage: stdnet worker [OPTIONS]
+
+        Connects to the coordinators, runs the jobs they send and reports back. Holds no database
+        credentials and no state beyond the jobs it runs. Stops on SIGTERM or SIGINT: takes no new
+        work, lets running jobs finish within the shutdown timeout and hands back the rest.
+
+          --coordinator URLS         comma-separated coordinator worker endpoints (env STDNET_COORDINATORS; default \(Endpoints.worker))
+          --concurrency N            jobs run at once (env STDNET_WORKER_CONCURRENCY; default 1)
+          --name NAME                unique worker name, also its lease owner (env STDNET_WORKER_NAME; default HOST-PID)
+          --heartbeat SECONDS        heartbeat interval (env STDNET_HEARTBEAT; default 1)
+          --shutdown-timeout SECONDS time running jobs get to finish when stopping (env STDNET_SHUTDOWN_TIMEOUT; default 30)
+        \(loggingUsage)
+        """
+
+    static func run(_ arguments: inout Arguments) throws -> Int32 {
+        var configuration = WorkerConfiguration()
+        let coordinators = try arguments.option("coordinator", environment: "STDNET_COORDINATORS") ?? Endpoints.worker
+        configuration.coordinators = coordinators.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        configuration.concurrency = try arguments.integer("concurrency", environment: "STDNET_WORKER_CONCURRENCY", default: 1)
+        configuration.name = try arguments.option("name", environment: "STDNET_WORKER_NAME") ?? WorkerConfiguration.defaultName()
+        configuration.heartbeatInterval = try arguments.seconds("heartbeat", environment: "STDNET_HEARTBEAT", default: .seconds(1))
+        configuration.shutdownTimeout = try arguments.seconds("shutdown-timeout", environment: "STDNET_SHUTDOWN_TIMEOUT", default: .seconds(30))
+        let logger = try parseLogger(&arguments, component: "worker")
+        try arguments.finish()
+        guard configuration.concurrency >= 1 else { throw UsageError("--concurrency must be at least 1") }
+        guard !configuration.coordinators.isEmpty else { throw UsageError("--coordinator needs at least one endpoint") }
+
+        let shutdown = ShutdownRequest()
+        shutdown.installSignalHandlers()
+        let worker = try Worker(configuration: configuration, handlers: [NoopJobHandler()], logger: logger)
+        worker.run(until: shutdown)
+        return 0
+    }
+}
