@@ -25,7 +25,9 @@ let package = Package(
         .target(name: "Coordinator", dependencies: ["JobStore", "Wire", "ServiceSupport"]),
         .target(name: "Worker", dependencies: ["Wire", "ServiceSupport"]),
         .executableTarget(name: "stdnet", dependencies: ["JobStore", "Wire", "ServiceSupport", "Coordinator", "Worker"]),
-        .testTarget(name: "JobStoreTests", dependencies: ["JobStore"]),
+        .target(name: "TestSupport", dependencies: ["JobStore"], path: "Tests/TestSupport"),
+        .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "TestSupport"]),
+        .testTarget(name: "ServiceTests", dependencies: ["JobStore", "Wire", "TestSupport"]),
         .executableTarget(name: "QueueBenchmark", dependencies: ["JobStore"], path: "Benchmarks/QueueBenchmark"),
     ]
 )

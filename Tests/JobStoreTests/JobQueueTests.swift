@@ -1,6 +1,7 @@
 import Foundation
 import JobStore
 import Testing
+import TestSupport
 
 @Suite struct JobQueueTests {
     @Test func concurrentClaimersCompleteEachJobOnce() throws {

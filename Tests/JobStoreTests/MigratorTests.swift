@@ -1,6 +1,7 @@
 import Foundation
 import JobStore
 import Testing
+import TestSupport
 
 @Suite struct MigratorTests {
     @Test func migrateTwiceIsNoOp() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import JobStore
 import Testing
+import TestSupport
 
 /// Restarts a real PostgreSQL server under producers and claimers that keep going.
 @Suite struct ServerRestartTests {

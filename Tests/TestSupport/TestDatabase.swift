@@ -3,13 +3,13 @@
 import Foundation
 import JobStore
 
-enum TestDatabase {
-    static let migrationsFolder = URL(fileURLWithPath: #filePath)
+public enum TestDatabase {
+    public static let migrationsFolder = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Migrations")
 
     /// The URL of a server's maintenance database, shared by every test in this process.
-    static let serverURL: String = {
+    public static let serverURL: String = {
         if let url = ProcessInfo.processInfo.environment["STDNET_TEST_DATABASE_URL"], !url.isEmpty {
             return url
         }
@@ -22,7 +22,7 @@ enum TestDatabase {
     nonisolated(unsafe) static var sharedCluster: PrivateCluster?
 
     /// Creates and starts a throwaway cluster on a free loopback port.
-    static func startCluster(named name: String) throws -> PrivateCluster {
+    public static func startCluster(named name: String) throws -> PrivateCluster {
         let folder = FileManager.default.temporaryDirectory
             .appendingPathComponent("stdnet-test-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let cluster = PrivateCluster(dataDirectory: folder, port: freePort(),
@@ -33,7 +33,7 @@ enum TestDatabase {
     }
 
     /// Creates a new, migrated database on the shared server and returns its URL.
-    static func makeMigratedDatabase(on server: String = serverURL) throws -> String {
+    public static func makeMigratedDatabase(on server: String = serverURL) throws -> String {
         let url = try makeEmptyDatabase(on: server)
         let connection = try Connection(conninfo: url)
         try Migrator(connection: connection, migrations: Migrator.loadMigrations(from: migrationsFolder)).migrate()
@@ -41,14 +41,14 @@ enum TestDatabase {
     }
 
     /// Creates a new, empty database on the shared server and returns its URL.
-    static func makeEmptyDatabase(on server: String = serverURL) throws -> String {
+    public static func makeEmptyDatabase(on server: String = serverURL) throws -> String {
         let name = "test_\(UInt64.random(in: 0...UInt64.max))"
         let admin = try Connection(conninfo: server)
         try admin.execute("CREATE DATABASE \(name)")
         return replacingDatabase(in: server, with: name)
     }
 
-    static func replacingDatabase(in url: String, with name: String) -> String {
+    public static func replacingDatabase(in url: String, with name: String) -> String {
         guard let slash = url.range(of: "/", options: .backwards), url[..<slash.lowerBound].contains("@") else {
             return url + " dbname=\(name)"
         }
@@ -58,7 +58,7 @@ enum TestDatabase {
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
-func freePort() -> Int {
+public func freePort() -> Int {
     let socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(socketDescriptor) }
     var address = sockaddr_in()
@@ -76,7 +76,7 @@ func freePort() -> Int {
 }
 
 /// Runs `body` on `count` threads at once and waits for all of them; rethrows the first error.
-func runConcurrently(_ count: Int, _ body: @escaping @Sendable (Int) throws -> Void) throws {
+public func runConcurrently(_ count: Int, _ body: @escaping @Sendable (Int) throws -> Void) throws {
     let errors = ErrorBox()
     let group = DispatchGroup()
     for index in 0..<count {
@@ -90,9 +90,10 @@ func runConcurrently(_ count: Int, _ body: @escaping @Sendable (Int) throws -> V
     if let error = errors.first { throw error }
 }
 
-final class ErrorBox: @unchecked Sendable {
+public final class ErrorBox: @unchecked Sendable {
     private let lock = NSLock()
     private var errors: [Error] = []
-    func record(_ error: Error) { lock.withLock { errors.append(error) } }
-    var first: Error? { lock.withLock { errors.first } }
+    public init() {}
+    public func record(_ error: Error) { lock.withLock { errors.append(error) } }
+    public var first: Error? { lock.withLock { errors.first } }
 }

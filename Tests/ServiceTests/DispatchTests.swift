@@ -1,0 +1,141 @@
+import Foundation
+import JobStore
+import Testing
+import TestSupport
+import Wire
+
+/// The coordinator and workers as processes on loopback, under load and with faults.
+@Suite(.serialized) struct DispatchTests {
+    @Test func twoThousandJobsOverFourWorkers() throws {
+        let deployment = try Deployment()
+        try deployment.startCoordinator()
+        for index in 0..<4 { try deployment.startWorker(name: "worker-\(index)") }
+
+        let jobs = try deployment.submit(2000)
+        #expect(jobs.count == 2000)
+        try deployment.waitForAllJobsToEnd()
+
+        #expect(try deployment.count("succeeded") == 2000)
+        #expect(try deployment.value("SELECT count(*) FROM jobs WHERE attempt <> 1") == "0")
+        #expect(try deployment.jobsWithInconsistentEvents() == 0)
+        let workersUsed = try deployment.value("SELECT count(DISTINCT lease_owner) FROM jobs")
+        #expect(workersUsed == "4", "jobs were spread over \(workersUsed ?? "?") workers")
+    }
+
+    @Test func killedWorkerJobRunsElsewhere() throws {
+        let deployment = try Deployment(lease: "2", heartbeat: "0.2")
+        try deployment.startCoordinator()
+        let doomed = try deployment.startWorker(name: "doomed", concurrency: 1)
+        let id = try #require(try deployment.submit(1, payload: "{\"sleepMilliseconds\": 1500}").first)
+        try waitUntil("job \(id) never started on the first worker") {
+            try deployment.value("SELECT lease_owner FROM jobs WHERE id = $1 AND state = 'running'", [id]) == "doomed"
+        }
+
+        doomed.signal(SIGKILL)
+        try deployment.startWorker(name: "survivor", concurrency: 1)
+        try deployment.waitForAllJobsToEnd()
+        #expect(try deployment.value("SELECT state::text || ' ' || attempt || ' ' || lease_owner FROM jobs WHERE id = $1", [id]) == "succeeded 2 survivor")
+        #expect(try deployment.jobsWithInconsistentEvents() == 0)
+
+        // The dead worker's result for attempt 1 arrives late: it must be rejected.
+        let impostor = try Socket(.dealer, identity: "doomed")
+        try impostor.connect(deployment.workerEndpoint)
+        impostor.send(Envelope(.result(JobResult(job: id, attempt: 1, result: "{\"late\": true}"))).encode())
+        var acknowledgement: Acknowledgement?
+        try waitUntil("no ACK for the replayed result", timeout: .seconds(10)) {
+            _ = try poll([.socket(impostor)], timeout: .milliseconds(100))
+            while let frames = try impostor.receive() {
+                if case .acknowledgement(let ack) = try Envelope.decode(frames).message { acknowledgement = ack }
+            }
+            return acknowledgement != nil
+        }
+        #expect(acknowledgement?.accepted == false)
+        #expect(try deployment.value("SELECT result->>'late' FROM jobs WHERE id = $1", [id]) == nil)
+        #expect(try deployment.value("SELECT count(*) FROM job_events WHERE job_id = $1 AND to_state = 'succeeded'", [id]) == "1")
+    }
+
+    @Test func crashingJobEndsDeadOthersFlow() throws {
+        let deployment = try Deployment(lease: "2", heartbeat: "0.2")
+        try deployment.startCoordinator()
+        var workerNumber = 0
+        func replaceExitedWorkers() throws {
+            for (index, worker) in deployment.workers.enumerated() where !worker.isRunning {
+                workerNumber += 1
+                deployment.workers[index] = try ServiceProcess([
+                    "worker", "--coordinator", deployment.workerEndpoint, "--name", "worker-\(workerNumber)",
+                    "--concurrency", "1", "--heartbeat", deployment.heartbeat,
+                ], label: "worker-\(workerNumber)")
+            }
+        }
+        for _ in 0..<2 {
+            workerNumber += 1
+            try deployment.startWorker(name: "worker-\(workerNumber)", concurrency: 1)
+        }
+
+        let poison = try #require(try deployment.submit(1, payload: "{\"crash\": true}").first)
+        let others = try deployment.submit(30, payload: "{\"sleepMilliseconds\": 20}")
+        try waitUntil("jobs did not all end", timeout: .seconds(120)) {
+            try replaceExitedWorkers()
+            return try deployment.value("SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')") == "0"
+        }
+
+        #expect(try deployment.value("SELECT state::text FROM jobs WHERE id = $1", [poison]) == "dead")
+        #expect(try deployment.value("SELECT jsonb_array_length(errors) FROM jobs WHERE id = $1", [poison]) == "5")
+        #expect(try deployment.value("SELECT attempt FROM jobs WHERE id = $1", [poison]) == "5")
+        #expect(try deployment.value("SELECT count(*) FROM jobs WHERE id = ANY($1::bigint[]) AND state = 'succeeded'",
+                                     ["{\(others.map(String.init).joined(separator: ","))}"]) == "30")
+        #expect(workerNumber >= 6, "each of the 5 attempts should have killed a worker")
+    }
+
+    @Test func heartbeatsKeepLongJobLease() throws {
+        let deployment = try Deployment(lease: "1", heartbeat: "0.2")
+        try deployment.startCoordinator()
+        try deployment.startWorker(name: "patient", concurrency: 1)
+        let id = try #require(try deployment.submit(1, payload: "{\"sleepMilliseconds\": 3000}").first)
+        try deployment.waitForAllJobsToEnd()
+
+        #expect(try deployment.value("SELECT state::text || ' ' || attempt FROM jobs WHERE id = $1", [id]) == "succeeded 1")
+        #expect(try deployment.value("SELECT count(*) FROM job_events WHERE job_id = $1 AND detail = 'lease expired'", [id]) == "0")
+        #expect(try deployment.value("SELECT extract(epoch FROM finalized_at - attempted_at) >= 3 FROM jobs WHERE id = $1", [id]) == "t")
+    }
+
+    @Test func coordinatorKilledAndRestarted() throws {
+        let deployment = try Deployment(lease: "2", heartbeat: "0.2")
+        let first = try deployment.startCoordinator(name: "first")
+        for index in 0..<2 { try deployment.startWorker(name: "worker-\(index)") }
+        let jobs = try deployment.submit(300, payload: "{\"sleepMilliseconds\": 20}")
+        try waitUntil("no job succeeded before the kill") { try deployment.count("succeeded") >= 50 }
+
+        first.signal(SIGKILL)
+        #expect(try deployment.count("succeeded") < 300, "all jobs ended before the coordinator was killed")
+        Thread.sleep(forTimeInterval: 0.5)
+        try deployment.startCoordinator(name: "second")
+        try deployment.waitForAllJobsToEnd()
+
+        #expect(jobs.count == 300)
+        #expect(try deployment.count("succeeded") == 300)
+        #expect(try deployment.jobsWithInconsistentEvents() == 0)
+    }
+
+    @Test func twoCoordinatorsNeverDispatchAttemptTwice() throws {
+        let deployment = try Deployment()
+        let secondWorkerEndpoint = "tcp://127.0.0.1:\(freePort())"
+        let secondClientEndpoint = "tcp://127.0.0.1:\(freePort())"
+        try deployment.startCoordinator(name: "east")
+        try deployment.startCoordinator(workerEndpoint: secondWorkerEndpoint, clientEndpoint: secondClientEndpoint, name: "west")
+        for index in 0..<4 {
+            try deployment.startWorker(name: "worker-\(index)", coordinators: [deployment.workerEndpoint, secondWorkerEndpoint])
+        }
+
+        _ = try deployment.submit(600)
+        _ = try deployment.submit(600, endpoint: secondClientEndpoint)
+        try deployment.waitForAllJobsToEnd()
+
+        #expect(try deployment.count("succeeded") == 1200)
+        #expect(try deployment.value("""
+            SELECT count(*) FROM (SELECT job_id, attempt FROM job_events WHERE to_state = 'running'
+                                  GROUP BY job_id, attempt HAVING count(*) > 1) AS twice
+            """) == "0")
+        #expect(try deployment.jobsWithInconsistentEvents() == 0)
+    }
+}
