@@ -22,7 +22,7 @@ extension Coordinator {
                 let envelope = try Envelope.decode(Array(frames.dropFirst()))
                 handle(envelope.message, from: client)
             } catch {
-                protocolErrors.report("malformed client request rejected", error, .warning)
+                clientProtocolErrors.report("malformed client request rejected", error, .warning)
                 reply(.error(ErrorReply(request: nil, message: "malformed request: \(error)")), to: client)
             }
         }

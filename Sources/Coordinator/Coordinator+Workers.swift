@@ -17,13 +17,13 @@ extension Coordinator {
             }
             guard let frames else { return }
             guard frames.count >= 2, let worker = String(data: frames[0], encoding: .utf8), !worker.isEmpty else {
-                protocolErrors.report("message without a readable worker ID rejected", DecodingError(description: "\(frames.count) frame(s)"), .warning)
+                workerProtocolErrors.report("message without a readable worker ID rejected", DecodingError(description: "\(frames.count) frame(s)"), .warning)
                 continue
             }
             do {
                 handle(try Envelope.decode(Array(frames.dropFirst())), from: worker)
             } catch {
-                protocolErrors.report("malformed worker message rejected", WorkerMessageError(worker: worker, underlying: error), .warning)
+                workerProtocolErrors.report("malformed worker message rejected", WorkerMessageError(worker: worker, underlying: error), .warning)
             }
         }
     }
@@ -61,7 +61,7 @@ extension Coordinator {
             workers[worker]?.credits = 0
             logger.info("worker leaving", ["worker": worker, "in_flight": workers[worker]?.inFlight.count ?? 0])
         default:
-            protocolErrors.report("unexpected message on the worker endpoint rejected",
+            workerProtocolErrors.report("unexpected message on the worker endpoint rejected",
                                   WorkerMessageError(worker: worker, underlying: DecodingError(description: "type \(envelope.message.name)")), .warning)
         }
     }

@@ -20,7 +20,8 @@ public final class Coordinator {
     var workMayBeQueued = true
     var pendingResults: [(worker: String, result: JobResult)] = []
     let databaseErrors: RateLimitedLog
-    let protocolErrors: RateLimitedLog
+    let workerProtocolErrors: RateLimitedLog
+    let clientProtocolErrors: RateLimitedLog
 
     public init(configuration: CoordinatorConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -33,7 +34,8 @@ public final class Coordinator {
         clientSocket = try Socket(.router)
         try clientSocket.bind(configuration.clientEndpoint)
         databaseErrors = RateLimitedLog(logger: logger, interval: .seconds(5))
-        protocolErrors = RateLimitedLog(logger: logger, interval: .seconds(5))
+        workerProtocolErrors = RateLimitedLog(logger: logger, interval: .seconds(5))
+        clientProtocolErrors = RateLimitedLog(logger: logger, interval: .seconds(5))
     }
 
     /// The bound worker endpoint (with the real port when the configuration asked for port 0).

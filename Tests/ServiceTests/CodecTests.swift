@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import Wire
+
+@Suite struct CodecTests {
+    @Test func attachmentsSplitIntoChunks() throws {
+        let volume = Data((0..<(chunkSize * 2 + 17)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let mask = Data()
+        let envelope = Envelope(.result(JobResult(job: 4, attempt: 2, result: "{\"lesions\": 3}")),
+                                attachments: [Attachment(name: "volume", data: volume), Attachment(name: "mask", data: mask)])
+        let frames = envelope.encode()
+
+        // Version and type, header, three chunks of the volume, one empty chunk for the mask.
+        #expect(frames.count == 6)
+        #expect(frames[0] == Data([protocolVersion, 4]))
+        #expect(frames[2].count == chunkSize)
+        #expect(frames[4].count == 17)
+        #expect(try Envelope.decode(frames) == envelope)
+    }
+
+    @Test func truncatedAttachmentRejected() throws {
+        let frames = Envelope(.result(JobResult(job: 1, attempt: 1, result: "{}")),
+                              attachments: [Attachment(name: "mask", data: Data(count: chunkSize + 1))]).encode()
+        let error = #expect(throws: DecodingError.self) { try Envelope.decode(Array(frames.dropLast())) }
+        #expect(error?.description.contains("attachment 'mask' needs 2 frame(s), 1 left") == true)
+    }
+
+    @Test func extraFramesRejected() throws {
+        let frames = Envelope(.heartbeat(Heartbeat(sender: "w"))).encode() + [Data([1, 2, 3])]
+        let error = #expect(throws: DecodingError.self) { try Envelope.decode(frames) }
+        #expect(error?.description.contains("1 frame(s) after the declared attachments") == true)
+    }
+
+    @Test func everyMessageRoundTrips() throws {
+        let messages: [Message] = [
+            .ready(Ready(worker: "w", slots: 2, capacity: 4, modelVersion: "std-net-1", kinds: ["noop"])),
+            .job(JobOrder(job: 1, attempt: 2, kind: "noop", payload: "{}", leaseMilliseconds: 10_000)),
+            .progress(Progress(job: 1, attempt: 2, fraction: 0.5, stage: "encode")),
+            .failed(JobFailure(job: 1, attempt: 2, error: "bad", retryable: false)),
+            .heartbeat(Heartbeat(sender: "w", running: [JobAttempt(job: 1, attempt: 2)], hello: true)),
+            .bye(Bye(sender: "w")),
+            .abandon(Abandon(job: 1, attempt: 2, reason: "cancelled")),
+            .acknowledgement(Acknowledgement(job: 1, attempt: 2, accepted: false, reason: "stale")),
+            .submitNoop(SubmitNoop(request: "r", count: 3)),
+            .submitted(Submitted(request: "r", jobs: [1, 2, 3])),
+            .status(StatusRequest(request: "r", jobs: [1])),
+            .statusReply(StatusReply(request: "r", counts: ["queued": 1], jobs: [JobStatus(id: 1, kind: "noop", state: "queued", attempt: 0, errors: [])])),
+            .cancel(CancelRequest(request: "r", job: 1)),
+            .cancelReply(CancelReply(request: "r", job: 1, cancelled: true)),
+            .error(ErrorReply(request: nil, message: "malformed")),
+        ]
+        for message in messages {
+            let decoded = try Envelope.decode(Envelope(message).encode())
+            #expect(decoded.message == message, "\(message.name) changed in a round trip")
+        }
+    }
+}
