@@ -139,3 +139,55 @@ import Wire
         #expect(try deployment.jobsWithInconsistentEvents() == 0)
     }
 }
+
+/// SIGTERM and SIGINT stop the services without losing or repeating work.
+@Suite(.serialized) struct ShutdownTests {
+    @Test func workerFinishesJobOnSigterm() throws {
+        let deployment = try Deployment(lease: "2", heartbeat: "0.2")
+        try deployment.startCoordinator()
+        let worker = try deployment.startWorker(name: "leaving", concurrency: 1)
+        let jobs = try deployment.submit(2, payload: "{\"sleepMilliseconds\": 1000}")
+        try waitUntil("the first job never started") {
+            try deployment.value("SELECT count(*) FROM jobs WHERE state = 'running'") == "1"
+        }
+
+        worker.signal(SIGTERM)
+        #expect(worker.wait(timeout: .seconds(10)) == 0)
+        #expect(try deployment.value("SELECT state::text || ' ' || attempt FROM jobs WHERE id = $1", [jobs[0]]) == "succeeded 1")
+        #expect(try deployment.value("SELECT state::text FROM jobs WHERE id = $1", [jobs[1]]) == "queued")
+
+        try deployment.startWorker(name: "next", concurrency: 1)
+        try deployment.waitForAllJobsToEnd()
+        #expect(try deployment.value("SELECT state::text || ' ' || attempt || ' ' || lease_owner FROM jobs WHERE id = $1", [jobs[1]]) == "succeeded 1 next")
+    }
+
+    @Test func workerHandsBackJobAfterTimeout() throws {
+        let deployment = try Deployment(lease: "2", heartbeat: "0.2")
+        try deployment.startCoordinator()
+        let worker = try ServiceProcess([
+            "worker", "--coordinator", deployment.workerEndpoint, "--name", "hasty", "--heartbeat", "0.2", "--shutdown-timeout", "0.3",
+        ], label: "hasty")
+        defer { worker.stop() }
+        let id = try #require(try deployment.submit(1, payload: "{\"sleepMilliseconds\": 5000}").first)
+        try waitUntil("the job never started") { try deployment.count("running") == 1 }
+
+        worker.signal(SIGINT)
+        #expect(worker.wait(timeout: .seconds(10)) == 0)
+        try waitUntil("the job was not handed back") { try deployment.count("queued") == 1 }
+        #expect(try deployment.value("SELECT errors -> 0 ->> 'error' FROM jobs WHERE id = $1", [id])?.hasPrefix("handed back") == true)
+    }
+
+    @Test func coordinatorStopsOnSigterm() throws {
+        let deployment = try Deployment(lease: "2", heartbeat: "0.2")
+        let coordinator = try deployment.startCoordinator()
+        let worker = try deployment.startWorker(name: "worker")
+        _ = try deployment.submit(5)
+        try deployment.waitForAllJobsToEnd()
+
+        coordinator.signal(SIGTERM)
+        #expect(coordinator.wait(timeout: .seconds(10)) == 0)
+        #expect(coordinator.output.contains("coordinator stopped"))
+        try waitUntil("the worker never noticed the coordinator leave") { worker.output.contains("coordinator leaving") }
+        #expect(worker.isRunning)
+    }
+}

@@ -22,10 +22,28 @@ public final class ServiceProcess: @unchecked Sendable {
     }()
 
     /// Starts `stdnet ARGUMENTS` with `environment` added to this process's environment.
-    public init(_ arguments: [String], environment: [String: String] = [:], label: String) throws {
-        self.arguments = arguments
+    public convenience init(_ arguments: [String], environment: [String: String] = [:], label: String) throws {
+        try self.init(command: [Self.executable] + arguments, environment: environment, label: label)
+    }
+
+    /// Starts any program; `command[0]` is its absolute path.
+    public init(command: [String], environment: [String: String] = [:], label: String) throws {
+        arguments = command
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-\(label)-\(UUID().uuidString).log")
         try start(environment: environment)
+    }
+
+    /// Runs a program to its end and throws with its output when it fails.
+    public static func runToCompletion(_ command: [String], timeout: Duration = .seconds(30)) throws {
+        let process = try ServiceProcess(command: command, label: "tool")
+        defer { try? FileManager.default.removeItem(at: process.logFile) }
+        guard let status = process.wait(timeout: timeout) else {
+            process.stop()
+            throw TestFailure("\(command.joined(separator: " ")) did not finish within \(timeout)")
+        }
+        guard status == 0 else {
+            throw TestFailure("\(command.joined(separator: " ")) failed with status \(status): \(process.output)")
+        }
     }
 
     private func start(environment: [String: String]) throws {
@@ -36,13 +54,13 @@ public final class ServiceProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, logFile.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
 
-        let command = [Self.executable] + arguments
+        let command = arguments
         let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let envp: [UnsafeMutablePointer<CChar>?] = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { envp.forEach { free($0) } }
-        let result = posix_spawn(&processID, Self.executable, &actions, nil, argv, envp)
+        let result = posix_spawn(&processID, command[0], &actions, nil, argv, envp)
         guard result == 0 else {
             throw TestFailure("cannot start stdnet \(arguments.joined(separator: " ")): \(String(cString: strerror(result)))")
         }
