@@ -70,3 +70,33 @@ import TestSupport
         #expect(try connection.execute("SELECT count(*) FROM schema_migrations").scalar == String(migrations.count))
     }
 }
+
+@Suite struct ConnectionTests {
+    @Test func statementTimeoutCancelsSlowStatement() throws {
+        let url = try TestDatabase.makeEmptyDatabase()
+        let connection = try Connection(Connection.Configuration(conninfo: url, statementTimeout: .milliseconds(200)))
+        let error = #expect(throws: JobStoreError.self) { try connection.execute("SELECT pg_sleep(2)") }
+        guard case .server(let sqlState, _, _) = error else {
+            Issue.record("expected a server error, got \(String(describing: error))")
+            return
+        }
+        // 57014: query_canceled, which PostgreSQL raises when statement_timeout fires.
+        #expect(sqlState == "57014")
+        #expect(try connection.execute("SELECT 1").scalar == "1")
+    }
+
+    @Test func parametersAreNeverSpliced() throws {
+        let connection = try Connection(conninfo: try TestDatabase.makeMigratedDatabase())
+        let hostile = "P'); DROP TABLE jobs; --"
+        try connection.execute("INSERT INTO patients (patient_key) VALUES ($1)", [hostile])
+        #expect(try connection.execute("SELECT patient_key FROM patients").scalar == hostile)
+        #expect(try connection.execute("SELECT to_regclass('jobs') IS NOT NULL").scalar == "t")
+    }
+
+    @Test func unreachableServerFailsWithAddress() throws {
+        let configuration = Connection.Configuration(conninfo: "postgresql://postgres@127.0.0.1:\(freePort())/stdnet",
+                                                     reconnectTimeout: .milliseconds(300))
+        let error = #expect(throws: JobStoreError.self) { try Connection(configuration) }
+        #expect(error?.description.contains("could not connect to PostgreSQL at postgresql://postgres@127.0.0.1:") == true)
+    }
+}
