@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "stdnet", targets: ["stdnet"]),
         .library(name: "JobStore", targets: ["JobStore"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
     ],
     targets: [
         .systemLibrary(
@@ -21,8 +22,15 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(name: "JobStore", dependencies: ["CLibPQ", "CLibCrypto"]),
-        .executableTarget(name: "stdnet", dependencies: ["JobStore"]),
+        .target(name: "Imaging", dependencies: ["CZlib"]),
+        .executableTarget(name: "stdnet", dependencies: ["JobStore", "Imaging"]),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CLibCrypto"], exclude: ["Fixtures"]),
     ]
 )
