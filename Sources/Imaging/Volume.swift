@@ -32,7 +32,7 @@ extension UInt16: VoxelValue {
 /// Images hold physical values (HU for CT, after Rescale Slope and Intercept) as `Float`;
 /// label maps hold class numbers as `UInt8` or `UInt16`.
 public struct Volume<Voxel: VoxelValue>: Sendable {
-    /// Where the voxels sit in patient space.
+    /// The grid the voxels sit on in patient space.
     public var geometry: Geometry
     /// The voxels, i fastest, then j, then k.
     public var voxels: [Voxel]

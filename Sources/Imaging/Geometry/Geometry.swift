@@ -3,7 +3,7 @@
 /// The number of voxels along i, j and k.
 public typealias VolumeSize = SIMD3<Int>
 
-/// Where the voxels of a volume sit in patient space.
+/// The sampling grid of a volume in patient space.
 ///
 /// Coordinates are DICOM patient coordinates (LPS: x towards the patient's left, y posterior,
 /// z towards the head), in millimetres. Voxel index (i, j, k) sits at
