@@ -2,7 +2,7 @@
 // mixed orientations, duplicates, missing slices, non-uniform spacing and gantry tilt.
 import Foundation
 
-/// What to do with a series whose slices do not lie on a regular grid.
+/// The handling of a series whose slices do not lie on a regular grid.
 public enum IrregularSlicePolicy: String, Sendable, Codable {
     /// Reject the series with an error that names the problem.
     case reject

@@ -3,11 +3,11 @@
 
 /// Interpolates ordered parallel slices onto a regular grid.
 ///
-/// Target voxel (i, j, k) lies at distance `d0 + k * spacing` along the normal. Between the two
-/// slices that bracket that distance, values are interpolated linearly along the normal; within
-/// each slice they are interpolated bilinearly at the target's in-plane position, which a gantry
-/// tilt shifts by a constant offset per slice. This is the correction dcm2niix applies to tilted
-/// CT. Points outside a slice take `padding`.
+/// Target voxel (i, j, k) lies at distance `d0 + k * spacing` along the normal. Values are
+/// interpolated linearly along the normal between the two slices that bracket that distance.
+/// Within each slice they are interpolated bilinearly at the target's in-plane position, which a
+/// gantry tilt shifts by a constant offset per slice, as in dcm2niix's tilt correction.
+/// Points outside a slice take `padding`.
 enum SliceStackResampler {
     static func resample(_ stack: [Float], layout: SliceStackLayout, padding: Float) -> [Float] {
         let geometry = layout.geometry
@@ -50,7 +50,8 @@ enum SliceStackResampler {
 
     /// Bilinear interpolation in one slice, or nil outside it.
     private static func sample(_ stack: [Float], slice: Int, x: Double, y: Double, columns: Int, rows: Int) -> Double? {
-        let epsilon = 1e-6
+        // Positions carry about 6 decimals, so points a thousandth of a pixel outside count as inside.
+        let epsilon = 1e-3
         guard x >= -epsilon, y >= -epsilon, x <= Double(columns - 1) + epsilon, y <= Double(rows - 1) + epsilon else { return nil }
         let x0 = min(max(Int(x.rounded(.down)), 0), columns - 1)
         let y0 = min(max(Int(y.rounded(.down)), 0), rows - 1)
