@@ -92,6 +92,7 @@ extension DicomTag {
     public static let imagePositionPatient = DicomTag(0x0020, 0x0032)
     public static let imageOrientationPatient = DicomTag(0x0020, 0x0037)
     public static let frameOfReferenceUID = DicomTag(0x0020, 0x0052)
+    public static let laterality = DicomTag(0x0020, 0x0060)
     public static let positionReferenceIndicator = DicomTag(0x0020, 0x1040)
     public static let sliceLocation = DicomTag(0x0020, 0x1041)
     public static let planePositionSequence = DicomTag(0x0020, 0x9113)
