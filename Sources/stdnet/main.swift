@@ -3,6 +3,7 @@ import Foundation
 
 let commands: [any Command.Type] = [
     MigrateCommand.self,
+    ConvertCommand.self,
 ]
 
 @MainActor func printHelp() {
