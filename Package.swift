@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "stdnet", targets: ["stdnet"]),
         .library(name: "JobStore", targets: ["JobStore"]),
         .library(name: "Wire", targets: ["Wire"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
     ],
     targets: [
         .systemLibrary(name: "CLibPQ", providers: [.apt(["libpq-dev"])]),
@@ -18,18 +19,25 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(name: "JobStore", dependencies: ["CLibPQ", "CLibCrypto"]),
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "Wire", dependencies: ["CZeroMQ"]),
         .target(name: "ServiceSupport"),
-        .target(name: "Lesions"),
+        .target(name: "Imaging", dependencies: ["CZlib"]),
+        .target(name: "Lesions", dependencies: ["Imaging"]),
         .target(name: "Coordinator", dependencies: ["JobStore", "Wire", "ServiceSupport"]),
         .target(name: "Worker", dependencies: ["Wire", "ServiceSupport"]),
-        .executableTarget(name: "stdnet", dependencies: ["JobStore", "Wire", "ServiceSupport", "Coordinator", "Worker"]),
-        .testTarget(name: "LesionsTests", dependencies: ["Lesions"]),
+        .executableTarget(name: "stdnet", dependencies: ["JobStore", "Wire", "ServiceSupport", "Coordinator", "Worker", "Imaging"]),
         .target(name: "TestSupport", dependencies: ["JobStore"], path: "Tests/TestSupport"),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "TestSupport"]),
         .testTarget(name: "ServiceTests", dependencies: ["JobStore", "Wire", "TestSupport"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CLibCrypto"], exclude: ["Fixtures"]),
+        .testTarget(name: "LesionsTests", dependencies: ["Lesions", "Imaging"]),
         .executableTarget(name: "QueueBenchmark", dependencies: ["JobStore"], path: "Benchmarks/QueueBenchmark"),
     ]
 )

@@ -11,12 +11,12 @@ import sys
 from datetime import datetime, timezone
 
 import asyncpg
-from pgqueuer import AsyncpgDriver, QueueManager
+from pgqueuer import AsyncpgDriver, Queries, QueueManager
 
 
 async def main(url: str, latency_file: str) -> None:
     connection = await asyncpg.connect(url)
-    manager = QueueManager(AsyncpgDriver(connection))
+    manager = QueueManager(Queries(AsyncpgDriver(connection)))
     output = open(latency_file, "a", buffering=1)
 
     @manager.entrypoint("noop")

@@ -9,6 +9,7 @@ let commands: [any Command.Type] = [
     SubmitCommand.self,
     StatusCommand.self,
     CancelCommand.self,
+    ConvertCommand.self,
 ]
 
 @MainActor func printHelp() {

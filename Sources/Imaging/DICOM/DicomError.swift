@@ -1,0 +1,31 @@
+// Errors from reading DICOM files, each naming the file and, where one exists, the offset and tag.
+
+/// A failure to read or decode a DICOM file.
+///
+/// Messages name the file, the byte offset in it and the tag, so that a PACS administrator can
+/// find the bad object. Offsets in a deflated data set count bytes of the inflated stream.
+public struct DicomError: Error, CustomStringConvertible, Sendable {
+    /// The file that failed.
+    public var file: String
+    /// Byte offset from the start of the file (or of the inflated data set), when known.
+    public var offset: Int?
+    /// The attribute being read, when known.
+    public var tag: DicomTag?
+    /// What was wrong and, where possible, what to do.
+    public var reason: String
+
+    /// Creates an error.
+    public init(file: String, offset: Int? = nil, tag: DicomTag? = nil, _ reason: String) {
+        self.file = file
+        self.offset = offset
+        self.tag = tag
+        self.reason = reason
+    }
+
+    public var description: String {
+        var text = file
+        if let offset { text += ": offset \(offset)" }
+        if let tag { text += ": tag \(tag)" }
+        return text + ": " + reason
+    }
+}

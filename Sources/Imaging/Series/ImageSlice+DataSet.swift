@@ -1,0 +1,156 @@
+// Extracts image slices and series attributes from a DICOM data set: single-frame images,
+// enhanced multi-frame images (per-frame and shared functional groups), and Siemens mosaics.
+
+extension ImageSlice {
+    /// Returns the slices of one DICOM file.
+    ///
+    /// - throws: `DicomError` naming the tag when an image has no position, orientation or spacing.
+    public static func slices(of file: DicomFile) throws -> [ImageSlice] {
+        let dataSet = file.dataSet
+        let rows = try dataSet.requiredInteger(.rows, "Rows")
+        let columns = try dataSet.requiredInteger(.columns, "Columns")
+        let frames = try dataSet.integer(.numberOfFrames) ?? 1
+        let sopInstanceUID = dataSet.string(.sopInstanceUID) ?? file.path
+
+        let shared = dataSet.sequence(.sharedFunctionalGroupsSequence).first
+        let perFrame = dataSet.sequence(.perFrameFunctionalGroupsSequence)
+        if shared != nil || !perFrame.isEmpty {
+            guard perFrame.count == frames else {
+                throw dataSet.error(.perFrameFunctionalGroupsSequence, "has \(perFrame.count) items for \(frames) frames")
+            }
+            return try (0..<frames).map { frame in
+                // A functional group in the frame's item overrides the shared one (PS3.3 C.7.6.16).
+                let groups = [perFrame[frame], shared].compactMap { $0 }
+                func attributes(_ sequence: DicomTag) -> DataSet? {
+                    groups.lazy.compactMap { $0.sequence(sequence).first }.first
+                }
+                let plane = try ImagePlaneAttributes(
+                    position: attributes(.planePositionSequence), orientation: attributes(.planeOrientationSequence),
+                    measures: attributes(.pixelMeasuresSequence), context: dataSet, frame: frame)
+                let transform = attributes(.pixelValueTransformationSequence) ?? dataSet
+                return ImageSlice(
+                    source: SliceSource(path: file.path, frame: frame, mosaicTile: nil), sopInstanceUID: sopInstanceUID,
+                    position: plane.position, rowDirection: plane.rowDirection, columnDirection: plane.columnDirection,
+                    pixelSpacing: plane.pixelSpacing, rows: rows, columns: columns,
+                    rescaleSlope: try transform.double(.rescaleSlope) ?? 1, rescaleIntercept: try transform.double(.rescaleIntercept) ?? 0,
+                    sliceThickness: plane.sliceThickness)
+            }
+        }
+
+        guard frames == 1 else {
+            throw dataSet.error(.numberOfFrames, "\(frames) frames without functional groups give no position per frame")
+        }
+        let plane = try ImagePlaneAttributes(position: dataSet, orientation: dataSet, measures: dataSet, context: dataSet, frame: nil)
+        let slice = ImageSlice(
+            source: SliceSource(path: file.path, frame: 0, mosaicTile: nil), sopInstanceUID: sopInstanceUID,
+            position: plane.position, rowDirection: plane.rowDirection, columnDirection: plane.columnDirection,
+            pixelSpacing: plane.pixelSpacing, rows: rows, columns: columns,
+            rescaleSlope: try dataSet.double(.rescaleSlope) ?? 1, rescaleIntercept: try dataSet.double(.rescaleIntercept) ?? 0,
+            sliceThickness: plane.sliceThickness)
+        if let tiles = try mosaicTileCount(dataSet) {
+            return try mosaicSlices(of: slice, tiles: tiles, dataSet: dataSet)
+        }
+        return [slice]
+    }
+
+    // MARK: - Siemens mosaic
+
+    /// Returns the number of images in a Siemens mosaic, or nil when the image is not one.
+    private static func mosaicTileCount(_ dataSet: DataSet) throws -> Int? {
+        guard dataSet.strings(.imageType).contains("MOSAIC"),
+              let element = dataSet.privateElement(.siemensNumberOfImagesInMosaic, creator: "SIEMENS MR HEADER") else { return nil }
+        var item = DataSet(file: dataSet.file, isBigEndian: dataSet.isBigEndian)
+        var typed = element
+        typed.vr = element.vr == .UN ? .US : element.vr
+        item.elements[element.tag] = typed
+        guard let count = try item.integer(element.tag), count > 0 else { return nil }
+        return count
+    }
+
+    /// Splits a mosaic into its tiles. Tiles fill the frame row by row in a square grid of
+    /// ceil(sqrt(n)) tiles a side. The stored position is that of the whole frame's first pixel,
+    /// so each tile's is moved by half the difference between frame and tile size, as dcm2niix does;
+    /// tiles then step along the slice normal by Spacing Between Slices.
+    ///
+    /// NOTE: the slice normal is row x column; the CSA header's SliceNormalVector, which can
+    /// point the other way for descending acquisitions, is not read.
+    private static func mosaicSlices(of frame: ImageSlice, tiles: Int, dataSet: DataSet) throws -> [ImageSlice] {
+        let side = Int(Double(tiles).squareRoot().rounded(.up))
+        guard frame.rows % side == 0, frame.columns % side == 0 else {
+            throw dataSet.error(.siemensNumberOfImagesInMosaic, "\(tiles) mosaic tiles do not divide a \(frame.rows) x \(frame.columns) frame")
+        }
+        let tileRows = frame.rows / side
+        let tileColumns = frame.columns / side
+        guard let spacing = try dataSet.double(.spacingBetweenSlices) ?? frame.sliceThickness else {
+            throw dataSet.error(.spacingBetweenSlices, "Spacing Between Slices is missing, so mosaic tiles cannot be placed")
+        }
+        let first = frame.position
+            + frame.rowDirection * (frame.pixelSpacing.x * Double(frame.columns - tileColumns) / 2)
+            + frame.columnDirection * (frame.pixelSpacing.y * Double(frame.rows - tileRows) / 2)
+        return (0..<tiles).map { tile in
+            var slice = frame
+            slice.source.mosaicTile = tile
+            slice.rows = tileRows
+            slice.columns = tileColumns
+            slice.position = first + frame.normal * (spacing * Double(tile))
+            return slice
+        }
+    }
+}
+
+/// Image Plane attributes (PS3.3 C.7.6.2) read from a data set or functional group items.
+private struct ImagePlaneAttributes {
+    var position: Vector3
+    var rowDirection: Vector3
+    var columnDirection: Vector3
+    var pixelSpacing: SIMD2<Double>
+    var sliceThickness: Double?
+
+    init(position positionSet: DataSet?, orientation orientationSet: DataSet?, measures measuresSet: DataSet?, context: DataSet, frame: Int?) throws {
+        let place = frame.map { " for frame \($0)" } ?? ""
+        guard let positionSet, case let values = try positionSet.doubles(.imagePositionPatient), values.count == 3 else {
+            throw context.error(.imagePositionPatient, "Image Position (Patient) is missing or does not have 3 values\(place)")
+        }
+        guard let orientationSet, case let cosines = try orientationSet.doubles(.imageOrientationPatient), cosines.count == 6 else {
+            throw context.error(.imageOrientationPatient, "Image Orientation (Patient) is missing or does not have 6 values\(place)")
+        }
+        guard let measuresSet, case let spacing = try measuresSet.doubles(.pixelSpacing), spacing.count == 2, spacing[0] > 0, spacing[1] > 0 else {
+            throw context.error(.pixelSpacing, "Pixel Spacing is missing or not 2 positive values\(place)")
+        }
+        let row = Vector3(cosines[0], cosines[1], cosines[2])
+        let column = Vector3(cosines[3], cosines[4], cosines[5])
+        guard length(row) > 0.5, length(column) > 0.5, abs(dot(row, column)) < 1e-3 * length(row) * length(column) + 1e-4 else {
+            throw context.error(.imageOrientationPatient, "Image Orientation (Patient) \(cosines) is not two orthogonal directions\(place)")
+        }
+        position = Vector3(values[0], values[1], values[2])
+        rowDirection = row / length(row)
+        columnDirection = column / length(column)
+        pixelSpacing = SIMD2(spacing[1], spacing[0])
+        sliceThickness = try measuresSet.double(.sliceThickness)
+    }
+}
+
+extension SeriesAttributes {
+    /// Reads the series attributes of a data set.
+    public init(_ dataSet: DataSet) {
+        seriesInstanceUID = dataSet.string(.seriesInstanceUID) ?? ""
+        studyInstanceUID = dataSet.string(.studyInstanceUID)
+        seriesNumber = try? dataSet.integer(.seriesNumber)
+        seriesDescription = dataSet.string(.seriesDescription)
+        modality = dataSet.string(.modality)
+        acquisitionTime = (dataSet.string(.acquisitionTime) ?? dataSet.string(.seriesTime)).flatMap(secondsAfterMidnight)
+        contrastAgent = dataSet.string(.contrastBolusAgent)
+        frameOfReferenceUID = dataSet.string(.frameOfReferenceUID)
+    }
+}
+
+/// Parses a DICOM TM value (HHMMSS.FFFFFF, or HH:MM:SS in old files) into seconds after midnight.
+func secondsAfterMidnight(_ time: String) -> Double? {
+    let digits = time.replacingOccurrences(of: ":", with: "")
+    let whole = digits.prefix { $0 != "." }
+    guard whole.count >= 2, whole.allSatisfy(\.isNumber) else { return nil }
+    let hours = Double(whole.prefix(2)) ?? 0
+    let minutes = whole.count >= 4 ? Double(whole.dropFirst(2).prefix(2)) ?? 0 : 0
+    let seconds = Double(digits.dropFirst(min(4, whole.count))) ?? 0
+    return hours * 3600 + minutes * 60 + seconds
+}

@@ -1,0 +1,83 @@
+// Finds the DICOM image series in a folder tree and groups their slices by Series Instance UID.
+import Foundation
+
+/// A file that was not used, and why.
+public struct SkippedFile: Sendable, Codable {
+    public var path: String
+    public var reason: String
+}
+
+/// The slices of one series as found on disk, in no particular order.
+public struct DicomSeries: Sendable {
+    public var attributes: SeriesAttributes
+    public var slices: [ImageSlice]
+}
+
+/// The result of scanning a folder.
+public struct SeriesScan: Sendable {
+    /// Series ordered by Series Number, then Series Instance UID.
+    public var series: [DicomSeries]
+    /// Files that are not DICOM images with a position, each with the reason.
+    public var skipped: [SkippedFile]
+}
+
+/// Scans folder trees for DICOM images.
+public enum SeriesScanner {
+    /// Reads the header of every file under `folder` (pixel data is not read) and groups image
+    /// slices by Series Instance UID. Files that fail to parse, hold no image or no geometry are
+    /// listed in `skipped` with the error.
+    ///
+    /// - throws: an error only when `folder` cannot be listed.
+    public static func scan(_ folder: String) throws -> SeriesScan {
+        var skipped: [SkippedFile] = []
+        var byUID: [String: DicomSeries] = [:]
+        for path in try regularFiles(under: folder) {
+            let file: DicomFile
+            do {
+                file = try DicomFile(contentsOf: path, stopBeforePixelData: true)
+            } catch {
+                skipped.append(SkippedFile(path: path, reason: "\(error)"))
+                continue
+            }
+            guard file.dataSet.contains(.rows) else {
+                let sopClass = file.dataSet.string(.sopClassUID) ?? "unknown"
+                skipped.append(SkippedFile(path: path, reason: "no image (SOP Class UID \(sopClass))"))
+                continue
+            }
+            guard let uid = file.dataSet.string(.seriesInstanceUID) else {
+                skipped.append(SkippedFile(path: path, reason: "Series Instance UID is missing"))
+                continue
+            }
+            do {
+                let slices = try ImageSlice.slices(of: file)
+                byUID[uid, default: DicomSeries(attributes: SeriesAttributes(file.dataSet), slices: [])].slices += slices
+            } catch {
+                skipped.append(SkippedFile(path: path, reason: "\(error)"))
+            }
+        }
+        let series = byUID.values.sorted {
+            ($0.attributes.seriesNumber ?? Int.max, $0.attributes.seriesInstanceUID) < ($1.attributes.seriesNumber ?? Int.max, $1.attributes.seriesInstanceUID)
+        }
+        return SeriesScan(series: series, skipped: skipped)
+    }
+
+    /// Lists regular files below a folder, sorted, skipping hidden files and DICOMDIR.
+    static func regularFiles(under folder: String) throws -> [String] {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw DicomError(file: folder, "the folder does not exist")
+        }
+        let root = URL(fileURLWithPath: folder)
+        guard let enumerator = FileManager.default.enumerator(
+            at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles]) else {
+            throw DicomError(file: folder, "cannot list the folder")
+        }
+        var paths: [String] = []
+        for case let url as URL in enumerator {
+            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true,
+                  url.lastPathComponent.uppercased() != "DICOMDIR" else { continue }
+            paths.append(url.path)
+        }
+        return paths.sorted()
+    }
+}

@@ -1,0 +1,66 @@
+// Every DICOM fixture decodes to the stored values pydicom 3.0.2 decoded (REFERENCE.json), or fails
+// with a message naming the file and, for compressed syntaxes, the transfer syntax.
+import Foundation
+import Testing
+@testable import Imaging
+
+struct DicomFixtureTests {
+    static let cases: [String] = {
+        var names: [String] = []
+        for folder in ["pydicom", "transfer-syntaxes"] {
+            let reference = (try? Fixtures.reference(folder)) ?? [:]
+            names += reference.keys.sorted().map { "\(folder)/\($0)" }
+        }
+        return names
+    }()
+
+    @Test("fixture decodes to pydicom's stored values", arguments: cases)
+    func fixtureMatchesReference(name: String) throws {
+        let folder = String(name.prefix { $0 != "/" })
+        let fileName = String(name.dropFirst(folder.count + 1))
+        let path = Fixtures.path(name)
+        guard FileManager.default.fileExists(atPath: path) else { return }  // fixtures not copied: JPEG Lossless 6, JPEG-LS 8
+        let expected = try #require(try Fixtures.reference(folder)[fileName])
+
+        if expected["error"] != nil {
+            let error = try #require(throws: DicomError.self) { try DicomFile(contentsOf: path).storedPixels() }
+            #expect(error.description.contains(path))
+            return
+        }
+        if fileName == "ExplVR_LitEndNoMeta.dcm" {
+            let file = try DicomFile(contentsOf: path)
+            #expect(!file.dataSet.elements.isEmpty)
+            let error = try #require(throws: DicomError.self) { try file.storedPixels() }
+            #expect(error.description.contains("no Pixel Data"))
+            return
+        }
+        if fileName == "no_meta.dcm" {
+            // The file starts with one stray byte (0x20) before (0008,0005), so no element starts at offset 0.
+            let error = try #require(throws: DicomError.self) { try DicomFile(contentsOf: path) }
+            #expect(error.description.contains(path))
+            #expect(error.offset == 0)
+            return
+        }
+
+        let uid = try #require(expected["transfer_syntax"] as? String)
+        let syntax = TransferSyntax.forUID(uid)
+        if syntax.isEncapsulated && syntax != .rleLossless {
+            let error = try #require(throws: DicomError.self) { try DicomFile(contentsOf: path).storedPixels() }
+            #expect(error.description.contains(uid))
+            #expect(error.description.contains(syntax.name))
+            #expect(error.description.contains(path))
+            return
+        }
+
+        let file = try DicomFile(contentsOf: path)
+        #expect(file.transferSyntax.uid == uid)
+        let pixels = try file.storedPixels()
+        let shape = try #require(expected["shape"] as? [Int])
+        let description = pixels.description
+        let decodedShape = description.numberOfFrames > 1 || shape.count == 3
+            ? [description.numberOfFrames, description.rows, description.columns]
+            : [description.rows, description.columns]
+        #expect(decodedShape == shape)
+        #expect(sha256Hex(pixels.bytes) == expected["sha256_le"] as? String)
+    }
+}

@@ -1,0 +1,67 @@
+// Phase identification from descriptions in several languages, contrast agent, timing,
+// attenuation, and the user mapping that overrides them all.
+import Testing
+@testable import Imaging
+
+struct PhaseIdentifierTests {
+    static let descriptions: [(String, Phase)] = [
+        ("Abdomen nativ 5mm", .nonContrast), ("LIVER PLAIN", .nonContrast), ("Sin contraste", .nonContrast),
+        ("Leber arteriell", .arterial), ("Phase artérielle", .arterial), ("LATE ARTERIAL 2.5", .arterial), ("ART 3mm", .arterial),
+        ("Portal venous phase", .portalVenous), ("Portalvenös", .portalVenous), ("Fase venosa portale", .portalVenous), ("PV", .portalVenous),
+        ("Delayed 3 min", .delayed), ("Spätphase", .delayed), ("Phase tardive", .delayed), ("Fase tardía", .delayed), ("equilibrium", .delayed),
+    ]
+
+    @Test("keyword names the phase", arguments: descriptions.map(\.0))
+    func keywordNamesPhase(description: String) throws {
+        let expected = try #require(Self.descriptions.first { $0.0 == description }).1
+        #expect(PhaseKeywords.phase(in: description)?.phase == expected)
+    }
+
+    @Test func wordsContainingShortKeysDoNotMatch() {
+        #expect(PhaseKeywords.phase(in: "Thorax apical") == nil)
+        #expect(PhaseKeywords.phase(in: "Chest CTA") == nil)
+    }
+
+    @Test func timeOrderDecidesThreeEnhancedSeries() {
+        let candidates = [
+            PhaseCandidate(seriesInstanceUID: "c", seriesDescription: "Abdomen 5mm", contrastAgent: "IOMEPROL", acquisitionTime: 36_300),
+            PhaseCandidate(seriesInstanceUID: "a", seriesDescription: "Abdomen 5mm", contrastAgent: "IOMEPROL", acquisitionTime: 36_100),
+            PhaseCandidate(seriesInstanceUID: "n", seriesDescription: "Abdomen 5mm", acquisitionTime: 36_000),
+            PhaseCandidate(seriesInstanceUID: "b", seriesDescription: "Abdomen 5mm", contrastAgent: "IOMEPROL", acquisitionTime: 36_140),
+        ]
+        let result = PhaseIdentifier.identify(candidates)
+        #expect(result["n"]?.phase == .nonContrast)
+        #expect(result["a"]?.phase == .arterial)
+        #expect(result["b"]?.phase == .portalVenous)
+        #expect(result["c"]?.phase == .delayed)
+    }
+
+    @Test func keywordsThenTimeFillTheRest() {
+        let candidates = [
+            PhaseCandidate(seriesInstanceUID: "x", seriesDescription: "arterial", contrastAgent: "yes", acquisitionTime: 100),
+            PhaseCandidate(seriesInstanceUID: "y", seriesDescription: "abdomen", contrastAgent: "yes", acquisitionTime: 300),
+        ]
+        let result = PhaseIdentifier.identify(candidates)
+        #expect(result["x"]?.phase == .arterial)
+        #expect(result["y"] == PhaseAssignment(phase: nil, evidence: "contrast-enhanced, but no keyword, timing or mapping decides the phase"))
+    }
+
+    @Test func userMappingWins() {
+        let candidates = [
+            PhaseCandidate(seriesInstanceUID: "1.2.3", seriesNumber: 4, seriesDescription: "arterial", contrastAgent: "yes", aortaHU: 310, portalVeinHU: 120),
+            PhaseCandidate(seriesInstanceUID: "1.2.4", seriesNumber: 5, seriesDescription: "nativ"),
+        ]
+        let result = PhaseIdentifier.identify(candidates, userMapping: ["4": .delayed, "1.2.4": .portalVenous])
+        #expect(result["1.2.3"] == PhaseAssignment(phase: .delayed, evidence: "user mapping"))
+        #expect(result["1.2.4"]?.phase == .portalVenous)
+    }
+
+    @Test func attenuationOverridesKeyword() {
+        // Typical values from practice: aorta / portal vein NC 40/40, AP 300/130, PV 170/190, DP 120/130 HU.
+        let values: [(Double, Double, Phase)] = [(40, 40, .nonContrast), (300, 130, .arterial), (170, 190, .portalVenous), (120, 130, .delayed)]
+        for (aorta, portal, phase) in values {
+            let candidate = PhaseCandidate(seriesInstanceUID: "s", seriesDescription: "arterial", contrastAgent: "yes", aortaHU: aorta, portalVeinHU: portal)
+            #expect(PhaseIdentifier.identify([candidate])["s"]?.phase == phase)
+        }
+    }
+}

@@ -1,0 +1,71 @@
+// Resampling checked against values worked out by hand: trilinear interpolation reproduces any
+// function linear in patient coordinates exactly, and nearest neighbour moves labels by whole voxels.
+import Foundation
+import Testing
+@testable import Imaging
+
+struct ResamplerTests {
+    /// A linear function of LPS position, in HU.
+    static func linear(_ point: Vector3) -> Double {
+        3 * point.x - 2 * point.y + 0.5 * point.z + 10
+    }
+
+    static func rotation(about axis: Vector3, degrees: Double) -> Matrix3 {
+        let u = axis / length(axis)
+        let angle = degrees * Double.pi / 180
+        let (c, s) = (cos(angle), sin(angle))
+        return Matrix3(rows:
+            Vector3(c + u.x * u.x * (1 - c), u.x * u.y * (1 - c) - u.z * s, u.x * u.z * (1 - c) + u.y * s),
+            Vector3(u.y * u.x * (1 - c) + u.z * s, c + u.y * u.y * (1 - c), u.y * u.z * (1 - c) - u.x * s),
+            Vector3(u.z * u.x * (1 - c) - u.y * s, u.z * u.y * (1 - c) + u.x * s, c + u.z * u.z * (1 - c)))
+    }
+
+    @Test func trilinearReproducesLinearFunction() {
+        let sourceGrid = Geometry(size: VolumeSize(20, 18, 16), spacing: Vector3(1.5, 1.2, 2.0), origin: Vector3(-10, -8, -12),
+                                  direction: Self.rotation(about: Vector3(1, 2, 3), degrees: 25))
+        var source = Volume(geometry: sourceGrid, repeating: Float(0))
+        for k in 0..<16 { for j in 0..<18 { for i in 0..<20 {
+            source[i, j, k] = Float(Self.linear(sourceGrid.world(atIndex: Vector3(Double(i), Double(j), Double(k)))))
+        } } }
+        // A smaller left-handed target grid rotated the other way, inside the source.
+        var direction = Self.rotation(about: Vector3(-2, 1, 1), degrees: 40)
+        direction.columns[2] = -direction.columns[2]
+        let centre = sourceGrid.world(atIndex: Vector3(9.5, 8.5, 7.5))
+        let targetGrid = Geometry(size: VolumeSize(6, 5, 4), spacing: Vector3(1.1, 0.9, 1.3), origin: centre - direction * Vector3(3, 2, -2), direction: direction)
+
+        let result = Resampler.resample(source, onto: targetGrid, outsideValue: -1000)
+        var maximumError = 0.0
+        for k in 0..<4 { for j in 0..<5 { for i in 0..<6 {
+            let expected = Self.linear(targetGrid.world(atIndex: Vector3(Double(i), Double(j), Double(k))))
+            maximumError = max(maximumError, abs(Double(result[i, j, k]) - expected))
+        } } }
+        #expect(maximumError < 1e-3)
+    }
+
+    @Test func sameGridCopiesVoxels() {
+        let grid = NIfTIWriterTests.obliqueGeometry
+        let image = Volume(geometry: grid, voxels: (0..<grid.voxelCount).map { Float($0) * 0.5 })
+        #expect(Resampler.resample(image, onto: grid).voxels == image.voxels)
+    }
+
+    @Test func outsidePointsTakeOutsideValue() {
+        let grid = Geometry(size: VolumeSize(4, 4, 4), spacing: Vector3(1, 1, 1))
+        let image = Volume(geometry: grid, repeating: Float(7))
+        var shifted = grid
+        shifted.origin = Vector3(2, 0, 0)
+        let result = Resampler.resample(image, onto: shifted, outsideValue: -1024)
+        #expect(result[1, 0, 0] == 7)
+        #expect(result[2, 0, 0] == -1024)
+    }
+
+    @Test func nearestLabelsFollowFlippedGrid() {
+        // Target: same points as the source, with i reversed. Voxel i of the target is source voxel 4 - i.
+        let source = Geometry(size: VolumeSize(5, 3, 2), spacing: Vector3(0.8, 1, 3), origin: Vector3(10, 20, 30))
+        var labels = Volume(geometry: source, repeating: UInt8(0))
+        for k in 0..<2 { for j in 0..<3 { for i in 0..<5 { labels[i, j, k] = UInt8(i + 5 * j + 15 * k) } } }
+        let target = Geometry(size: source.size, spacing: source.spacing, origin: Vector3(10 + 4 * 0.8, 20, 30),
+                              direction: Matrix3(columns: Vector3(-1, 0, 0), Vector3(0, 1, 0), Vector3(0, 0, 1)))
+        let result = Resampler.resampleLabels(labels, onto: target)
+        for k in 0..<2 { for j in 0..<3 { for i in 0..<5 { #expect(result[i, j, k] == labels[4 - i, j, k]) } } }
+    }
+}
