@@ -1,0 +1,151 @@
+// Size of a lesion: volume, the RECIST axial diameters and the 3D maximum diameter, in patient
+// space, for any spacing and direction.
+import Foundation
+import Imaging
+
+/// The size and position of one lesion.
+public struct LesionMeasurements: Codable, Sendable, Equatable {
+    public let volumeMillilitres: Double
+    /// Longest diameter in an axial plane (RECIST), outer edge to outer edge, in mm.
+    public let longestAxialDiameterMillimetres: Double
+    /// Longest extent perpendicular to it in the same plane, in mm.
+    public let perpendicularDiameterMillimetres: Double
+    /// Longest extent in any direction, in mm.
+    public let maximumDiameterMillimetres: Double
+    /// Mean LPS position of the voxel centres, in mm.
+    public let centroid: [Double]
+}
+
+/// Measures a lesion on the grid of its label map.
+///
+/// Diameters are the largest distance between voxel centres along the sampled directions plus
+/// the width of one voxel along that direction, which turns centre-to-centre into outer-edge
+/// distances. Axial planes are the grid slices along the axis closest to the patient's
+/// head-foot axis; on an oblique grid they tilt with it.
+public func measure(_ lesion: LesionComponent, on geometry: Geometry) -> LesionMeasurements {
+    let size = geometry.size
+    let matrix = geometry.indexToWorldMatrix
+    let voxelMillilitres = geometry.spacing.x * geometry.spacing.y * geometry.spacing.z / 1000
+    let members = Set(lesion.voxels)
+
+    func indices(_ linear: Int) -> SIMD3<Int> {
+        SIMD3(linear % size.x, (linear / size.x) % size.y, linear / (size.x * size.y))
+    }
+    func world(_ index: SIMD3<Int>) -> Vector3 {
+        geometry.world(atIndex: Vector3(Double(index.x), Double(index.y), Double(index.z)))
+    }
+
+    var sum = Vector3.zero
+    for linear in lesion.voxels { sum += world(indices(linear)) }
+    let centroid = sum / Double(lesion.voxels.count)
+
+    // Only surface voxels can be extreme in a direction.
+    let surface = lesion.voxels.map(indices).filter { index in
+        for offset in [SIMD3(1, 0, 0), SIMD3(-1, 0, 0), SIMD3(0, 1, 0), SIMD3(0, -1, 0), SIMD3(0, 0, 1), SIMD3(0, 0, -1)] {
+            let neighbour = index &+ offset
+            if neighbour.x < 0 || neighbour.y < 0 || neighbour.z < 0 || neighbour.x >= size.x || neighbour.y >= size.y || neighbour.z >= size.z {
+                return true
+            }
+            if !members.contains(neighbour.x + size.x * (neighbour.y + size.y * neighbour.z)) { return true }
+        }
+        return false
+    }
+    let surfacePoints = surface.map(world)
+    let maximum = longestExtent(surfacePoints, directions: sphereDirections(count: 400), matrix: matrix)
+
+    // The slice axis is the grid axis most aligned with the patient's head-foot (z) axis.
+    let sliceAxis = (0..<3).max { abs(geometry.direction.columns[$0].z) < abs(geometry.direction.columns[$1].z) }!
+    let normal = normalized(geometry.direction.columns[sliceAxis])
+    var axial = (longest: 0.0, perpendicular: 0.0)
+    for (_, slice) in Dictionary(grouping: surface, by: { $0[sliceAxis] }) {
+        let points = slice.map(world)
+        let inPlane = planeDirections(normal: normal, count: 180)
+        let longest = longestExtent(points, directions: inPlane, matrix: matrix)
+        guard longest.length > axial.longest else { continue }
+        let perpendicular = normalized(cross(normal, longest.direction))
+        axial = (longest.length, extent(points, along: perpendicular, matrix: matrix))
+    }
+
+    return LesionMeasurements(
+        volumeMillilitres: Double(lesion.voxels.count) * voxelMillilitres,
+        longestAxialDiameterMillimetres: axial.longest,
+        perpendicularDiameterMillimetres: axial.perpendicular,
+        maximumDiameterMillimetres: maximum.length,
+        centroid: [centroid.x, centroid.y, centroid.z])
+}
+
+/// The longest outer-edge distance between `points` over `directions`: for each direction the
+/// extreme points are candidates, and the farthest candidate pair wins.
+private func longestExtent(_ points: [Vector3], directions: [Vector3], matrix: Matrix3) -> (length: Double, direction: Vector3) {
+    guard let first = points.first else { return (0, Vector3(1, 0, 0)) }
+    var candidates = Set<Int>()
+    for direction in directions {
+        var lowest = (value: Double.infinity, index: 0)
+        var highest = (value: -Double.infinity, index: 0)
+        for (index, point) in points.enumerated() {
+            let value = dot(point, direction)
+            if value < lowest.value { lowest = (value, index) }
+            if value > highest.value { highest = (value, index) }
+        }
+        candidates.insert(lowest.index)
+        candidates.insert(highest.index)
+    }
+    let chosen = Array(candidates)
+    var best = (length: voxelWidth(along: Vector3(1, 0, 0), matrix: matrix), direction: Vector3(1, 0, 0), from: first)
+    for a in 0..<chosen.count {
+        for b in (a + 1)..<max(a + 1, chosen.count) {
+            let difference = points[chosen[b]] - points[chosen[a]]
+            let distance = length(difference)
+            guard distance > 0 else { continue }
+            let direction = difference / distance
+            let total = distance + voxelWidth(along: direction, matrix: matrix)
+            if total > best.length { best = (total, direction, points[chosen[a]]) }
+        }
+    }
+    return (best.length, best.direction)
+}
+
+/// Outer-edge extent of `points` projected on `direction`.
+private func extent(_ points: [Vector3], along direction: Vector3, matrix: Matrix3) -> Double {
+    let values = points.map { dot($0, direction) }
+    guard let low = values.min(), let high = values.max() else { return 0 }
+    return high - low + voxelWidth(along: direction, matrix: matrix)
+}
+
+/// The width of one voxel along a unit direction, treating the voxel as the ellipsoid inscribed
+/// in its box: exact along the grid axes, and free of the box's diagonal overshoot elsewhere.
+private func voxelWidth(along direction: Vector3, matrix: Matrix3) -> Double {
+    var sum = 0.0
+    for axis in 0..<3 {
+        let column = matrix.columns[axis]
+        let projection = dot(direction, normalized(column)) * length(column)
+        sum += projection * projection
+    }
+    return sum.squareRoot()
+}
+
+/// Evenly spread unit vectors on a half sphere (a direction and its opposite are the same here).
+private func sphereDirections(count: Int) -> [Vector3] {
+    let golden = Double.pi * (3 - 5.0.squareRoot())
+    return (0..<count).map { index in
+        let z = 1 - Double(index) / Double(count - 1)
+        let radius = (1 - z * z).squareRoot()
+        let angle = golden * Double(index)
+        return Vector3(cos(angle) * radius, sin(angle) * radius, z)
+    }
+}
+
+/// Unit vectors in the plane with the given normal, over half a turn.
+private func planeDirections(normal: Vector3, count: Int) -> [Vector3] {
+    let helper = abs(normal.x) < 0.9 ? Vector3(1, 0, 0) : Vector3(0, 1, 0)
+    let u = normalized(cross(normal, helper))
+    let v = cross(normal, u)
+    return (0..<count).map { index in
+        let angle = Double.pi * Double(index) / Double(count)
+        return u * cos(angle) + v * sin(angle)
+    }
+}
+
+private func normalized(_ vector: Vector3) -> Vector3 {
+    vector / length(vector)
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Imaging
+import Lesions
+import Testing
+
+@Suite struct MeasurementTests {
+    /// An ellipsoid in patient space: centre, semi-axes in mm, and the in-plane rotation (degrees
+    /// about the head-foot axis) of its first two axes; the third axis is head-foot.
+    struct Ellipsoid {
+        let centre: Vector3
+        let semiAxes: Vector3
+        let rotationDegrees: Double
+
+        func contains(_ point: Vector3) -> Bool {
+            let angle = rotationDegrees * .pi / 180
+            let offset = point - centre
+            let u = offset.x * cos(angle) + offset.y * sin(angle)
+            let v = -offset.x * sin(angle) + offset.y * cos(angle)
+            let w = offset.z
+            return (u * u) / (semiAxes.x * semiAxes.x) + (v * v) / (semiAxes.y * semiAxes.y) + (w * w) / (semiAxes.z * semiAxes.z) <= 1
+        }
+    }
+
+    /// Labels every voxel whose centre lies inside the ellipsoid.
+    func labelMap(_ ellipsoid: Ellipsoid, geometry: Geometry) -> Volume<UInt8> {
+        var volume = Volume<UInt8>(geometry: geometry, repeating: SegmentationLabel.liver)
+        for k in 0..<geometry.size.z {
+            for j in 0..<geometry.size.y {
+                for i in 0..<geometry.size.x where ellipsoid.contains(geometry.world(atIndex: Vector3(Double(i), Double(j), Double(k)))) {
+                    volume[i, j, k] = SegmentationLabel.lesion
+                }
+            }
+        }
+        return volume
+    }
+
+    static let cases: [(String, Geometry, Ellipsoid)] = [
+        ("axis-aligned, anisotropic",
+         Geometry(size: VolumeSize(48, 48, 20), spacing: Vector3(0.7, 0.9, 2.5), origin: Vector3(-16, -21, -24)),
+         Ellipsoid(centre: Vector3(0.3, -0.4, 0.6), semiAxes: Vector3(12, 7, 9), rotationDegrees: 0)),
+        ("ellipsoid rotated 35 degrees",
+         Geometry(size: VolumeSize(56, 56, 24), spacing: Vector3(0.8, 0.8, 2.0), origin: Vector3(-22, -22, -23)),
+         Ellipsoid(centre: Vector3(0.2, 0.1, 0.5), semiAxes: Vector3(15, 6, 10), rotationDegrees: 35)),
+        ("grid rotated 20 degrees",
+         Geometry(size: VolumeSize(56, 56, 24), spacing: Vector3(0.75, 0.75, 2.0), origin: Vector3(-16, -26, -23),
+                  direction: Matrix3(columns: Vector3(cos(0.349), sin(0.349), 0), Vector3(-sin(0.349), cos(0.349), 0), Vector3(0, 0, 1))),
+         Ellipsoid(centre: Vector3(0, 0, 0.4), semiAxes: Vector3(13, 8, 8), rotationDegrees: 70)),
+    ]
+
+    @Test(arguments: 0..<cases.count)
+    func ellipsoidSizesWithinHalfVoxel(_ index: Int) throws {
+        let (label, geometry, ellipsoid) = Self.cases[index]
+        let lesions = connectedLesions(in: labelMap(ellipsoid, geometry: geometry))
+        #expect(lesions.count == 1, "\(label)")
+        let measured = measure(try #require(lesions.first), on: geometry)
+
+        // A label map only says which voxel centres are inside, so each end of a diameter may be
+        // off by half a voxel: the diameter by up to one voxel.
+        let inPlaneVoxel = max(geometry.spacing.x, geometry.spacing.y)
+        let halfVoxel = max(geometry.spacing.x, geometry.spacing.y, geometry.spacing.z) / 2
+        let axes = ellipsoid.semiAxes
+        #expect(abs(measured.longestAxialDiameterMillimetres - 2 * max(axes.x, axes.y)) <= inPlaneVoxel,
+                "\(label): longest axial \(measured.longestAxialDiameterMillimetres) mm")
+        #expect(abs(measured.perpendicularDiameterMillimetres - 2 * min(axes.x, axes.y)) <= inPlaneVoxel,
+                "\(label): perpendicular \(measured.perpendicularDiameterMillimetres) mm")
+        #expect(abs(measured.maximumDiameterMillimetres - 2 * max(axes.x, axes.y, axes.z)) <= 2 * halfVoxel,
+                "\(label): maximum \(measured.maximumDiameterMillimetres) mm")
+
+        // The true volume of the ellipsoid shrunk and grown by half a voxel brackets the measurement.
+        let smallest = 4 / 3 * Double.pi * (axes.x - halfVoxel) * (axes.y - halfVoxel) * (axes.z - halfVoxel) / 1000
+        let largest = 4 / 3 * Double.pi * (axes.x + halfVoxel) * (axes.y + halfVoxel) * (axes.z + halfVoxel) / 1000
+        #expect(measured.volumeMillilitres >= smallest, "\(label): volume \(measured.volumeMillilitres) mL")
+        #expect(measured.volumeMillilitres <= largest, "\(label): volume \(measured.volumeMillilitres) mL")
+        for axis in 0..<3 {
+            #expect(abs(measured.centroid[axis] - ellipsoid.centre[axis]) <= halfVoxel, "\(label): centroid \(measured.centroid)")
+        }
+    }
+
+    @Test func componentsUseTwentySixConnectivity() {
+        var labels = Volume<UInt8>(geometry: Geometry(size: VolumeSize(6, 6, 6), spacing: Vector3(1, 1, 1)), repeating: 0)
+        // Two voxels touching only at a corner form one lesion; a far voxel is another.
+        labels[1, 1, 1] = SegmentationLabel.lesion
+        labels[2, 2, 2] = SegmentationLabel.lesion
+        labels[5, 5, 5] = SegmentationLabel.lesion
+        #expect(connectedLesions(in: labels, minimumVolumeMillilitres: 0).map(\.voxels.count) == [2, 1])
+        // A minimum volume of 1.5 voxels (0.0015 mL at 1 mm spacing) drops the single voxel.
+        #expect(connectedLesions(in: labels, minimumVolumeMillilitres: 0.0015).map(\.voxels.count) == [2])
+    }
+}
