@@ -74,7 +74,7 @@ extension Coordinator {
         for id in request.jobs.prefix(10_000) {
             guard let job = try queue.job(id) else { continue }
             jobs.append(JobStatus(id: job.id, kind: job.kind, state: job.state.rawValue, attempt: job.attempt,
-                                  errors: job.errors.map { "attempt \($0.attempt): \($0.error)" }))
+                                  errors: job.errors.suffix(5).map { "attempt \($0.attempt): \($0.error)" }))
         }
         return StatusReply(request: request.request, counts: byState, jobs: jobs)
     }

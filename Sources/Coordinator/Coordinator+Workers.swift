@@ -29,17 +29,23 @@ extension Coordinator {
     }
 
     private func handle(_ envelope: Envelope, from worker: String) {
-        let now = ContinuousClock.now
-        if workers.heard(from: worker, at: now) {
-            logger.info("worker connected", ["worker": worker])
-            // The worker may have granted slots to an earlier coordinator on this endpoint;
-            // hello asks it to grant them again.
-            send(.heartbeat(Heartbeat(sender: configuration.name, hello: true)), to: worker)
+        let session: String?
+        switch envelope.message {
+        case .ready(let ready): session = ready.session
+        case .heartbeat(let heartbeat): session = heartbeat.session
+        case .result, .failed, .progress, .bye: session = nil
+        default:
+            workerProtocolErrors.report("unexpected message on the worker endpoint rejected",
+                                        WorkerMessageError(worker: worker, underlying: DecodingError(description: "type \(envelope.message.name)")), .warning)
+            return
         }
+        let introduced = register(worker, session: session)
 
         switch envelope.message {
         case .ready(let ready):
-            workers[worker]?.credits += max(0, ready.slots)
+            // Slots in the message that introduced the worker are void: the hello just sent
+            // makes it grant them again, and counting both would over-commit it.
+            if !introduced { workers[worker]?.credits += max(0, ready.slots) }
             workers[worker]?.capacity = ready.capacity
             workers[worker]?.kinds = ready.kinds
             workers[worker]?.modelVersion = ready.modelVersion
@@ -55,15 +61,38 @@ extension Coordinator {
             pendingResults.append((worker, result))
         case .failed(let failure):
             workers[worker]?.inFlight.remove(JobAttempt(job: failure.job, attempt: failure.attempt))
-            recordFailure(failure, from: worker)
+            pendingFailures.append((worker, failure))
         case .bye:
             workers[worker]?.leaving = true
             workers[worker]?.credits = 0
             logger.info("worker leaving", ["worker": worker, "in_flight": workers[worker]?.inFlight.count ?? 0])
         default:
-            workerProtocolErrors.report("unexpected message on the worker endpoint rejected",
-                                  WorkerMessageError(worker: worker, underlying: DecodingError(description: "type \(envelope.message.name)")), .warning)
+            break
         }
+    }
+
+    /// Records that `worker` was heard from. Returns true when it is new to this coordinator or
+    /// came back as a new process under the same name; it is then sent a hello so it grants
+    /// its slots again, and the attempts of its previous process are released.
+    private func register(_ worker: String, session: String?) -> Bool {
+        let now = ContinuousClock.now
+        if let known = workers[worker] {
+            workers[worker]!.lastHeard = now
+            guard let session, let previous = known.session, previous != session else {
+                if known.session == nil { workers[worker]!.session = session }
+                return false
+            }
+            logger.warning("worker restarted", ["worker": worker, "in_flight": known.inFlight.count])
+            for attempt in known.inFlight {
+                releaseAttempt(attempt, of: worker, reason: "worker \(worker) restarted while running the attempt")
+            }
+            workers[worker] = ConnectedWorker(name: worker, session: session, lastHeard: now)
+        } else {
+            logger.info("worker connected", ["worker": worker])
+            workers[worker] = ConnectedWorker(name: worker, session: session, lastHeard: now)
+        }
+        send(.heartbeat(Heartbeat(sender: configuration.name, session: self.session, hello: true)), to: worker)
+        return true
     }
 
     // MARK: Dispatch
@@ -117,7 +146,7 @@ extension Coordinator {
 
     func sendHeartbeats() {
         for worker in workers.workers.keys {
-            send(.heartbeat(Heartbeat(sender: configuration.name)), to: worker)
+            send(.heartbeat(Heartbeat(sender: configuration.name, session: session)), to: worker)
         }
     }
 
@@ -174,23 +203,31 @@ extension Coordinator {
         }
     }
 
-    private func recordFailure(_ failure: JobFailure, from worker: String) {
+    /// Records the collected failures; those hit by a database error stay for the next loop.
+    func recordPendingFailures() {
+        while let (worker, failure) = pendingFailures.first {
+            guard recordFailure(failure, from: worker) else { return }
+            pendingFailures.removeFirst()
+        }
+    }
+
+    /// Records one failure and acknowledges it; returns false when the database could not be reached.
+    private func recordFailure(_ failure: JobFailure, from worker: String) -> Bool {
         do {
             let outcome = try queue.fail(job: failure.job, attempt: failure.attempt, owner: worker, error: failure.error, retryable: failure.retryable)
             if case .retryScheduled = outcome { workMayBeQueued = true }
             logger.warning("job attempt failed", ["job": failure.job, "attempt": failure.attempt, "worker": worker,
                                                   "retryable": failure.retryable, "outcome": outcome, "error": failure.error])
             send(.acknowledgement(Acknowledgement(job: failure.job, attempt: failure.attempt, accepted: true)), to: worker)
-        } catch let error as JobStoreError {
-            if case .staleAttempt = error {
-                logger.warning("stale failure rejected", ["job": failure.job, "attempt": failure.attempt, "worker": worker])
-                send(.acknowledgement(Acknowledgement(job: failure.job, attempt: failure.attempt, accepted: false, reason: error.description)), to: worker)
-            } else {
-                databaseErrors.report("recording a failure failed", error)
-            }
+        } catch let error as JobStoreError where !error.isConnectionError {
+            logger.warning("stale failure rejected", ["job": failure.job, "attempt": failure.attempt, "worker": worker, "error": error])
+            send(.acknowledgement(Acknowledgement(job: failure.job, attempt: failure.attempt, accepted: false,
+                                                  reason: "the attempt no longer holds the job")), to: worker)
         } catch {
             databaseErrors.report("recording a failure failed", error)
+            return false
         }
+        return true
     }
 }
 

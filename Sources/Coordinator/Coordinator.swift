@@ -19,6 +19,9 @@ public final class Coordinator {
     /// finds less than it asked for.
     var workMayBeQueued = true
     var pendingResults: [(worker: String, result: JobResult)] = []
+    var pendingFailures: [(worker: String, failure: JobFailure)] = []
+    /// Random per run; workers see a new value after a restart.
+    let session = makeSessionID()
     let databaseErrors: RateLimitedLog
     let workerProtocolErrors: RateLimitedLog
     let clientProtocolErrors: RateLimitedLog
@@ -57,13 +60,15 @@ public final class Coordinator {
                 beginShutdown()
             }
             if let stoppingSince {
-                if workers.totalInFlight == 0 || clock.now - stoppingSince > configuration.shutdownTimeout { break }
+                let settled = workers.totalInFlight == 0 && pendingResults.isEmpty && pendingFailures.isEmpty
+                if settled || clock.now - stoppingSince > configuration.shutdownTimeout { break }
             }
 
             waitForInput(until: min(nextSweep, nextHeartbeat))
             receiveNotifications()
             drainWorkerMessages()
             recordPendingResults()
+            recordPendingFailures()
             drainClientMessages()
 
             if clock.now >= nextSweep {
@@ -71,7 +76,8 @@ public final class Coordinator {
                 nextSweep = clock.now + configuration.sweepInterval
             }
             if clock.now >= nextHeartbeat {
-                sendHeartbeats()
+                // A stopping coordinator stays silent after BYE, so workers do not grant it slots again.
+                if stoppingSince == nil { sendHeartbeats() }
                 declareSilentWorkersDead()
                 nextHeartbeat = clock.now + configuration.heartbeatInterval
             }
@@ -80,6 +86,8 @@ public final class Coordinator {
             }
         }
         logger.info("coordinator stopped", ["name": configuration.name, "in_flight": workers.totalInFlight])
+        workerSocket.close()
+        clientSocket.close()
     }
 
     // MARK: Event loop steps
@@ -140,29 +148,5 @@ public final class Coordinator {
         if !clientSocket.send([client] + Envelope(message).encode()) {
             logger.warning("reply to client not delivered", ["type": message.name])
         }
-    }
-}
-
-/// Logs an error at most once per interval, with the number of repeats it held back.
-final class RateLimitedLog {
-    let logger: Logger
-    let interval: Duration
-    private var lastLogged: ContinuousClock.Instant?
-    private var suppressed = 0
-
-    init(logger: Logger, interval: Duration) {
-        self.logger = logger
-        self.interval = interval
-    }
-
-    func report(_ message: String, _ error: Error, _ level: LogLevel = .error) {
-        let now = ContinuousClock.now
-        if let lastLogged, now - lastLogged < interval {
-            suppressed += 1
-            return
-        }
-        logger.log(level, message, ["error": error, "repeats_suppressed": suppressed])
-        lastLogged = now
-        suppressed = 0
     }
 }

@@ -6,6 +6,8 @@ import Wire
 struct ConnectedWorker {
     /// The worker's ZeroMQ routing ID, which is also its lease owner name.
     let name: String
+    /// The worker process's session ID, from its READY or HEARTBEAT; nil until one arrives.
+    var session: String?
     /// Jobs the worker has granted this coordinator and not yet received (READY minus JOB).
     var credits = 0
     var capacity = 0
@@ -27,16 +29,6 @@ struct WorkerRegistry {
         set { workers[name] = newValue }
     }
 
-    /// Records that a message arrived from `name`; returns true when the worker was unknown.
-    mutating func heard(from name: String, at now: ContinuousClock.Instant) -> Bool {
-        if workers[name] != nil {
-            workers[name]!.lastHeard = now
-            return false
-        }
-        workers[name] = ConnectedWorker(name: name, lastHeard: now)
-        return true
-    }
-
     /// Removes and returns the workers silent since before `deadline`.
     mutating func removeSilent(since deadline: ContinuousClock.Instant) -> [ConnectedWorker] {
         let silent = workers.values.filter { $0.lastHeard < deadline }
@@ -44,9 +36,10 @@ struct WorkerRegistry {
         return silent
     }
 
-    /// Workers that may receive jobs now, most credits first.
+    /// Workers that may receive jobs now, most credits first. A worker that named no job kind
+    /// has not sent READY yet and gets nothing.
     var dispatchable: [ConnectedWorker] {
-        workers.values.filter { $0.credits > 0 && !$0.leaving }.sorted { $0.credits > $1.credits }
+        workers.values.filter { $0.credits > 0 && !$0.leaving && !$0.kinds.isEmpty }.sorted { $0.credits > $1.credits }
     }
 
     /// The worker running `job`, if any.

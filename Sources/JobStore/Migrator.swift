@@ -84,6 +84,12 @@ public struct Migrator {
             appliedChecksums[Int(row[0]!)!] = (row[1]!, row[2]!)
         }
 
+        let known = Set(migrations.map(\.version))
+        if let unknown = appliedChecksums.keys.sorted().first(where: { !known.contains($0) }) {
+            throw JobStoreError.migration(
+                "the database has migration \(appliedChecksums[unknown]!.name).sql, which this build does not know; it was migrated by a newer stdnet")
+        }
+
         var report = MigrationReport()
         for migration in migrations {
             if let recorded = appliedChecksums[migration.version] {
@@ -106,11 +112,6 @@ public struct Migrator {
             report.applied.append(migration)
         }
 
-        let known = Set(migrations.map(\.version))
-        if let unknown = appliedChecksums.keys.sorted().first(where: { !known.contains($0) }) {
-            throw JobStoreError.migration(
-                "the database has migration \(appliedChecksums[unknown]!.name).sql, which this build does not know; it was migrated by a newer stdnet")
-        }
         return report
     }
 }

@@ -18,13 +18,16 @@ public struct JobAttempt: Codable, Sendable, Hashable {
 /// Worker -> coordinator: grants `slots` more jobs to this coordinator.
 public struct Ready: Codable, Sendable, Equatable {
     public let worker: String
+    /// Random per worker process: a new value under a known name means the worker restarted.
+    public let session: String
     public let slots: Int
     public let capacity: Int
     public let modelVersion: String
     public let kinds: [String]
 
-    public init(worker: String, slots: Int, capacity: Int, modelVersion: String, kinds: [String]) {
+    public init(worker: String, session: String, slots: Int, capacity: Int, modelVersion: String, kinds: [String]) {
         self.worker = worker
+        self.session = session
         self.slots = slots
         self.capacity = capacity
         self.modelVersion = modelVersion
@@ -100,14 +103,17 @@ public struct JobFailure: Codable, Sendable, Equatable {
 /// Both ways, every heartbeat interval.
 public struct Heartbeat: Codable, Sendable, Equatable {
     public let sender: String
+    /// Random per process: a new value from a known peer means it restarted.
+    public let session: String
     /// Worker -> coordinator: the attempts it is running for this coordinator's database.
     public let running: [JobAttempt]
     /// Coordinator -> worker: true when the coordinator does not know this worker (it restarted,
     /// or declared the worker dead); the worker then grants its slots again with READY.
     public let hello: Bool
 
-    public init(sender: String, running: [JobAttempt] = [], hello: Bool = false) {
+    public init(sender: String, session: String, running: [JobAttempt] = [], hello: Bool = false) {
         self.sender = sender
+        self.session = session
         self.running = running
         self.hello = hello
     }
@@ -241,7 +247,7 @@ public struct CancelReply: Codable, Sendable, Equatable {
     }
 }
 
-/// Coordinator -> client or worker: a request could not be handled.
+/// Coordinator -> client: a request could not be handled.
 public struct ErrorReply: Codable, Sendable, Equatable {
     /// The request it answers, when the request could be read that far.
     public let request: String?
@@ -251,4 +257,9 @@ public struct ErrorReply: Codable, Sendable, Equatable {
         self.request = request
         self.message = message
     }
+}
+
+/// A random identifier for one run of a process.
+public func makeSessionID() -> String {
+    String(UInt64.random(in: 0...UInt64.max), radix: 36)
 }

@@ -18,6 +18,12 @@ final class ZeroMQContext: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer = zmq_ctx_new()
 }
 
+/// Waits until every closed socket has delivered its queued messages or reached its linger
+/// time, then ends ZeroMQ for this process. Every socket must be closed first, or this blocks.
+public func shutDownZeroMQ() {
+    zmq_ctx_term(ZeroMQContext.shared.handle)
+}
+
 /// A ZeroMQ socket. Not thread-safe: each socket belongs to one thread.
 public final class Socket {
     public enum Kind {
@@ -31,6 +37,7 @@ public final class Socket {
     public static let maximumFrameSize = 4 * 1024 * 1024
 
     let handle: UnsafeMutableRawPointer
+    private var isClosed = false
 
     /// Creates a socket; `identity` sets the routing ID a DEALER shows to a ROUTER.
     public init(_ kind: Kind, identity: String? = nil) throws {
@@ -54,7 +61,14 @@ public final class Socket {
         }
     }
 
-    deinit { zmq_close(handle) }
+    deinit { close() }
+
+    /// Closes the socket; queued messages are still delivered for up to the linger time.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        zmq_close(handle)
+    }
 
     /// Sets the reconnect backoff of a connecting socket: from `initial`, doubling up to `maximum`.
     public func setReconnectInterval(initial: Duration, maximum: Duration) throws {

@@ -13,6 +13,9 @@ public final class Worker {
     var links: [CoordinatorLink] = []
     var running: [JobAttempt: RunningAttempt] = [:]
     let outbox = Outbox()
+    /// Random per run, sent in READY and HEARTBEAT so coordinators notice a restart under the same name.
+    let session = makeSessionID()
+    let protocolErrors: RateLimitedLog
 
     public init(configuration: WorkerConfiguration, handlers: [any JobHandler], logger: Logger) throws {
         precondition(configuration.concurrency >= 1, "concurrency must be at least 1")
@@ -23,6 +26,7 @@ public final class Worker {
             for kind in handler.kinds { byKind[kind] = handler }
         }
         self.handlers = byKind
+        protocolErrors = RateLimitedLog(logger: logger, interval: .seconds(5))
         for endpoint in configuration.coordinators {
             let socket = try Socket(.dealer, identity: configuration.name)
             try socket.setReconnectInterval(initial: configuration.reconnectInterval.initial, maximum: configuration.reconnectInterval.maximum)
@@ -65,8 +69,11 @@ public final class Worker {
             }
             if stoppingSince == nil { grantFreeSlots() }
         }
-        // Give ZeroMQ a moment to flush the last messages before the sockets close.
-        for link in links { link.socket.setLinger(.seconds(1)) }
+        // The last results and hand-backs get a second to leave; shutDownZeroMQ waits for them.
+        for link in links {
+            link.socket.setLinger(.seconds(1))
+            link.socket.close()
+        }
         logger.info("worker stopped", ["worker": configuration.name])
     }
 
@@ -97,14 +104,24 @@ public final class Worker {
             do {
                 handle(try Envelope.decode(frames), on: index)
             } catch {
-                logger.warning("malformed coordinator message rejected", ["coordinator": links[index].endpoint, "error": error])
+                protocolErrors.report("malformed coordinator message rejected", CoordinatorMessageError(endpoint: links[index].endpoint, underlying: error), .warning)
             }
         }
     }
 
     private func handle(_ envelope: Envelope, on index: Int) {
         links[index].lastHeard = ContinuousClock.now
-        if !links[index].isAlive {
+        if case .heartbeat(let heartbeat) = envelope.message {
+            let restarted = links[index].coordinatorSession.map { $0 != heartbeat.session } ?? false
+            if heartbeat.hello || restarted {
+                // The coordinator does not know this worker (new, restarted, or it declared the
+                // worker dead): slots granted before are void and are granted again.
+                links[index].granted = 0
+                links[index].saidBye = false
+            }
+            links[index].coordinatorSession = heartbeat.session
+        }
+        if !links[index].isAlive && !links[index].saidBye {
             links[index].isAlive = true
             logger.info("coordinator reachable", ["coordinator": links[index].endpoint])
         }
@@ -113,11 +130,8 @@ public final class Worker {
         case .job(let order):
             links[index].granted = max(0, links[index].granted - 1)
             start(order, attachments: envelope.attachments, from: index)
-        case .heartbeat(let heartbeat):
-            if heartbeat.hello {
-                // The coordinator does not know this worker: slots granted before are void.
-                links[index].granted = 0
-            }
+        case .heartbeat:
+            break
         case .abandon(let abandon):
             let attempt = JobAttempt(job: abandon.job, attempt: abandon.attempt)
             if let job = running[attempt] {
@@ -132,6 +146,7 @@ public final class Worker {
         case .bye:
             links[index].isAlive = false
             links[index].granted = 0
+            links[index].saidBye = true
             logger.info("coordinator leaving", ["coordinator": links[index].endpoint])
         case .error(let error):
             logger.warning("coordinator reported an error", ["coordinator": links[index].endpoint, "message": error.message])
@@ -159,7 +174,7 @@ public final class Worker {
         }
         for index in links.indices where grants[index] > 0 {
             links[index].granted += grants[index]
-            send(.ready(Ready(worker: configuration.name, slots: grants[index], capacity: configuration.concurrency,
+            send(.ready(Ready(worker: configuration.name, session: session, slots: grants[index], capacity: configuration.concurrency,
                               modelVersion: configuration.modelVersion, kinds: handlers.keys.sorted())), on: index)
         }
     }
@@ -171,7 +186,7 @@ public final class Worker {
     private func sendHeartbeats() {
         for index in links.indices {
             let attempts = running.filter { $0.value.link == index }.map(\.key)
-            send(.heartbeat(Heartbeat(sender: configuration.name, running: attempts)), on: index)
+            send(.heartbeat(Heartbeat(sender: configuration.name, session: session, running: attempts)), on: index)
         }
     }
 
@@ -203,4 +218,15 @@ struct CoordinatorLink {
     var lastHeard = ContinuousClock.now
     /// Slots granted with READY and not yet used by a JOB.
     var granted = 0
+    /// Set by BYE: the coordinator is stopping, and only a hello from its successor revives the link.
+    var saidBye = false
+    /// The coordinator's session ID from its last heartbeat.
+    var coordinatorSession: String?
+}
+
+/// A protocol error with the coordinator endpoint it came from, for logs.
+struct CoordinatorMessageError: Error, CustomStringConvertible {
+    let endpoint: String
+    let underlying: Error
+    var description: String { "coordinator \(endpoint): \(underlying)" }
 }

@@ -15,8 +15,8 @@ enum CoordinatorCommand: Command {
         flight report back or the shutdown timeout passes.
 
           --database URL             PostgreSQL connection string (env STDNET_DATABASE_URL)
-          --worker-endpoint URL      ZeroMQ endpoint for workers (env STDNET_WORKER_ENDPOINT; default \(Endpoints.worker))
-          --client-endpoint URL      ZeroMQ endpoint for clients (env STDNET_CLIENT_ENDPOINT; default \(Endpoints.client))
+          --worker-endpoint URL      ZeroMQ endpoint to bind for workers (env STDNET_WORKER_BIND; default \(Endpoints.worker))
+          --client-endpoint URL      ZeroMQ endpoint to bind for clients (env STDNET_CLIENT_BIND; default \(Endpoints.client))
           --name NAME                name in logs (env STDNET_COORDINATOR_NAME; default coordinator-PID)
           --lease SECONDS            lease of an attempt without heartbeat (env STDNET_LEASE; default 10)
           --heartbeat SECONDS        heartbeat interval; 3 missed make a worker dead (env STDNET_HEARTBEAT; default 1)
@@ -28,8 +28,8 @@ enum CoordinatorCommand: Command {
         let database = try DatabaseOptions.parse(&arguments)
         var configuration = CoordinatorConfiguration(database: database.configuration)
         configuration.database.reconnectTimeout = .seconds(1)
-        configuration.workerEndpoint = try arguments.option("worker-endpoint", environment: "STDNET_WORKER_ENDPOINT") ?? Endpoints.worker
-        configuration.clientEndpoint = try arguments.option("client-endpoint", environment: "STDNET_CLIENT_ENDPOINT") ?? Endpoints.client
+        configuration.workerEndpoint = try arguments.option("worker-endpoint", environment: "STDNET_WORKER_BIND") ?? Endpoints.worker
+        configuration.clientEndpoint = try arguments.option("client-endpoint", environment: "STDNET_CLIENT_BIND") ?? Endpoints.client
         configuration.name = try arguments.option("name", environment: "STDNET_COORDINATOR_NAME") ?? "coordinator-\(getpid())"
         configuration.lease = try arguments.seconds("lease", environment: "STDNET_LEASE", default: .seconds(10))
         configuration.heartbeatInterval = try arguments.seconds("heartbeat", environment: "STDNET_HEARTBEAT", default: .seconds(1))

@@ -1,6 +1,7 @@
 // `stdnet worker`: runs a worker.
 import Foundation
 import ServiceSupport
+import Wire
 import Worker
 
 enum WorkerCommand: Command {
@@ -38,6 +39,7 @@ enum WorkerCommand: Command {
         shutdown.installSignalHandlers()
         let worker = try Worker(configuration: configuration, handlers: [NoopJobHandler()], logger: logger)
         worker.run(until: shutdown)
+        shutDownZeroMQ()
         return 0
     }
 }

@@ -26,18 +26,18 @@ import Wire
     }
 
     @Test func extraFramesRejected() throws {
-        let frames = Envelope(.heartbeat(Heartbeat(sender: "w"))).encode() + [Data([1, 2, 3])]
+        let frames = Envelope(.heartbeat(Heartbeat(sender: "w", session: "s"))).encode() + [Data([1, 2, 3])]
         let error = #expect(throws: DecodingError.self) { try Envelope.decode(frames) }
         #expect(error?.description.contains("1 frame(s) after the declared attachments") == true)
     }
 
     @Test func everyMessageRoundTrips() throws {
         let messages: [Message] = [
-            .ready(Ready(worker: "w", slots: 2, capacity: 4, modelVersion: "std-net-1", kinds: ["noop"])),
+            .ready(Ready(worker: "w", session: "s", slots: 2, capacity: 4, modelVersion: "std-net-1", kinds: ["noop"])),
             .job(JobOrder(job: 1, attempt: 2, kind: "noop", payload: "{}", leaseMilliseconds: 10_000)),
             .progress(Progress(job: 1, attempt: 2, fraction: 0.5, stage: "encode")),
             .failed(JobFailure(job: 1, attempt: 2, error: "bad", retryable: false)),
-            .heartbeat(Heartbeat(sender: "w", running: [JobAttempt(job: 1, attempt: 2)], hello: true)),
+            .heartbeat(Heartbeat(sender: "w", session: "s", running: [JobAttempt(job: 1, attempt: 2)], hello: true)),
             .bye(Bye(sender: "w")),
             .abandon(Abandon(job: 1, attempt: 2, reason: "cancelled")),
             .acknowledgement(Acknowledgement(job: 1, attempt: 2, accepted: false, reason: "stale")),

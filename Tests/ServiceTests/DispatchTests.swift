@@ -191,3 +191,24 @@ import Wire
         #expect(worker.isRunning)
     }
 }
+
+/// A worker process replaced by a new one under the same name before the coordinator notices.
+@Suite(.serialized) struct WorkerRestartTests {
+    @Test func restartUnderSameNameReleasesOldAttempts() throws {
+        let deployment = try Deployment(lease: "5", heartbeat: "0.5")
+        try deployment.startCoordinator()
+        let first = try deployment.startWorker(name: "reused", concurrency: 1)
+        let id = try #require(try deployment.submit(1, payload: "{\"sleepMilliseconds\": 2000}").first)
+        try waitUntil("the job never started") { try deployment.count("running") == 1 }
+
+        // The replacement connects well within three heartbeat intervals of the kill.
+        first.signal(SIGKILL)
+        first.wait(timeout: .seconds(5))
+        try deployment.startWorker(name: "reused", concurrency: 1)
+        try deployment.waitForAllJobsToEnd()
+
+        #expect(try deployment.value("SELECT state::text || ' ' || attempt FROM jobs WHERE id = $1", [id]) == "succeeded 2")
+        #expect(try deployment.value("SELECT errors -> 0 ->> 'error' FROM jobs WHERE id = $1", [id]) == "worker reused restarted while running the attempt")
+        #expect(deployment.coordinators[0].output.contains("worker restarted worker=reused"))
+    }
+}

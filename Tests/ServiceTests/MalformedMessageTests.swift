@@ -75,7 +75,7 @@ import Wire
         #expect(worker.isRunning)
 
         // Still answering: a real job sent now comes back as a result.
-        fakeCoordinator.send([identity!] + Envelope(.heartbeat(Heartbeat(sender: "fake"))).encode())
+        fakeCoordinator.send([identity!] + Envelope(.heartbeat(Heartbeat(sender: "fake", session: "fake-session"))).encode())
         fakeCoordinator.send([identity!] + Envelope(.job(JobOrder(job: 7, attempt: 1, kind: "noop", payload: "{}", leaseMilliseconds: 5000))).encode())
         var result: JobResult?
         try waitUntil("no RESULT after the malformed messages", timeout: .seconds(10)) {
