@@ -30,14 +30,17 @@ let package = Package(
         .target(name: "ServiceSupport"),
         .target(name: "Imaging", dependencies: ["CZlib"]),
         .target(name: "Lesions", dependencies: ["Imaging"]),
+        .target(name: "Phantom", dependencies: ["Imaging"]),
         .target(name: "Coordinator", dependencies: ["JobStore", "Wire", "ServiceSupport"]),
         .target(name: "Worker", dependencies: ["Wire", "ServiceSupport"]),
-        .executableTarget(name: "stdnet", dependencies: ["JobStore", "Wire", "ServiceSupport", "Coordinator", "Worker", "Imaging"]),
+        .executableTarget(name: "stdnet", dependencies: ["JobStore", "Wire", "ServiceSupport", "Coordinator", "Worker", "Imaging", "Phantom"]),
         .target(name: "TestSupport", dependencies: ["JobStore"], path: "Tests/TestSupport"),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "TestSupport"]),
         .testTarget(name: "ServiceTests", dependencies: ["JobStore", "Wire", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CLibCrypto"], exclude: ["Fixtures"]),
         .testTarget(name: "LesionsTests", dependencies: ["Lesions", "Imaging"]),
+        .testTarget(name: "PhantomTests", dependencies: ["Phantom", "Lesions", "Imaging", "CLibCrypto"]),
         .executableTarget(name: "QueueBenchmark", dependencies: ["JobStore"], path: "Benchmarks/QueueBenchmark"),
+        .executableTarget(name: "PhantomBenchmark", dependencies: ["Phantom"], path: "Benchmarks/PhantomBenchmark"),
     ]
 )

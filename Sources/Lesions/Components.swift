@@ -11,6 +11,8 @@ public enum SegmentationLabel {
 /// One connected lesion: the linear indices of its voxels, in ascending order.
 public struct LesionComponent: Sendable, Equatable {
     public let voxels: [Int]
+
+    public init(voxels: [Int]) { self.voxels = voxels }
 }
 
 /// Finds the lesions of a label map as 26-connected components of `label`, dropping those

@@ -10,6 +10,7 @@ let commands: [any Command.Type] = [
     StatusCommand.self,
     CancelCommand.self,
     ConvertCommand.self,
+    PhantomCommand.self,
 ]
 
 @MainActor func printHelp() {

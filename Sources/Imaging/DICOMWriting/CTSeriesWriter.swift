@@ -50,9 +50,12 @@ public enum CTSeriesWriter {
     /// - throws: `DicomError` when the direction matrix is not orthonormal (DICOM slices cannot
     ///   be sheared) or a file cannot be written.
     /// - returns: the paths written, in k order.
+    /// - parameter instanceUID: SOP Instance UID of slice k; random by default, fixed where
+    ///   the same input must give the same bytes.
     @discardableResult
     public static func write(_ volume: Volume<Float>, attributes: CTSeriesAttributes, to folder: String,
-                             rescaleSlope: Double = 1, rescaleIntercept: Double = 0) throws -> [String] {
+                             rescaleSlope: Double = 1, rescaleIntercept: Double = 0,
+                             instanceUID: ((Int) -> String)? = nil) throws -> [String] {
         let geometry = volume.geometry
         let row = geometry.direction.columns[0]
         let column = geometry.direction.columns[1]
@@ -65,7 +68,7 @@ public enum CTSeriesWriter {
         let sliceLength = geometry.size.x * geometry.size.y
         var paths: [String] = []
         for k in 0..<geometry.size.z {
-            let sopInstanceUID = DicomUID.generate()
+            let sopInstanceUID = instanceUID?(k) ?? DicomUID.generate()
             var pixels = [Int16](repeating: 0, count: sliceLength)
             for index in 0..<sliceLength {
                 let stored = ((Double(volume.voxels[k * sliceLength + index]) - rescaleIntercept) / rescaleSlope).rounded()

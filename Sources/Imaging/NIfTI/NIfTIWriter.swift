@@ -17,7 +17,8 @@ public enum NIfTIWriter {
         var bytes = header(for: volume, version: version, description: description)
         volume.voxels.withUnsafeBytes { bytes.append(contentsOf: $0) }
         if path.hasSuffix(".gz") {
-            bytes = try bytes.withUnsafeBytes { try Zlib.deflate($0, format: .gzip) }
+            // Level 1: noisy images hardly compress further, and higher levels cost several times the time.
+            bytes = try bytes.withUnsafeBytes { try Zlib.deflate($0, format: .gzip, level: 1) }
         }
         guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
             throw NIfTIError(file: path, reason: "cannot write the file")

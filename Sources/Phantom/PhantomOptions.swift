@@ -1,0 +1,35 @@
+// What a phantom patient looks like: grid, motion, phases and lesions.
+import Imaging
+
+/// Options of a generated patient and its studies.
+public struct PhantomOptions: Sendable {
+    /// Voxels of the portal venous grid (x, y, z).
+    public var size: VolumeSize
+    /// Spacing of the portal venous grid in mm.
+    public var spacing: Vector3
+    /// Slice spacing per phase in mm where it differs from the portal venous one.
+    public var sliceSpacing: [Phase: Double]
+    /// Largest breathing shift between phases in mm, mostly head-foot; 0 aligns the phases.
+    public var motionMillimetres: Double
+    /// Phases left out of every study.
+    public var droppedPhases: Set<Phase>
+    /// Maps HU to arbitrary MRI-like signal (fat bright, water dark) instead of writing CT values.
+    public var mriLike: Bool
+    /// Lesions at the first timepoint.
+    public var lesionCount: ClosedRange<Int>
+    /// Months between timepoints.
+    public var monthsBetweenStudies: Double
+
+    public init(size: VolumeSize = VolumeSize(256, 256, 120), spacing: Vector3 = Vector3(1.4, 1.4, 2.5),
+                sliceSpacing: [Phase: Double] = [:], motionMillimetres: Double = 10, droppedPhases: Set<Phase> = [],
+                mriLike: Bool = false, lesionCount: ClosedRange<Int> = 2...5, monthsBetweenStudies: Double = 3) {
+        self.size = size
+        self.spacing = spacing
+        self.sliceSpacing = sliceSpacing
+        self.motionMillimetres = motionMillimetres
+        self.droppedPhases = droppedPhases
+        self.mriLike = mriLike
+        self.lesionCount = lesionCount
+        self.monthsBetweenStudies = monthsBetweenStudies
+    }
+}
