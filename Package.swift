@@ -31,6 +31,7 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CZlib"]),
         .executableTarget(name: "stdnet", dependencies: ["JobStore", "Imaging"]),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore"]),
+        .executableTarget(name: "ImagingBenchmark", dependencies: ["Imaging"], path: "Benchmarks/ImagingBenchmark"),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CLibCrypto"], exclude: ["Fixtures"]),
     ]
 )

@@ -61,6 +61,6 @@ struct DicomFixtureTests {
             ? [description.numberOfFrames, description.rows, description.columns]
             : [description.rows, description.columns]
         #expect(decodedShape == shape)
-        #expect(sha256Hex(pixels.bytes) == expected["sha256_le"] as? String)
+        #expect(sha256Hex(Array(pixels.bytes)) == expected["sha256_le"] as? String)
     }
 }

@@ -25,7 +25,7 @@ struct RLELosslessDecoder: PixelDecoder {
         if description.isSigned && description.bitsStored < description.bitsAllocated {
             signExtend(&bytes, bitsStored: description.bitsStored, width: description.bytesPerSample)
         }
-        return StoredPixels(description: description, bytes: bytes)
+        return StoredPixels(description: description, bytes: bytes[...])
     }
 
     private func decodeFrame(_ frame: [UInt8], description: PixelDescription, into output: inout [UInt8], at base: Int,

@@ -1,4 +1,5 @@
 // Finds the DICOM image series in a folder tree and groups their slices by Series Instance UID.
+import Dispatch
 import Foundation
 
 /// A file that was not used, and why.
@@ -29,13 +30,19 @@ public enum SeriesScanner {
     ///
     /// - throws: an error only when `folder` cannot be listed.
     public static func scan(_ folder: String) throws -> SeriesScan {
+        let paths = try regularFiles(under: folder)
+        let results = ConcurrentResults<Result<DicomFile, Error>>(count: paths.count)
+        DispatchQueue.concurrentPerform(iterations: paths.count) { index in
+            results[index] = Result { try DicomFile(contentsOf: paths[index], stopBeforePixelData: true) }
+        }
+
         var skipped: [SkippedFile] = []
         var byUID: [String: DicomSeries] = [:]
-        for path in try regularFiles(under: folder) {
+        for (path, result) in zip(paths, results.values) {
             let file: DicomFile
-            do {
-                file = try DicomFile(contentsOf: path, stopBeforePixelData: true)
-            } catch {
+            switch result {
+            case .success(let parsed): file = parsed
+            case .failure(let error):
                 skipped.append(SkippedFile(path: path, reason: "\(error)"))
                 continue
             }
@@ -80,4 +87,20 @@ public enum SeriesScanner {
         }
         return paths.sorted()
     }
+}
+
+/// Results written by concurrent tasks, each to its own index.
+final class ConcurrentResults<Element>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [Element?]
+
+    init(count: Int) { storage = [Element?](repeating: nil, count: count) }
+
+    subscript(index: Int) -> Element? {
+        get { lock.withLock { storage[index] } }
+        set { lock.withLock { storage[index] = newValue } }
+    }
+
+    /// The results in index order; every index must have been written.
+    var values: [Element] { lock.withLock { storage.map { $0! } } }
 }

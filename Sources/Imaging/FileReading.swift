@@ -1,0 +1,31 @@
+// Reads files into byte arrays with POSIX calls, without the extra copy of going through Data.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads a file, or its first `maximumLength` bytes when given.
+///
+/// - returns: nil when the file cannot be opened or read.
+func readFileBytes(_ path: String, maximumLength: Int? = nil) -> [UInt8]? {
+    let descriptor = open(path, O_RDONLY)
+    guard descriptor >= 0 else { return nil }
+    defer { close(descriptor) }
+    var status = stat()
+    guard fstat(descriptor, &status) == 0 else { return nil }
+    let size = min(Int(status.st_size), maximumLength ?? Int.max)
+    var failed = false
+    let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+        var total = 0
+        while total < size {
+            let result = read(descriptor, buffer.baseAddress! + total, size - total)
+            if result < 0 && errno == EINTR { continue }
+            if result <= 0 { break }
+            total += result
+        }
+        failed = total < size
+        count = total
+    }
+    return failed ? nil : bytes
+}
