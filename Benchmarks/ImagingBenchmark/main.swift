@@ -21,7 +21,7 @@ struct BenchmarkError: Error, CustomStringConvertible {
     var description: String
 }
 
-/// One measured load: scan the folder and assemble every series. Prints "milliseconds peakMB".
+/// Scans the folder and assembles every series once, then prints "milliseconds peakMB".
 func loadOnce(_ folder: String) throws {
     let start = DispatchTime.now()
     let scan = try SeriesScanner.scan(folder)

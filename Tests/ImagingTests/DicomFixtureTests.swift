@@ -31,7 +31,7 @@ struct DicomFixtureTests {
             let file = try DicomFile(contentsOf: path)
             #expect(!file.dataSet.elements.isEmpty)
             let error = try #require(throws: DicomError.self) { try file.storedPixels() }
-            #expect(error.description.contains("no Pixel Data"))
+            #expect(error.description.contains("Pixel Data is missing"))
             return
         }
         if fileName == "no_meta.dcm" {

@@ -2,7 +2,7 @@
 import Foundation
 
 extension DataSet {
-    /// The text value of an attribute with leading and trailing spaces and NULs removed,
+    /// Returns the text value of an attribute with leading and trailing spaces and NULs removed,
     /// or nil when absent or empty. Multiple values stay joined by backslashes.
     ///
     /// Text is decoded as UTF-8 when Specific Character Set is ISO_IR 192 and as ISO 8859-1
@@ -24,7 +24,7 @@ extension DataSet {
         return String(decoding: bytes, as: UTF8.self).contains("ISO_IR 192")
     }
 
-    /// The values of a multi-valued text attribute, split at backslashes and trimmed.
+    /// Returns the values of a multi-valued text attribute, split at backslashes and trimmed.
     public func strings(_ tag: DicomTag) -> [String] {
         guard let text = string(tag) else { return [] }
         return text.split(separator: "\\", omittingEmptySubsequences: false)

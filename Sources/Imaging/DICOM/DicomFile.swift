@@ -40,7 +40,7 @@ public struct DicomFile: Sendable {
         let stopTag: DicomTag? = stopBeforePixelData ? .pixelData : nil
 
         if bytes.count >= 132 && bytes[128..<132].elementsEqual("DICM".utf8) {
-            let metaParser = DataSetParser(bytes: bytes, file: path, isExplicitVR: true, isBigEndian: false, offsetBase: 0)
+            let metaParser = DataSetParser(bytes: bytes, file: path, isExplicitVR: true, isBigEndian: false)
             let metaEnd = try Self.fileMetaEnd(bytes, parser: metaParser)
             (fileMeta, _, _) = try metaParser.parse(from: 132, to: metaEnd)
             guard let uid = fileMeta.string(.transferSyntaxUID) else {
@@ -62,7 +62,7 @@ public struct DicomFile: Sendable {
         }
         let isExplicit = ValueRepresentation(bytes: bytes[4], bytes[5]) != nil
         transferSyntax = isExplicit ? .explicitVRLittleEndian : .implicitVRLittleEndian
-        let parser = DataSetParser(bytes: bytes, file: path, isExplicitVR: isExplicit, isBigEndian: false, offsetBase: 0)
+        let parser = DataSetParser(bytes: bytes, file: path, isExplicitVR: isExplicit, isBigEndian: false)
         var start = 0
         if group == 0x0002 {
             let (meta, end, _) = try parser.parse(from: 0, to: bytes.count, stopBefore: DicomTag(0x0003, 0x0000))
@@ -93,11 +93,11 @@ public struct DicomFile: Sendable {
             } catch let error as ZlibError {
                 throw DicomError(file: path, offset: start, "cannot inflate the deflated data set: \(error)")
             }
-            let parser = DataSetParser(bytes: inflated, file: path + " (inflated data set)", isExplicitVR: true, isBigEndian: false, offsetBase: 0)
+            let parser = DataSetParser(bytes: inflated, file: path + " (inflated data set)", isExplicitVR: true, isBigEndian: false)
             let (dataSet, end, _) = try parser.parse(from: 0, to: inflated.count, stopBefore: stopTag)
             return (dataSet, end < inflated.count)
         }
-        let parser = DataSetParser(bytes: bytes, file: path, isExplicitVR: syntax.isExplicitVR, isBigEndian: syntax.isBigEndian, offsetBase: 0)
+        let parser = DataSetParser(bytes: bytes, file: path, isExplicitVR: syntax.isExplicitVR, isBigEndian: syntax.isBigEndian)
         let (dataSet, end, _) = try parser.parse(from: start, to: bytes.count, stopBefore: stopTag)
         return (dataSet, end < bytes.count)
     }

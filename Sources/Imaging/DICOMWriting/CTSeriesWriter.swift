@@ -130,7 +130,7 @@ public enum CTSeriesWriter {
         return paths
     }
 
-    /// The 128-byte preamble, "DICM" and the file meta information group (PS3.10 7.1).
+    /// Encodes the 128-byte preamble, "DICM" and the file meta information group (PS3.10 7.1).
     private static func fileMeta(sopInstanceUID: String) -> [UInt8] {
         var meta = DataSetEncoder()
         meta.element(.fileMetaInformationVersion, .OB, [0, 1])

@@ -41,7 +41,7 @@ extension DicomFile {
     /// - throws: `DicomError` when Pixel Data is missing, its transfer syntax has no decoder, or it is malformed.
     public func storedPixels() throws -> StoredPixels {
         guard let pixelData = dataSet[.pixelData] else {
-            throw DicomError(file: path, tag: .pixelData, "the file has no Pixel Data; it holds no image")
+            throw DicomError(file: path, tag: .pixelData, "Pixel Data is missing, so the file contains no image")
         }
         let description = try PixelDescription(dataSet)
         let decoder = try PixelDecoders.decoder(for: transferSyntax, file: path)

@@ -2,7 +2,7 @@
 
 /// Stored pixel values of all frames, decoded, before Rescale Slope and Intercept.
 ///
-/// `bytes` holds `numberOfFrames * rows * columns * samplesPerPixel` samples, frames first, then
+/// `bytes` contains `numberOfFrames * rows * columns * samplesPerPixel` samples, frames first, then
 /// rows, then columns, then samples (interleaved), each `bytesPerSample` bytes little endian.
 /// Signed values with Bits Stored below Bits Allocated are sign-extended; unused high bits of
 /// unsigned values are kept as stored. 1-bit data is unpacked to one byte (0 or 1) per pixel.

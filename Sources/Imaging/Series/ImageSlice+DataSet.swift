@@ -69,8 +69,8 @@ extension ImageSlice {
 
     /// Splits a mosaic into its tiles. Tiles fill the frame row by row in a square grid of
     /// ceil(sqrt(n)) tiles a side. The stored position is that of the whole frame's first pixel,
-    /// so each tile's is moved by half the difference between frame and tile size, as dcm2niix does;
-    /// tiles then step along the slice normal by Spacing Between Slices.
+    /// so, as dcm2niix does, the first tile's is moved by half the difference between frame and
+    /// tile size. Each further tile steps along the slice normal by Spacing Between Slices.
     ///
     /// NOTE: the slice normal is row x column; the CSA header's SliceNormalVector, which can
     /// point the other way for descending acquisitions, is not read.
