@@ -23,6 +23,7 @@ enum SlicePixelLoader {
         // Every slice is written exactly once, so the buffer needs no zero fill first.
         let count = sliceLength * slices.count
         let output = [Float](unsafeUninitializedCapacity: count) { buffer, initializedCount in
+            adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
             let destination = SendableBuffer(buffer: buffer)
             DispatchQueue.concurrentPerform(iterations: files.count) { fileIndex in
                 guard !failure.isSet else { return }
