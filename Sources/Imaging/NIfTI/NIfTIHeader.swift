@@ -33,13 +33,18 @@ public struct NIfTIHeader: Sendable {
     /// Whether the file's byte order is big endian, the opposite of this machine's.
     public var isByteSwapped: Bool
 
+    /// The size along dimension `axis` (1-7), 1 beyond dim[0].
+    public func size(_ axis: Int) -> Int {
+        axis <= dim[0] ? dim[axis] : 1
+    }
+
     /// Voxels in one 3D volume.
-    public var voxelsPerVolume: Int { dim[1] * max(dim[2], 1) * max(dim[3], 1) }
+    public var voxelsPerVolume: Int { size(1) * size(2) * size(3) }
 
     /// Number of 3D volumes (the product of dim[4...]).
     public var volumeCount: Int {
         guard dim[0] > 3 else { return 1 }
-        return (4...min(dim[0], 7)).reduce(1) { $0 * max(dim[$1], 1) }
+        return (4...dim[0]).reduce(1) { $0 * dim[$1] }
     }
 }
 

@@ -6,6 +6,9 @@ extension EncapsulatedPixelData {
     /// With a Basic Offset Table, frame `n` is every fragment from offset `n` up to offset `n + 1`.
     /// Without one, a single frame is all fragments joined, and several frames need one fragment each.
     ///
+    /// NOTE: the Extended Offset Table (7FE0,0001) is not read, so several frames of several
+    /// fragments each need a Basic Offset Table.
+    ///
     /// - throws: `DicomError` when the offsets and fragments disagree with the number of frames.
     func frames(count: Int, file: String, offset: Int) throws -> [[UInt8]] {
         func fail(_ reason: String) -> DicomError {
