@@ -1,5 +1,5 @@
 // The Siemens mosaic in four transfer syntaxes matches dcm2niix's NIfTI voxel for voxel, on the
-// same grid; the enhanced multi-frame CT fixture assembles with per-frame positions and rescale.
+// same grid. The enhanced multi-frame CT fixture assembles with per-frame positions and rescale.
 import Foundation
 import Testing
 @testable import Imaging
