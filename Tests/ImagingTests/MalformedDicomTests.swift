@@ -77,6 +77,15 @@ struct MalformedDicomTests {
         #expect(error.reason.contains("value length 65520"))
     }
 
+    @Test func hugeFrameCountIsRejected() throws {
+        var file = try EditableDicom(path: Self.source)
+        try file.setText(.numberOfFrames, vr: "IS", "999999999999")
+        let path = try Self.write(file.bytes, "many-frames.dcm")
+        let error = try #require(throws: DicomError.self) { try DicomFile(contentsOf: path).storedPixels() }
+        #expect(error.tag == .pixelData)
+        #expect(error.reason.contains("999999999999 frame(s)"))
+    }
+
     @Test func notDicomIsRejected() throws {
         let path = try Self.write(Array("plain text, not an image\n".utf8), "notes.txt")
         let error = try #require(throws: DicomError.self) { try DicomFile(contentsOf: path) }

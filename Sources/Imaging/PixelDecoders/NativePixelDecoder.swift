@@ -14,8 +14,8 @@ struct NativePixelDecoder: PixelDecoder {
             throw DicomError(file: dataSet.file, offset: pixelData.offset, tag: .pixelData,
                              "pixel data is encapsulated, but the transfer syntax says it is native")
         }
-        let expected = description.nativeFrameLength * description.numberOfFrames
-        guard stored.count >= expected else {
+        let (expected, overflow) = description.nativeFrameLength.multipliedReportingOverflow(by: description.numberOfFrames)
+        guard !overflow, stored.count >= expected else {
             throw DicomError(file: dataSet.file, offset: pixelData.offset, tag: .pixelData,
                              "pixel data holds \(stored.count) bytes, but \(description.numberOfFrames) frame(s) of \(description.rows) x \(description.columns) x \(description.samplesPerPixel) at \(description.bitsAllocated) bits need \(expected); the file is truncated or Rows, Columns or Bits Allocated are wrong")
         }

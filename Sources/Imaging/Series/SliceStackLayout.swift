@@ -124,6 +124,10 @@ public struct SliceStackLayout: Sendable {
 
         let extent = distances.last! - distances.first!
         let count = ordered.count > 1 ? Int((extent / spacing).rounded()) + 1 : 1
+        // A few tiny gaps can make the median spacing far too small for the stack's extent.
+        guard count <= 4 * ordered.count else {
+            throw fail("\(ordered.count) slices over \(format(extent)) mm at a median spacing of \(format(spacing)) mm would need \(count) slices; the spacing is too irregular to resample")
+        }
         let origin = ordered[0].slice.position
         slices = ordered.map(\.slice)
         self.distances = distances
