@@ -58,3 +58,13 @@ struct TransferSyntaxSeriesTests {
         #expect(sums[1] == 100826003 - 1024 * 512 * 512)
     }
 }
+
+struct SiemensCSAHeaderTests {
+    @Test func mosaicCSAHeaderIsRead() throws {
+        let file = try DicomFile(contentsOf: Fixtures.path("transfer-syntaxes/In/1.dcm"), stopBeforePixelData: true)
+        let header = try #require(SiemensCSAHeader(file.dataSet))
+        // nibabel.nicom.csareader: SliceNormalVector items [0.0, 0.10799944, 0.99415095], NumberOfImagesInMosaic [35].
+        #expect(header.numbers("SliceNormalVector") == [0.0, 0.10799944, 0.99415095])
+        #expect(header.numbers("NumberOfImagesInMosaic") == [35])
+    }
+}
