@@ -74,8 +74,8 @@ extension ImageSlice {
     /// ceil(sqrt(n)) tiles a side. The stored position is that of the whole frame's first pixel,
     /// so, as dcm2niix does, the first tile's is moved by half the difference between frame and
     /// tile size. Each further tile steps by Spacing Between Slices along the CSA header's
-    /// SliceNormalVector, which is row x column for ascending acquisitions and its opposite for
-    /// descending ones; without a CSA header, row x column is assumed.
+    /// SliceNormalVector. That vector is row x column for ascending acquisitions and its opposite
+    /// for descending ones. Without a CSA header, row x column is assumed.
     private static func mosaicSlices(of frame: ImageSlice, tiles: Int, dataSet: DataSet) throws -> [ImageSlice] {
         let side = Int(Double(tiles).squareRoot().rounded(.up))
         guard frame.rows % side == 0, frame.columns % side == 0 else {

@@ -1,4 +1,4 @@
-// Reads the Siemens CSA image header (private element (0029,xx10), format "SV10"), which holds
+// Reads the Siemens CSA image header (private element (0029,xx10), format "SV10"). It contains
 // mosaic attributes that no standard attribute carries.
 import Foundation
 
@@ -8,9 +8,10 @@ struct SiemensCSAHeader {
 
     /// Reads the CSA image header of a data set, or returns nil when it has none or it is not SV10.
     ///
-    /// Layout (all little endian): "SV10", 4 bytes, element count, 4 bytes; then per element a
-    /// 64-byte name, VM, 4-byte VR, SyngoDT, item count and 4 bytes; then per item four int32
-    /// (the second is the value length) and the value padded to a multiple of 4.
+    /// The layout is little endian. A 16-byte header ("SV10", 4 bytes, element count, 4 bytes)
+    /// comes first. Each element has a 64-byte name, VM, a 4-byte VR, SyngoDT, an item count and
+    /// 4 more bytes. Each item has four int32, the second being the value length, then the value
+    /// padded to a multiple of 4.
     init?(_ dataSet: DataSet) {
         guard let element = dataSet.privateElement(DicomTag(0x0029, 0x1010), creator: "SIEMENS CSA HEADER") else { return nil }
         let bytes = Array(element.bytes)
@@ -37,7 +38,7 @@ struct SiemensCSAHeader {
         }
     }
 
-    /// The numeric items of an element, or nil when it is absent or not numeric.
+    /// Returns the numeric items of an element, or nil when it is absent or not numeric.
     func numbers(_ name: String) -> [Double]? {
         guard let items = elements[name], !items.isEmpty else { return nil }
         let values = items.compactMap(Double.init)
