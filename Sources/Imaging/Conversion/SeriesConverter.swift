@@ -23,6 +23,14 @@ public struct SeriesSidecar: Codable, Sendable {
     public var directionLPS: [[Double]]
     public var sliceCount: Int
     public var warnings: [String]
+
+    /// Keys in the PascalCase of dcm2niix's and BIDS sidecars, DICOM keywords where one exists.
+    enum CodingKeys: String, CodingKey {
+        case seriesInstanceUID = "SeriesInstanceUID", seriesNumber = "SeriesNumber", seriesDescription = "SeriesDescription"
+        case modality = "Modality", phase = "Phase", phaseEvidence = "PhaseEvidence", contrastAgent = "ContrastBolusAgent"
+        case acquisitionTime = "AcquisitionTimeSeconds", size = "Size", spacing = "Spacing", originLPS = "OriginLPS"
+        case directionLPS = "DirectionLPS", sliceCount = "SliceCount", warnings = "Warnings"
+    }
 }
 
 /// The outcome of a conversion, also written as conversion-report.json.

@@ -43,7 +43,7 @@ public enum SeriesScanner {
             switch result {
             case .success(let parsed): file = parsed
             case .failure(let error):
-                skipped.append(SkippedFile(path: path, reason: "\(error)"))
+                skipped.append(SkippedFile(path: path, reason: Self.reason(error)))
                 continue
             }
             guard file.dataSet.contains(.rows) else {
@@ -59,13 +59,18 @@ public enum SeriesScanner {
                 let slices = try ImageSlice.slices(of: file)
                 byUID[uid, default: DicomSeries(attributes: SeriesAttributes(file.dataSet), slices: [])].slices += slices
             } catch {
-                skipped.append(SkippedFile(path: path, reason: "\(error)"))
+                skipped.append(SkippedFile(path: path, reason: Self.reason(error)))
             }
         }
         let series = byUID.values.sorted {
             ($0.attributes.seriesNumber ?? Int.max, $0.attributes.seriesInstanceUID) < ($1.attributes.seriesNumber ?? Int.max, $1.attributes.seriesInstanceUID)
         }
         return SeriesScan(series: series, skipped: skipped)
+    }
+
+    /// Returns an error's message without the file name, which `SkippedFile` carries already.
+    private static func reason(_ error: Error) -> String {
+        (error as? DicomError)?.detail ?? "\(error)"
     }
 
     /// Lists regular files below a folder, sorted, skipping hidden files and DICOMDIR.
