@@ -22,6 +22,9 @@ struct DataSetParser {
             let tag = try readTag(at: position, end: end)
             if let stopTag, tag >= stopTag { break }
             if tag == .itemDelimitation {
+                guard depth > 0 else {
+                    throw error(position, tag, "item delimitation outside a sequence item; the file is corrupt")
+                }
                 return (dataSet, position + 8, true)
             }
             let element = try readElement(at: &position, end: end, depth: depth)
