@@ -78,7 +78,9 @@ extension NIfTIHeader {
             dim = (0..<8).map { Int(r.int16(40 + 2 * $0)) }
             code = Int(r.int16(70))
             pixdim = (0..<8).map { Double(r.float32(76 + 4 * $0)) }
-            voxOffset = Int(r.float32(108))
+            let offset = r.float32(108)
+            guard offset.isFinite, offset >= 0, offset < 1e9 else { throw fail("vox_offset \(offset) is invalid") }
+            voxOffset = Int(offset)
             sclSlope = Double(r.float32(112))
             sclInter = Double(r.float32(116))
             xyztUnits = Int(bytes[123])
@@ -115,6 +117,12 @@ extension NIfTIHeader {
         isByteSwapped = swapped
         guard (1...7).contains(dim[0]), (1...dim[0]).allSatisfy({ dim[$0] >= 1 }) else {
             throw fail("dim \(dim) is invalid")
+        }
+        var total = type.size
+        for axis in 1...dim[0] {
+            let (product, overflow) = total.multipliedReportingOverflow(by: dim[axis])
+            guard !overflow else { throw fail("dim \(dim) describes more bytes than this machine can address") }
+            total = product
         }
     }
 }
