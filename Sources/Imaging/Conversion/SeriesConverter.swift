@@ -59,6 +59,8 @@ public enum SeriesConverter {
     /// Converts every series under `folder` into `outputFolder`.
     ///
     /// Each series becomes `<number>_<description>.nii.gz` and a `.json` sidecar (`SeriesSidecar`).
+    /// A series with several orientations or image sizes (a localizer, say) is split into one
+    /// volume per stack, each with a warning.
     /// A series that fails is listed with its error and the others carry on. The report is also
     /// written to `conversion-report.json` in `outputFolder`.
     ///
@@ -74,7 +76,14 @@ public enum SeriesConverter {
         var assembled: [AssembledSeries] = []
         for series in scan.series {
             do {
-                assembled.append(try SeriesAssembler.assemble(series, options: options))
+                let stacks = series.stacksByOrientation()
+                for (index, stack) in stacks.enumerated() {
+                    var part = try SeriesAssembler.assemble(stack, options: options)
+                    if stacks.count > 1 {
+                        part.warnings.append("series split into \(stacks.count) stacks by orientation or image size; this is stack \(index + 1) with \(stack.slices.count) slices")
+                    }
+                    assembled.append(part)
+                }
             } catch {
                 report.failedSeries.append(.init(seriesInstanceUID: series.attributes.seriesInstanceUID,
                                                  seriesDescription: series.attributes.seriesDescription,
