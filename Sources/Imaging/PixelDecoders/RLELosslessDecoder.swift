@@ -14,7 +14,7 @@ struct RLELosslessDecoder: PixelDecoder {
             throw DicomError(file: dataSet.file, offset: pixelData.offset, tag: .pixelData,
                              "RLE Lossless with Bits Allocated \(description.bitsAllocated) is not supported")
         }
-        let frames = try encapsulated.frames(count: description.numberOfFrames, file: dataSet.file, offset: pixelData.offset)
+        let frames = try encapsulated.frames(count: description.numberOfFrames, in: dataSet, offset: pixelData.offset)
         let frameLength = description.samplesPerFrame * description.bytesPerSample
         var bytes = [UInt8](repeating: 0, count: frameLength * frames.count)
         for (index, frame) in frames.enumerated() {
