@@ -138,14 +138,17 @@ private struct ImagePlaneAttributes {
 }
 
 extension SeriesAttributes {
-    /// Reads the series attributes of a data set.
+    /// Reads the series attributes of a data set. Acquisition Time falls back to the time of
+    /// Acquisition DateTime, then to Series Time.
     public init(_ dataSet: DataSet) {
         seriesInstanceUID = dataSet.string(.seriesInstanceUID) ?? ""
         studyInstanceUID = dataSet.string(.studyInstanceUID)
         seriesNumber = try? dataSet.integer(.seriesNumber)
         seriesDescription = dataSet.string(.seriesDescription)
         modality = dataSet.string(.modality)
-        acquisitionTime = (dataSet.string(.acquisitionTime) ?? dataSet.string(.seriesTime)).flatMap(secondsAfterMidnight)
+        // Enhanced objects carry Acquisition DateTime (YYYYMMDDHHMMSS.FFFFFF) instead of Acquisition Time.
+        let dateTimeClock = dataSet.string(.acquisitionDateTime).map { String($0.dropFirst(8)) }
+        acquisitionTime = (dataSet.string(.acquisitionTime) ?? dateTimeClock ?? dataSet.string(.seriesTime)).flatMap(secondsAfterMidnight)
         contrastAgent = dataSet.string(.contrastBolusAgent)
         frameOfReferenceUID = dataSet.string(.frameOfReferenceUID)
     }
