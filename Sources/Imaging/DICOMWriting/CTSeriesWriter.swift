@@ -10,7 +10,9 @@ public struct CTSeriesAttributes: Sendable {
     public var studyInstanceUID: String
     public var seriesInstanceUID: String
     public var frameOfReferenceUID: String
+    /// Study Date (DA, YYYYMMDD).
     public var studyDate: String
+    /// Study Time (TM, HHMMSS).
     public var studyTime: String
     public var seriesNumber: Int
     public var seriesDescription: String

@@ -23,7 +23,9 @@ public struct NIfTIHeader: Sendable {
     public var sclInter: Double
     public var qformCode: Int
     public var sformCode: Int
+    /// quatern_b, quatern_c and quatern_d of the qform rotation.
     public var quaternion: Vector3
+    /// qoffset_x, qoffset_y and qoffset_z: the qform's RAS position of voxel (0, 0, 0).
     public var qoffset: Vector3
     /// The sform rows, each (a, b, c, offset), mapping (i, j, k, 1) to RAS millimetres.
     public var srow: [[Double]]
