@@ -31,41 +31,52 @@ public enum SeriesScanner {
     /// - throws: an error only when `folder` cannot be listed.
     public static func scan(_ folder: String) throws -> SeriesScan {
         let paths = try regularFiles(under: folder)
-        let results = ConcurrentResults<Result<DicomFile, Error>>(count: paths.count)
+        // Each task keeps only the slices and attributes, so no file's bytes outlive its task.
+        let results = ConcurrentResults<ScannedFile>(count: paths.count)
         DispatchQueue.concurrentPerform(iterations: paths.count) { index in
-            results[index] = Result { try DicomFile(contentsOf: paths[index], stopBeforePixelData: true) }
+            results[index] = scanFile(paths[index])
         }
 
         var skipped: [SkippedFile] = []
         var byUID: [String: DicomSeries] = [:]
         for (path, result) in zip(paths, results.values) {
-            let file: DicomFile
             switch result {
-            case .success(let parsed): file = parsed
-            case .failure(let error):
-                skipped.append(SkippedFile(path: path, reason: Self.reason(error)))
-                continue
-            }
-            guard file.dataSet.contains(.rows) else {
-                let sopClass = file.dataSet.string(.sopClassUID) ?? "unknown"
-                skipped.append(SkippedFile(path: path, reason: "no image (SOP Class UID \(sopClass))"))
-                continue
-            }
-            guard let uid = file.dataSet.string(.seriesInstanceUID) else {
-                skipped.append(SkippedFile(path: path, reason: "Series Instance UID is missing"))
-                continue
-            }
-            do {
-                let slices = try ImageSlice.slices(of: file)
-                byUID[uid, default: DicomSeries(attributes: SeriesAttributes(file.dataSet), slices: [])].slices += slices
-            } catch {
-                skipped.append(SkippedFile(path: path, reason: Self.reason(error)))
+            case .skipped(let reason):
+                skipped.append(SkippedFile(path: path, reason: reason))
+            case .image(let attributes, let slices):
+                byUID[attributes.seriesInstanceUID, default: DicomSeries(attributes: attributes, slices: [])].slices += slices
             }
         }
         let series = byUID.values.sorted {
             ($0.attributes.seriesNumber ?? Int.max, $0.attributes.seriesInstanceUID) < ($1.attributes.seriesNumber ?? Int.max, $1.attributes.seriesInstanceUID)
         }
         return SeriesScan(series: series, skipped: skipped)
+    }
+
+    /// The contribution of one file to a scan.
+    private enum ScannedFile {
+        case skipped(String)
+        case image(SeriesAttributes, [ImageSlice])
+    }
+
+    private static func scanFile(_ path: String) -> ScannedFile {
+        let file: DicomFile
+        do {
+            file = try DicomFile(contentsOf: path, stopBeforePixelData: true)
+        } catch {
+            return .skipped(reason(error))
+        }
+        guard file.dataSet.contains(.rows) else {
+            return .skipped("no image (SOP Class UID \(file.dataSet.string(.sopClassUID) ?? "unknown"))")
+        }
+        guard file.dataSet.string(.seriesInstanceUID) != nil else {
+            return .skipped("Series Instance UID is missing")
+        }
+        do {
+            return .image(SeriesAttributes(file.dataSet), try ImageSlice.slices(of: file))
+        } catch {
+            return .skipped(reason(error))
+        }
     }
 
     /// Returns an error's message without the file name, which `SkippedFile` carries already.
