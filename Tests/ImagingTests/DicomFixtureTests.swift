@@ -31,6 +31,7 @@ struct DicomFixtureTests {
             #expect(!file.dataSet.elements.isEmpty)
             let error = try #require(throws: DicomError.self) { try file.storedPixels() }
             #expect(error.description.contains("Pixel Data is missing"))
+            #expect(error.offset == 434)
             return
         }
         if fileName == "no_meta.dcm" {

@@ -14,6 +14,8 @@ public struct DicomFile: Sendable {
     public var transferSyntax: TransferSyntax
     /// Whether parsing stopped at Pixel Data (or a later tag) rather than at the end of the bytes.
     var stoppedBeforePixelData = false
+    /// The number of bytes parsed: the file's length, or the prefix's for a header scan.
+    var byteCount = 0
 
     /// Reads and parses a file.
     ///
@@ -37,6 +39,7 @@ public struct DicomFile: Sendable {
     /// Parses a file already in memory; `path` is used in error messages.
     public init(bytes: [UInt8], path: String, stopBeforePixelData: Bool = false) throws {
         self.path = path
+        byteCount = bytes.count
         let stopTag: DicomTag? = stopBeforePixelData ? .pixelData : nil
 
         if bytes.count >= 132 && bytes[128..<132].elementsEqual("DICM".utf8) {
