@@ -1,12 +1,12 @@
 // A hand-built two-frame RLE file whose frames span two fragments each, so only an offset table
-// says where the second frame starts.
+// locates the second frame.
 import Foundation
 import Testing
 @testable import Imaging
 
 struct OffsetTableTests {
-    /// One RLE frame of a 2 x 2 8-bit image: a 64-byte header with one segment at offset 64, then a
-    /// literal run of four bytes (control byte 3), padded to even length.
+    /// Encodes one RLE frame of a 2 x 2 8-bit image as two fragments: a 64-byte header with one
+    /// segment at offset 64, then a literal run of four bytes (control byte 3) padded to even length.
     static func rleFragments(_ pixels: [UInt8]) -> [[UInt8]] {
         var header = [UInt8](repeating: 0, count: 64)
         header[0] = 1

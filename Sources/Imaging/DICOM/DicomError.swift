@@ -11,7 +11,7 @@ public struct DicomError: Error, CustomStringConvertible, Sendable {
     public var offset: Int?
     /// The attribute being read, when known.
     public var tag: DicomTag?
-    /// What was wrong and, where possible, what to do.
+    /// The problem and, where possible, the remedy.
     public var reason: String
 
     /// Creates an error.

@@ -35,7 +35,7 @@ public struct NIfTIHeader: Sendable {
     /// Whether the file's byte order is big endian, the opposite of this machine's.
     public var isByteSwapped: Bool
 
-    /// The size along dimension `axis` (1-7), 1 beyond dim[0].
+    /// Returns the size along dimension `axis` (1-7), which is 1 beyond dim[0].
     public func size(_ axis: Int) -> Int {
         axis <= dim[0] ? dim[axis] : 1
     }

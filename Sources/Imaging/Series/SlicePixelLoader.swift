@@ -20,7 +20,8 @@ enum SlicePixelLoader {
         let files = Array(slicesByFile.values)
         let failure = FirstError()
 
-        // Every slice is written exactly once, so the buffer needs no zero fill first.
+        // Each slice index belongs to one file, so every value is written once unless an error is
+        // thrown, and the buffer needs no zero fill first.
         let count = sliceLength * slices.count
         let output = [Float](unsafeUninitializedCapacity: count) { buffer, initializedCount in
             adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
