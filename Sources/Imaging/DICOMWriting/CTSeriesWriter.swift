@@ -50,7 +50,7 @@ public enum CTSeriesWriter {
     /// the Int16 range. With the default slope 1 and intercept 0, integer HU are stored exactly.
     ///
     /// - throws: `DicomError` when the direction matrix is not orthonormal (DICOM slices cannot
-    ///   be sheared) or a file cannot be written.
+    ///   be sheared), a slice has more than 65535 rows or columns, or a file cannot be written.
     /// - returns: the paths written, in k order.
     @discardableResult
     public static func write(_ volume: Volume<Float>, attributes: CTSeriesAttributes, to folder: String,
@@ -61,6 +61,9 @@ public enum CTSeriesWriter {
         let normal = geometry.direction.columns[2]
         guard abs(dot(row, column)) < 1e-6, abs(abs(dot(cross(row, column), normal)) - 1) < 1e-6 else {
             throw DicomError(file: folder, tag: .imageOrientationPatient, "the volume's direction matrix \(geometry.direction) is not orthonormal, so it cannot be written as DICOM slices")
+        }
+        guard geometry.size.x <= Int(UInt16.max), geometry.size.y <= Int(UInt16.max) else {
+            throw DicomError(file: folder, tag: .rows, "a \(geometry.size.x) x \(geometry.size.y) slice exceeds the 65535 rows and columns DICOM allows")
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
 
