@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["JobStore"], path: "Tests/TestSupport"),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "TestSupport"]),
         .testTarget(name: "ServiceTests", dependencies: ["JobStore", "Wire", "TestSupport"]),
+        .executableTarget(name: "ImagingBenchmark", dependencies: ["Imaging"], path: "Benchmarks/ImagingBenchmark"),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CLibCrypto"], exclude: ["Fixtures"]),
         .testTarget(name: "LesionsTests", dependencies: ["Lesions", "Imaging"]),
         .testTarget(name: "PhantomTests", dependencies: ["Phantom", "Lesions", "Imaging", "CLibCrypto"]),

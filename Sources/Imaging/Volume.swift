@@ -60,7 +60,7 @@ public struct Volume<Voxel: VoxelValue>: Sendable {
     /// Unit vectors of the i, j, k axes in LPS, as columns.
     public var direction: Matrix3 { geometry.direction }
 
-    /// The voxel at (i, j, k).
+    /// Accesses the voxel at (i, j, k).
     public subscript(i: Int, j: Int, k: Int) -> Voxel {
         get { voxels[i + geometry.size.x * (j + geometry.size.y * k)] }
         set { voxels[i + geometry.size.x * (j + geometry.size.y * k)] = newValue }

@@ -46,6 +46,27 @@ struct CTSeriesWriterTests {
         for axis in 0..<min(3, values.count) { #expect(abs(values[axis] - position[axis]) < 1e-6) }
     }
 
+    @Test func simpleITKReadsWrittenGeometry() throws {
+        guard pythonHasModule("SimpleITK") else { return }  // interoperability check skipped without SimpleITK
+        let (folder, _) = try Self.writeSeries("ct-simpleitk")
+        let script = """
+        import sys, SimpleITK as sitk
+        r = sitk.ImageSeriesReader()
+        r.SetFileNames(r.GetGDCMSeriesFileNames(sys.argv[1]))
+        i = r.Execute()
+        print(' '.join(repr(float(v)) for v in i.GetOrigin() + i.GetSpacing() + i.GetDirection()), i.GetPixel(3, 2, 1))
+        """
+        let values = try runPython(script, [folder]).split(whereSeparator: \.isWhitespace).compactMap { Double($0) }
+        #expect(values.count == 16)
+        guard values.count == 16 else { return }
+        for axis in 0..<3 {
+            #expect(abs(values[axis] - Self.geometry.origin[axis]) < 1e-4)
+            #expect(abs(values[3 + axis] - Self.geometry.spacing[axis]) < 1e-4)
+            for row in 0..<3 { #expect(abs(values[6 + 3 * row + axis] - Self.geometry.direction[row, axis]) < 1e-4) }
+        }
+        #expect(values[15] == Double(Self.volume[3, 2, 1]))
+    }
+
     @Test func dciodvfyFindsNoErrors() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/dciodvfy") else { return }  // dicom3tools not installed
         let (_, paths) = try Self.writeSeries("ct-dciodvfy")

@@ -14,7 +14,8 @@ struct EditableDicom {
     private func range(of tag: DicomTag) throws -> (range: Range<Int>, file: DicomFile)? {
         let file = try DicomFile(bytes: bytes, path: "edit")
         guard let element = file.dataSet[tag] else { return nil }
-        let headerLength = file.transferSyntax.isExplicitVR ? (element.vr.hasLongLength ? 12 : 8) : 8
+        var headerLength = 8
+        if file.transferSyntax.isExplicitVR && element.vr.hasLongLength { headerLength = 12 }
         return (element.offset..<(element.offset + headerLength + element.bytes.count), file)
     }
 

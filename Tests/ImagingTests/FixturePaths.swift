@@ -25,7 +25,7 @@ func sha256Hex(_ bytes: [UInt8]) -> String {
     return digest.map { String(format: "%02x", $0) }.joined()
 }
 
-/// A fresh empty folder under the temporary directory.
+/// Creates a fresh empty folder under the temporary directory.
 func makeTemporaryFolder(_ name: String) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("imaging-tests-\(name)-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

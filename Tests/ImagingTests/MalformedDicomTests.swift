@@ -13,21 +13,34 @@ struct MalformedDicomTests {
         return path
     }
 
-    @Test func truncationAtEveryLengthNeverCrashes() throws {
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.source)))
-        let folder = try makeTemporaryFolder("truncated")
+    /// Files in each encoding: explicit and implicit VR little endian, explicit VR big endian,
+    /// deflated, RLE Lossless and enhanced multi-frame.
+    static let truncationSources = ["MR_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm", "image_dfl.dcm",
+                                    "MR_small_RLE.dcm", "emri_small.dcm"]
+
+    @Test("truncation fails with file name", arguments: truncationSources)
+    func truncationFailsWithFileName(name: String) throws {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("pydicom/" + name))))
+        // A cut after the pixel data (in trailing padding) may leave a complete image, so cuts stop there.
+        let file = try DicomFile(bytes: bytes, path: name)
+        let end = file.dataSet.elements.values.filter { $0.tag > .pixelData }.map(\.offset).min() ?? bytes.count
+        let step = max(end / 150, 1)
         var failures = 0
-        for length in stride(from: 0, to: bytes.count, by: 37) {
-            let path = folder.appendingPathComponent("cut-\(length).dcm").path
+        var cuts = 0
+        for length in stride(from: 0, to: end, by: step) {
+            cuts += 1
+            let path = "/data/\(name)-cut-\(length)"
             do {
                 _ = try DicomFile(bytes: Array(bytes.prefix(length)), path: path).storedPixels()
                 Issue.record("a file cut to \(length) of \(bytes.count) bytes decoded without an error")
             } catch let error as DicomError {
                 #expect(error.file.hasPrefix(path))
+                // Only an attribute that is absent has no offset to point at.
+                #expect(error.offset != nil || error.reason.contains("missing"), "\(error)")
                 failures += 1
             }
         }
-        #expect(failures == (bytes.count + 36) / 37)
+        #expect(failures == cuts)
     }
 
     @Test func truncatedPixelDataNamesOffset() throws {
@@ -64,6 +77,15 @@ struct MalformedDicomTests {
         #expect(error.offset == rowsOffset)
         #expect(error.tag == .rows)
         #expect(error.reason.contains("value length 65520"))
+    }
+
+    @Test func hugeFrameCountIsRejected() throws {
+        var file = try EditableDicom(path: Self.source)
+        try file.setText(.numberOfFrames, vr: "IS", "999999999999")
+        let path = try Self.write(file.bytes, "many-frames.dcm")
+        let error = try #require(throws: DicomError.self) { try DicomFile(contentsOf: path).storedPixels() }
+        #expect(error.tag == .pixelData)
+        #expect(error.reason.contains("999999999999 frame(s)"))
     }
 
     @Test func notDicomIsRejected() throws {

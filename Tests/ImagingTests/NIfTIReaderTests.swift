@@ -65,6 +65,17 @@ struct NIfTIReaderTests {
         #expect(try image.volume(0)[60, 50, 10] == 470)
     }
 
+    @Test func singularAffineIsRejected() throws {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("nifti/functional.nii"))))
+        // Zero the first sform row (srow_x at offset 280, four float32), so the affine loses its x axis.
+        for offset in 280..<296 { bytes[offset] = 0 }
+        let folder = try makeTemporaryFolder("nifti-singular")
+        let path = folder.appendingPathComponent("singular.nii").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let error = try #require(throws: NIfTIError.self) { try NIfTIImage(contentsOf: path) }
+        #expect(error.reason.contains("singular"))
+    }
+
     @Test func truncatedFileNamesFileAndSize() throws {
         let folder = try makeTemporaryFolder("nifti-truncated")
         let bytes = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("nifti/anatomical.nii")))

@@ -64,4 +64,24 @@ struct PhaseIdentifierTests {
             #expect(PhaseIdentifier.identify([candidate])["s"]?.phase == phase)
         }
     }
+
+    static func dataSet(_ values: [(DicomTag, ValueRepresentation, String)]) -> DataSet {
+        var dataSet = DataSet(file: "attributes")
+        for (tag, vr, text) in values {
+            dataSet.elements[tag] = DataElement(tag: tag, vr: vr, offset: 0, value: .bytes(ArraySlice(Array(text.utf8))))
+        }
+        return dataSet
+    }
+
+    @Test func acquisitionTimeSources() {
+        // 09:30:15.5 is 9 * 3600 + 30 * 60 + 15.5 = 34215.5 s after midnight.
+        let fromTime = SeriesAttributes(Self.dataSet([(.acquisitionTime, .TM, "093015.5"), (.seriesTime, .TM, "080000")]))
+        #expect(fromTime.acquisitionTime == 34215.5)
+        let fromDateTime = SeriesAttributes(Self.dataSet([(.acquisitionDateTime, .DT, "20260101093015.5"), (.seriesTime, .TM, "080000")]))
+        #expect(fromDateTime.acquisitionTime == 34215.5)
+        let fromSeriesTime = SeriesAttributes(Self.dataSet([(.seriesTime, .TM, "08:00:01")]))
+        #expect(fromSeriesTime.acquisitionTime == 28801)
+        let contrast = SeriesAttributes(Self.dataSet([(.contrastBolusAgent, .LO, "  ")]))
+        #expect(contrast.contrastAgent == nil)
+    }
 }

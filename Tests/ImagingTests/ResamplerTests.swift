@@ -68,4 +68,40 @@ struct ResamplerTests {
         let result = Resampler.resampleLabels(labels, onto: target)
         for k in 0..<2 { for j in 0..<3 { for i in 0..<5 { #expect(result[i, j, k] == labels[4 - i, j, k]) } } }
     }
+
+    @Test func trilinearMatchesSimpleITK() throws {
+        guard pythonHasModule("SimpleITK") else { return }  // interoperability check skipped without SimpleITK
+        let sourceGrid = Geometry(size: VolumeSize(12, 10, 8), spacing: Vector3(1.5, 1.2, 2.0), origin: Vector3(-10, -8, -12),
+                                  direction: Self.rotation(about: Vector3(1, 2, 3), degrees: 25))
+        // A non-linear pattern, so interpolation weights matter.
+        let source = Volume(geometry: sourceGrid, voxels: (0..<sourceGrid.voxelCount).map { Float(($0 * 7919) % 1000) - 500 })
+        var direction = Self.rotation(about: Vector3(-2, 1, 1), degrees: 40)
+        direction.columns[2] = -direction.columns[2]
+        let centre = sourceGrid.world(atIndex: Vector3(5.5, 4.5, 3.5))
+        let target = Geometry(size: VolumeSize(5, 4, 3), spacing: Vector3(1.1, 0.9, 1.3), origin: centre - direction * Vector3(2, 1.5, -1), direction: direction)
+
+        let folder = try makeTemporaryFolder("resample-simpleitk")
+        let sourcePath = folder.appendingPathComponent("source.nii").path
+        let resultPath = folder.appendingPathComponent("result.nii").path
+        try NIfTIWriter.write(source, to: sourcePath)
+        let matrix = (0..<3).flatMap { row in (0..<3).map { column in target.direction[row, column] } }
+        let script = """
+        import sys, SimpleITK as sitk
+        image = sitk.ReadImage(sys.argv[1])
+        values = [float(v) for v in sys.argv[3:]]
+        reference = sitk.Image(5, 4, 3, sitk.sitkFloat32)
+        reference.SetOrigin(values[0:3]); reference.SetSpacing(values[3:6]); reference.SetDirection(values[6:15])
+        sitk.WriteImage(sitk.Resample(image, reference, sitk.Transform(), sitk.sitkLinear, -9999.0), sys.argv[2])
+        """
+        let numbers = [target.origin.x, target.origin.y, target.origin.z, target.spacing.x, target.spacing.y, target.spacing.z] + matrix
+        try runPython(script, [sourcePath, resultPath] + numbers.map { String($0) })
+
+        let expected = try NIfTIImage(contentsOf: resultPath).volume()
+        let result = Resampler.resample(source, onto: target, outsideValue: -9999)
+        #expect(expected.geometry.isSameGrid(as: target, tolerance: 1e-3))
+        var maximumDifference: Float = 0
+        for index in 0..<target.voxelCount { maximumDifference = max(maximumDifference, abs(result.voxels[index] - expected.voxels[index])) }
+        #expect(result.voxels.contains(-9999) == false)
+        #expect(maximumDifference < 1e-2)
+    }
 }

@@ -1,6 +1,6 @@
 // A small oblique series written by SimpleITK (GDCM), assembled as it is and in variants built at
-// test time: shuffled and renamed files, Instance Numbers removed or scrambled, a missing slice,
-// a duplicated file, uneven spacing, gantry tilt and mixed orientations.
+// test time. The variants are shuffled and renamed files, Instance Numbers removed or scrambled,
+// a missing slice, a duplicated file, uneven spacing, gantry tilt and mixed orientations.
 import Foundation
 import Testing
 @testable import Imaging

@@ -40,4 +40,27 @@ struct SeriesConverterTests {
         #expect(obliqueSidecar.size == [16, 12, 6])
         #expect(FileManager.default.fileExists(atPath: output + "/conversion-report.json"))
     }
+
+    @Test func mixedOrientationSeriesSplitsIntoStacks() throws {
+        let root = try makeTemporaryFolder("convert-split")
+        let input = root.appendingPathComponent("in").path
+        let output = root.appendingPathComponent("out").path
+        // Slices 0-3 keep the oblique orientation; slices 4 and 5 become axial, at their own positions.
+        let folder = try SeriesAssemblyTests.variant("split-source") { index, file in
+            if index >= 4 {
+                try file.setText(.imageOrientationPatient, vr: "DS", "1\\0\\0\\0\\1\\0")
+                try file.setText(.imagePositionPatient, vr: "DS", "0\\0\\\(index * 3)")
+            }
+            return "s\(index)"
+        }
+        try FileManager.default.copyItem(atPath: folder, toPath: input)
+
+        let report = try SeriesConverter.convert(folder: input, to: output)
+
+        #expect(report.failedSeries.isEmpty)
+        #expect(report.converted.count == 2)
+        let sizes = try report.converted.map { try NIfTIImage(contentsOf: $0.volumePath).geometry.size.z }
+        #expect(sizes == [4, 2])
+        #expect(report.converted.allSatisfy { $0.warnings.contains { $0.contains("series split into 2 stacks") } })
+    }
 }

@@ -1,5 +1,5 @@
 // The Siemens mosaic in four transfer syntaxes matches dcm2niix's NIfTI voxel for voxel, on the
-// same grid; the enhanced multi-frame CT fixture assembles with per-frame positions and rescale.
+// same grid. The enhanced multi-frame CT fixture assembles with per-frame positions and rescale.
 import Foundation
 import Testing
 @testable import Imaging
@@ -56,5 +56,15 @@ struct TransferSyntaxSeriesTests {
         let sums = (0..<2).map { k in (0..<(512 * 512)).reduce(0.0) { $0 + Double(volume.voxels[k * 512 * 512 + $1]) } }
         #expect(sums[0] == 98423405 - 1024 * 512 * 512)
         #expect(sums[1] == 100826003 - 1024 * 512 * 512)
+    }
+}
+
+struct SiemensCSAHeaderTests {
+    @Test func mosaicCSAHeaderIsRead() throws {
+        let file = try DicomFile(contentsOf: Fixtures.path("transfer-syntaxes/In/1.dcm"), stopBeforePixelData: true)
+        let header = try #require(SiemensCSAHeader(file.dataSet))
+        // nibabel.nicom.csareader: SliceNormalVector items [0.0, 0.10799944, 0.99415095], NumberOfImagesInMosaic [35].
+        #expect(header.numbers("SliceNormalVector") == [0.0, 0.10799944, 0.99415095])
+        #expect(header.numbers("NumberOfImagesInMosaic") == [35])
     }
 }

@@ -23,6 +23,14 @@ public struct SeriesSidecar: Codable, Sendable {
     public var directionLPS: [[Double]]
     public var sliceCount: Int
     public var warnings: [String]
+
+    /// Keys in the PascalCase of dcm2niix's and BIDS sidecars, DICOM keywords where one exists.
+    enum CodingKeys: String, CodingKey {
+        case seriesInstanceUID = "SeriesInstanceUID", seriesNumber = "SeriesNumber", seriesDescription = "SeriesDescription"
+        case modality = "Modality", phase = "Phase", phaseEvidence = "PhaseEvidence", contrastAgent = "ContrastBolusAgent"
+        case acquisitionTime = "AcquisitionTimeSeconds", size = "Size", spacing = "Spacing", originLPS = "OriginLPS"
+        case directionLPS = "DirectionLPS", sliceCount = "SliceCount", warnings = "Warnings"
+    }
 }
 
 /// The outcome of a conversion, also written as conversion-report.json.
@@ -51,6 +59,8 @@ public enum SeriesConverter {
     /// Converts every series under `folder` into `outputFolder`.
     ///
     /// Each series becomes `<number>_<description>.nii.gz` and a `.json` sidecar (`SeriesSidecar`).
+    /// A series with several orientations or image sizes (a localizer, say) is split into one
+    /// volume per stack, each with a warning.
     /// A series that fails is listed with its error and the others carry on. The report is also
     /// written to `conversion-report.json` in `outputFolder`.
     ///
@@ -63,42 +73,54 @@ public enum SeriesConverter {
         let scan = try SeriesScanner.scan(folder)
         var report = ConversionReport(converted: [], failedSeries: [], skippedFiles: scan.skipped)
 
-        var assembled: [AssembledSeries] = []
-        for series in scan.series {
-            do {
-                assembled.append(try SeriesAssembler.assemble(series, options: options))
-            } catch {
-                report.failedSeries.append(.init(seriesInstanceUID: series.attributes.seriesInstanceUID,
-                                                 seriesDescription: series.attributes.seriesDescription,
-                                                 reason: (error as? SeriesError)?.reason ?? "\(error)"))
-            }
-        }
-
-        let phases = PhaseIdentifier.identify(assembled.map { PhaseCandidate($0.attributes) }, userMapping: phaseMapping)
+        // Phases come from series attributes only, so every series found takes part in the
+        // acquisition time order, and volumes are written one at a time to bound memory.
+        let phases = PhaseIdentifier.identify(scan.series.map { PhaseCandidate($0.attributes) }, userMapping: phaseMapping)
         var usedNames: Set<String> = []
-        for series in assembled {
-            let name = uniqueName(for: series.attributes, used: &usedNames)
-            let volumePath = (outputFolder as NSString).appendingPathComponent(name + ".nii.gz")
-            let sidecarPath = (outputFolder as NSString).appendingPathComponent(name + ".json")
-            let phase = phases[series.attributes.seriesInstanceUID]
-            let geometry = series.volume.geometry
-            let sidecar = SeriesSidecar(
-                seriesInstanceUID: series.attributes.seriesInstanceUID, seriesNumber: series.attributes.seriesNumber,
-                seriesDescription: series.attributes.seriesDescription, modality: series.attributes.modality,
-                phase: phase?.phase?.rawValue, phaseEvidence: phase?.evidence ?? "", contrastAgent: series.attributes.contrastAgent,
-                acquisitionTime: series.attributes.acquisitionTime,
-                size: [geometry.size.x, geometry.size.y, geometry.size.z],
-                spacing: [geometry.spacing.x, geometry.spacing.y, geometry.spacing.z],
-                originLPS: [geometry.origin.x, geometry.origin.y, geometry.origin.z],
-                directionLPS: geometry.direction.columns.map { [$0.x, $0.y, $0.z] },
-                sliceCount: series.sliceCount, warnings: series.warnings)
-            try NIfTIWriter.write(series.volume, to: volumePath, description: String((series.attributes.seriesDescription ?? "").prefix(79)))
-            try writeJSON(sidecar, to: sidecarPath)
-            report.converted.append(.init(seriesInstanceUID: series.attributes.seriesInstanceUID, volumePath: volumePath,
-                                          sidecarPath: sidecarPath, warnings: series.warnings))
+        for series in scan.series {
+            let stacks = series.stacksByOrientation()
+            for (index, stack) in stacks.enumerated() {
+                do {
+                    var assembled = try SeriesAssembler.assemble(stack, options: options)
+                    if stacks.count > 1 {
+                        assembled.warnings.append("series split into \(stacks.count) stacks by orientation or image size; this is stack \(index + 1) with \(stack.slices.count) slices")
+                    }
+                    let phase = phases[series.attributes.seriesInstanceUID]
+                    report.converted.append(try write(assembled, phase: phase, to: outputFolder, usedNames: &usedNames))
+                } catch let error as SeriesError {
+                    report.failedSeries.append(.init(seriesInstanceUID: series.attributes.seriesInstanceUID,
+                                                     seriesDescription: series.attributes.seriesDescription, reason: error.reason))
+                } catch let error as DicomError {
+                    report.failedSeries.append(.init(seriesInstanceUID: series.attributes.seriesInstanceUID,
+                                                     seriesDescription: series.attributes.seriesDescription, reason: error.description))
+                }
+            }
         }
         try writeJSON(report, to: (outputFolder as NSString).appendingPathComponent("conversion-report.json"))
         return report
+    }
+
+    /// Writes one assembled series as .nii.gz and its JSON sidecar.
+    private static func write(_ series: AssembledSeries, phase: PhaseAssignment?, to outputFolder: String,
+                              usedNames: inout Set<String>) throws -> ConversionReport.Converted {
+        let name = uniqueName(for: series.attributes, used: &usedNames)
+        let volumePath = (outputFolder as NSString).appendingPathComponent(name + ".nii.gz")
+        let sidecarPath = (outputFolder as NSString).appendingPathComponent(name + ".json")
+        let geometry = series.volume.geometry
+        let sidecar = SeriesSidecar(
+            seriesInstanceUID: series.attributes.seriesInstanceUID, seriesNumber: series.attributes.seriesNumber,
+            seriesDescription: series.attributes.seriesDescription, modality: series.attributes.modality,
+            phase: phase?.phase?.rawValue, phaseEvidence: phase?.evidence ?? "", contrastAgent: series.attributes.contrastAgent,
+            acquisitionTime: series.attributes.acquisitionTime,
+            size: [geometry.size.x, geometry.size.y, geometry.size.z],
+            spacing: [geometry.spacing.x, geometry.spacing.y, geometry.spacing.z],
+            originLPS: [geometry.origin.x, geometry.origin.y, geometry.origin.z],
+            directionLPS: geometry.direction.columns.map { [$0.x, $0.y, $0.z] },
+            sliceCount: series.sliceCount, warnings: series.warnings)
+        try NIfTIWriter.write(series.volume, to: volumePath, description: String((series.attributes.seriesDescription ?? "").prefix(79)))
+        try writeJSON(sidecar, to: sidecarPath)
+        return .init(seriesInstanceUID: series.attributes.seriesInstanceUID, volumePath: volumePath,
+                     sidecarPath: sidecarPath, warnings: series.warnings)
     }
 
     /// Builds a file name from Series Number and Series Description, letters, digits and '-' only.

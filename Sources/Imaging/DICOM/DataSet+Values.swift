@@ -2,7 +2,7 @@
 import Foundation
 
 extension DataSet {
-    /// The text value of an attribute with leading and trailing spaces and NULs removed,
+    /// Returns the text value of an attribute with leading and trailing spaces and NULs removed,
     /// or nil when absent or empty. Multiple values stay joined by backslashes.
     ///
     /// Text is decoded as UTF-8 when Specific Character Set is ISO_IR 192 and as ISO 8859-1
@@ -24,14 +24,14 @@ extension DataSet {
         return String(decoding: bytes, as: UTF8.self).contains("ISO_IR 192")
     }
 
-    /// The values of a multi-valued text attribute, split at backslashes and trimmed.
+    /// Returns the values of a multi-valued text attribute, split at backslashes and trimmed.
     public func strings(_ tag: DicomTag) -> [String] {
         guard let text = string(tag) else { return [] }
         return text.split(separator: "\\", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \0")) }
     }
 
-    /// The numeric values of an attribute: DS and IS text, or FL, FD, US, SS, UL, SL binary.
+    /// Returns the numeric values of an attribute: DS and IS text, or FL, FD, US, SS, UL, SL binary.
     ///
     /// - throws: `DicomError` naming the tag when a value is not a number.
     public func doubles(_ tag: DicomTag) throws -> [Double] {
@@ -53,12 +53,12 @@ extension DataSet {
         }
     }
 
-    /// The first numeric value of an attribute, or nil when absent or empty.
+    /// Returns the first numeric value of an attribute, or nil when absent or empty.
     public func double(_ tag: DicomTag) throws -> Double? {
         try doubles(tag).first
     }
 
-    /// The first value of an integer attribute (IS text or a binary integer), or nil when absent.
+    /// Returns the first value of an integer attribute (IS text or a binary integer), or nil when absent.
     ///
     /// - throws: `DicomError` naming the tag when the value is not an integer.
     public func integer(_ tag: DicomTag) throws -> Int? {
@@ -69,7 +69,7 @@ extension DataSet {
         return Int(value)
     }
 
-    /// The first value of an integer attribute that a valid object must have.
+    /// Returns the first value of an integer attribute that a valid object must have.
     ///
     /// - throws: `DicomError` naming the tag when it is absent or not an integer.
     public func requiredInteger(_ tag: DicomTag, _ name: String) throws -> Int {
@@ -79,13 +79,13 @@ extension DataSet {
         return value
     }
 
-    /// The items of a sequence attribute; empty when absent.
+    /// Returns the items of a sequence attribute, or none when it is absent.
     public func sequence(_ tag: DicomTag) -> [DataSet] {
         guard let element = elements[tag], case .sequence(let items) = element.value else { return [] }
         return items
     }
 
-    /// The value of a private attribute, found through its private creator (PS3.5 7.8.1).
+    /// Finds a private attribute through its private creator (PS3.5 7.8.1).
     ///
     /// `tag` gives the group and the low byte of the element; the block comes from the creator.
     func privateElement(_ tag: DicomTag, creator: String) -> DataElement? {

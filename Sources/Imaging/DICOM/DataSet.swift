@@ -16,7 +16,7 @@ public struct DataSet: Sendable {
         self.file = file
     }
 
-    /// The element with a tag, if present.
+    /// Returns the element with a tag, if present.
     public subscript(tag: DicomTag) -> DataElement? {
         elements[tag]
     }

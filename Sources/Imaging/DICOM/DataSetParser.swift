@@ -7,8 +7,6 @@ struct DataSetParser {
     let file: String
     let isExplicitVR: Bool
     let isBigEndian: Bool
-    /// Added to positions in `bytes` to report offsets in the file.
-    let offsetBase: Int
 
     /// Sequences nested deeper than this are rejected, so a malicious file cannot exhaust the stack.
     private static let maximumSequenceDepth = 32
@@ -24,6 +22,9 @@ struct DataSetParser {
             let tag = try readTag(at: position, end: end)
             if let stopTag, tag >= stopTag { break }
             if tag == .itemDelimitation {
+                guard depth > 0 else {
+                    throw error(position, tag, "item delimitation outside a sequence item; the file is corrupt")
+                }
                 return (dataSet, position + 8, true)
             }
             let element = try readElement(at: &position, end: end, depth: depth)
@@ -64,15 +65,15 @@ struct DataSetParser {
         if length == 0xFFFF_FFFF {
             if tag == .pixelData {
                 let pixels = try readEncapsulated(at: &position, end: end, tag: tag)
-                return DataElement(tag: tag, vr: vr, offset: offsetBase + start, value: .encapsulated(pixels))
+                return DataElement(tag: tag, vr: vr, offset: start, value: .encapsulated(pixels))
             }
             guard vr == .SQ || vr == .UN else {
                 throw error(start, tag, "undefined length is not allowed for VR \(vr.rawValue)")
             }
             // An undefined-length UN value is a sequence encoded as implicit VR little endian (PS3.5 6.2.2).
-            let itemParser = vr == .UN ? DataSetParser(bytes: bytes, file: file, isExplicitVR: false, isBigEndian: false, offsetBase: offsetBase) : self
+            let itemParser = vr == .UN ? DataSetParser(bytes: bytes, file: file, isExplicitVR: false, isBigEndian: false) : self
             let items = try itemParser.readItems(at: &position, end: end, undefinedLength: true, tag: tag, depth: depth)
-            return DataElement(tag: tag, vr: .SQ, offset: offsetBase + start, value: .sequence(items))
+            return DataElement(tag: tag, vr: .SQ, offset: start, value: .sequence(items))
         }
 
         let valueLength = Int(length)
@@ -83,11 +84,11 @@ struct DataSetParser {
             var itemPosition = position
             let items = try readItems(at: &itemPosition, end: position + valueLength, undefinedLength: false, tag: tag, depth: depth)
             position += valueLength
-            return DataElement(tag: tag, vr: vr, offset: offsetBase + start, value: .sequence(items))
+            return DataElement(tag: tag, vr: vr, offset: start, value: .sequence(items))
         }
         let value = bytes[position..<(position + valueLength)]
         position += valueLength
-        return DataElement(tag: tag, vr: vr, offset: offsetBase + start, value: .bytes(value))
+        return DataElement(tag: tag, vr: vr, offset: start, value: .bytes(value))
     }
 
     // MARK: - Sequences
@@ -196,7 +197,7 @@ struct DataSetParser {
     }
 
     private func error(_ position: Int, _ tag: DicomTag?, _ reason: String) -> DicomError {
-        DicomError(file: file, offset: offsetBase + position, tag: tag, reason)
+        DicomError(file: file, offset: position, tag: tag, reason)
     }
 }
 

@@ -11,7 +11,7 @@ public struct DicomError: Error, CustomStringConvertible, Sendable {
     public var offset: Int?
     /// The attribute being read, when known.
     public var tag: DicomTag?
-    /// What was wrong and, where possible, what to do.
+    /// The problem and, where possible, the remedy.
     public var reason: String
 
     /// Creates an error.
@@ -23,9 +23,14 @@ public struct DicomError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String {
-        var text = file
-        if let offset { text += ": offset \(offset)" }
-        if let tag { text += ": tag \(tag)" }
-        return text + ": " + reason
+        file + ": " + detail
+    }
+
+    /// The message without the file name: offset, tag and reason.
+    public var detail: String {
+        var parts: [String] = []
+        if let offset { parts.append("offset \(offset)") }
+        if let tag { parts.append("tag \(tag)") }
+        return (parts + [reason]).joined(separator: ": ")
     }
 }

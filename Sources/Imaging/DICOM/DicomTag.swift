@@ -52,19 +52,14 @@ extension DicomTag {
     public static let sopClassUID = DicomTag(0x0008, 0x0016)
     public static let sopInstanceUID = DicomTag(0x0008, 0x0018)
     public static let studyDate = DicomTag(0x0008, 0x0020)
-    public static let seriesDate = DicomTag(0x0008, 0x0021)
-    public static let acquisitionDate = DicomTag(0x0008, 0x0022)
-    public static let contentDate = DicomTag(0x0008, 0x0023)
     public static let acquisitionDateTime = DicomTag(0x0008, 0x002A)
     public static let studyTime = DicomTag(0x0008, 0x0030)
     public static let seriesTime = DicomTag(0x0008, 0x0031)
     public static let acquisitionTime = DicomTag(0x0008, 0x0032)
-    public static let contentTime = DicomTag(0x0008, 0x0033)
     public static let accessionNumber = DicomTag(0x0008, 0x0050)
     public static let modality = DicomTag(0x0008, 0x0060)
     public static let manufacturer = DicomTag(0x0008, 0x0070)
     public static let referringPhysicianName = DicomTag(0x0008, 0x0090)
-    public static let studyDescription = DicomTag(0x0008, 0x1030)
     public static let seriesDescription = DicomTag(0x0008, 0x103E)
 
     public static let patientName = DicomTag(0x0010, 0x0010)
@@ -76,7 +71,6 @@ extension DicomTag {
     public static let sliceThickness = DicomTag(0x0018, 0x0050)
     public static let kvp = DicomTag(0x0018, 0x0060)
     public static let spacingBetweenSlices = DicomTag(0x0018, 0x0088)
-    public static let contrastBolusStartTime = DicomTag(0x0018, 0x1042)
     public static let patientPosition = DicomTag(0x0018, 0x5100)
 
     /// Siemens private NumberOfImagesInMosaic, in the block of creator "SIEMENS MR HEADER".
@@ -88,13 +82,11 @@ extension DicomTag {
     public static let seriesNumber = DicomTag(0x0020, 0x0011)
     public static let acquisitionNumber = DicomTag(0x0020, 0x0012)
     public static let instanceNumber = DicomTag(0x0020, 0x0013)
-    public static let patientOrientation = DicomTag(0x0020, 0x0020)
     public static let imagePositionPatient = DicomTag(0x0020, 0x0032)
     public static let imageOrientationPatient = DicomTag(0x0020, 0x0037)
     public static let frameOfReferenceUID = DicomTag(0x0020, 0x0052)
     public static let laterality = DicomTag(0x0020, 0x0060)
     public static let positionReferenceIndicator = DicomTag(0x0020, 0x1040)
-    public static let sliceLocation = DicomTag(0x0020, 0x1041)
     public static let planePositionSequence = DicomTag(0x0020, 0x9113)
     public static let planeOrientationSequence = DicomTag(0x0020, 0x9116)
 
@@ -109,8 +101,6 @@ extension DicomTag {
     public static let bitsStored = DicomTag(0x0028, 0x0101)
     public static let highBit = DicomTag(0x0028, 0x0102)
     public static let pixelRepresentation = DicomTag(0x0028, 0x0103)
-    public static let windowCenter = DicomTag(0x0028, 0x1050)
-    public static let windowWidth = DicomTag(0x0028, 0x1051)
     public static let rescaleIntercept = DicomTag(0x0028, 0x1052)
     public static let rescaleSlope = DicomTag(0x0028, 0x1053)
     public static let rescaleType = DicomTag(0x0028, 0x1054)
@@ -122,5 +112,4 @@ extension DicomTag {
 
     public static let extendedOffsetTable = DicomTag(0x7FE0, 0x0001)
     public static let pixelData = DicomTag(0x7FE0, 0x0010)
-    public static let dataSetTrailingPadding = DicomTag(0xFFFC, 0xFFFC)
 }

@@ -16,7 +16,6 @@ enum ImplicitVRDictionary {
         .fileMetaInformationVersion: .OB,
         .samplesPerPixel: .US, .planarConfiguration: .US, .rows: .US, .columns: .US,
         .bitsAllocated: .US, .bitsStored: .US, .highBit: .US, .pixelRepresentation: .US,
-        .siemensNumberOfImagesInMosaic: .US,
         .pixelMeasuresSequence: .SQ, .pixelValueTransformationSequence: .SQ,
         .planePositionSequence: .SQ, .planeOrientationSequence: .SQ,
         .sharedFunctionalGroupsSequence: .SQ, .perFrameFunctionalGroupsSequence: .SQ,

@@ -10,7 +10,9 @@ public struct CTSeriesAttributes: Sendable {
     public var studyInstanceUID: String
     public var seriesInstanceUID: String
     public var frameOfReferenceUID: String
+    /// Study Date (DA, YYYYMMDD).
     public var studyDate: String
+    /// Study Time (TM, HHMMSS).
     public var studyTime: String
     public var seriesNumber: Int
     public var seriesDescription: String
@@ -48,7 +50,7 @@ public enum CTSeriesWriter {
     /// the Int16 range. With the default slope 1 and intercept 0, integer HU are stored exactly.
     ///
     /// - throws: `DicomError` when the direction matrix is not orthonormal (DICOM slices cannot
-    ///   be sheared) or a file cannot be written.
+    ///   be sheared), a slice has more than 65535 rows or columns, or a file cannot be written.
     /// - returns: the paths written, in k order.
     /// - parameter instanceUID: SOP Instance UID of slice k; random by default, fixed where
     ///   the same input must give the same bytes.
@@ -62,6 +64,9 @@ public enum CTSeriesWriter {
         let normal = geometry.direction.columns[2]
         guard abs(dot(row, column)) < 1e-6, abs(abs(dot(cross(row, column), normal)) - 1) < 1e-6 else {
             throw DicomError(file: folder, tag: .imageOrientationPatient, "the volume's direction matrix \(geometry.direction) is not orthonormal, so it cannot be written as DICOM slices")
+        }
+        guard geometry.size.x <= Int(UInt16.max), geometry.size.y <= Int(UInt16.max) else {
+            throw DicomError(file: folder, tag: .rows, "a \(geometry.size.x) x \(geometry.size.y) slice exceeds the 65535 rows and columns DICOM allows")
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
 
@@ -133,7 +138,7 @@ public enum CTSeriesWriter {
         return paths
     }
 
-    /// The 128-byte preamble, "DICM" and the file meta information group (PS3.10 7.1).
+    /// Encodes the 128-byte preamble, "DICM" and the file meta information group (PS3.10 7.1).
     private static func fileMeta(sopInstanceUID: String) -> [UInt8] {
         var meta = DataSetEncoder()
         meta.element(.fileMetaInformationVersion, .OB, [0, 1])

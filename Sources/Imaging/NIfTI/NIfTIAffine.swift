@@ -9,7 +9,7 @@ extension NIfTIHeader {
         if qformCode > 0 { return qformAffine }
         // nibabel's fallback (Analyze base affine): x flipped, voxel (dim - 1) / 2 at the origin.
         let zooms = (1...3).map { pixdim[$0] == 0 ? 1 : abs(pixdim[$0]) }
-        let sizes = (1...3).map { Double(max(dim[$0], 1)) }
+        let sizes = (1...3).map { Double(size($0)) }
         return [
             [-zooms[0], 0, 0, (sizes[0] - 1) / 2 * zooms[0]],
             [0, zooms[1], 0, -(sizes[1] - 1) / 2 * zooms[1]],
@@ -34,7 +34,7 @@ extension NIfTIHeader {
 
     /// The grid of one 3D volume, in LPS, from `bestAffine`.
     public var geometry: Geometry {
-        Geometry(rasAffine: bestAffine, size: VolumeSize(dim[1], max(dim[2], 1), max(dim[3], 1)))
+        Geometry(rasAffine: bestAffine, size: VolumeSize(size(1), size(2), size(3)))
     }
 }
 

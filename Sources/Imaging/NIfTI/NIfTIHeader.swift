@@ -23,7 +23,9 @@ public struct NIfTIHeader: Sendable {
     public var sclInter: Double
     public var qformCode: Int
     public var sformCode: Int
+    /// quatern_b, quatern_c and quatern_d of the qform rotation.
     public var quaternion: Vector3
+    /// qoffset_x, qoffset_y and qoffset_z: the qform's RAS position of voxel (0, 0, 0).
     public var qoffset: Vector3
     /// The sform rows, each (a, b, c, offset), mapping (i, j, k, 1) to RAS millimetres.
     public var srow: [[Double]]
@@ -33,13 +35,18 @@ public struct NIfTIHeader: Sendable {
     /// Whether the file's byte order is big endian, the opposite of this machine's.
     public var isByteSwapped: Bool
 
+    /// Returns the size along dimension `axis` (1-7), which is 1 beyond dim[0].
+    public func size(_ axis: Int) -> Int {
+        axis <= dim[0] ? dim[axis] : 1
+    }
+
     /// Voxels in one 3D volume.
-    public var voxelsPerVolume: Int { dim[1] * max(dim[2], 1) * max(dim[3], 1) }
+    public var voxelsPerVolume: Int { size(1) * size(2) * size(3) }
 
     /// Number of 3D volumes (the product of dim[4...]).
     public var volumeCount: Int {
         guard dim[0] > 3 else { return 1 }
-        return (4...min(dim[0], 7)).reduce(1) { $0 * max(dim[$1], 1) }
+        return (4...dim[0]).reduce(1) { $0 * dim[$1] }
     }
 }
 
@@ -73,7 +80,9 @@ extension NIfTIHeader {
             dim = (0..<8).map { Int(r.int16(40 + 2 * $0)) }
             code = Int(r.int16(70))
             pixdim = (0..<8).map { Double(r.float32(76 + 4 * $0)) }
-            voxOffset = Int(r.float32(108))
+            let offset = r.float32(108)
+            guard offset.isFinite, offset >= 0, offset < 1e9 else { throw fail("vox_offset \(offset) is invalid") }
+            voxOffset = Int(offset)
             sclSlope = Double(r.float32(112))
             sclInter = Double(r.float32(116))
             xyztUnits = Int(bytes[123])
@@ -110,6 +119,12 @@ extension NIfTIHeader {
         isByteSwapped = swapped
         guard (1...7).contains(dim[0]), (1...dim[0]).allSatisfy({ dim[$0] >= 1 }) else {
             throw fail("dim \(dim) is invalid")
+        }
+        var total = type.size
+        for axis in 1...dim[0] {
+            let (product, overflow) = total.multipliedReportingOverflow(by: dim[axis])
+            guard !overflow else { throw fail("dim \(dim) describes more bytes than this machine can address") }
+            total = product
         }
     }
 }

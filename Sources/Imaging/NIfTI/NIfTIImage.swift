@@ -26,8 +26,11 @@ public struct NIfTIImage: Sendable {
             }
         }
         let header = try NIfTIHeader(bytes: bytes, file: path)
+        guard header.geometry.indexToWorldMatrix.inverse != nil else {
+            throw NIfTIError(file: path, reason: "the voxel-to-world affine \(header.bestAffine) is singular (a zero voxel size or parallel axes)")
+        }
         let count = header.voxelsPerVolume * header.volumeCount * header.datatype.size
-        guard header.voxOffset >= 0, header.voxOffset + count <= bytes.count else {
+        guard header.voxOffset >= 0, header.voxOffset <= bytes.count, count <= bytes.count - header.voxOffset else {
             throw NIfTIError(file: path, reason: "the header declares \(count) bytes of voxels from offset \(header.voxOffset), but the file has \(bytes.count) bytes; the file is truncated")
         }
         var data = Array(bytes[header.voxOffset..<(header.voxOffset + count)])

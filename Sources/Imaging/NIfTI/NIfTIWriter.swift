@@ -11,9 +11,17 @@ public enum NIfTIWriter {
     /// direction matrix is exact only in the sform.
     ///
     /// - parameters:
-    ///   - version: 1 for NIfTI-1 (348-byte header) or 2 for NIfTI-2 (540-byte header).
+    ///   - version: 1 for NIfTI-1 (348-byte header, at most 32767 voxels per axis) or 2 for
+    ///     NIfTI-2 (540-byte header).
     ///   - description: up to 79 bytes of text for the `descrip` field.
     public static func write<Voxel: VoxelValue>(_ volume: Volume<Voxel>, to path: String, version: Int = 1, description: String = "") throws {
+        guard version == 1 || version == 2 else {
+            throw NIfTIError(file: path, reason: "NIfTI version \(version) does not exist; use 1 or 2")
+        }
+        let size = volume.geometry.size
+        guard version == 2 || max(size.x, size.y, size.z) <= Int(Int16.max) else {
+            throw NIfTIError(file: path, reason: "size \(size) exceeds NIfTI-1's 32767 voxels per axis; write NIfTI-2 (version: 2)")
+        }
         var bytes = header(for: volume, version: version, description: description)
         volume.voxels.withUnsafeBytes { bytes.append(contentsOf: $0) }
         if path.hasSuffix(".gz") {

@@ -1,6 +1,6 @@
 // Identifies the contrast phase of each series of a study from the available hints.
 
-/// What is known about one series of a study for phase identification.
+/// The hints about one series of a study that phase identification uses.
 public struct PhaseCandidate: Sendable {
     /// Series Instance UID; also the key of the user mapping.
     public var seriesInstanceUID: String

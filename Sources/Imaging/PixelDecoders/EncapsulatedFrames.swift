@@ -3,28 +3,37 @@
 extension EncapsulatedPixelData {
     /// Returns the bytes of each frame.
     ///
-    /// With a Basic Offset Table, frame `n` is every fragment from offset `n` up to offset `n + 1`.
-    /// Without one, a single frame is all fragments joined, and several frames need one fragment each.
+    /// With a Basic Offset Table, or else an Extended Offset Table (7FE0,0001) in `dataSet`, frame
+    /// `n` is every fragment from offset `n` up to offset `n + 1`. Without either, a single frame
+    /// is all fragments joined, and several frames need one fragment each.
     ///
     /// - throws: `DicomError` when the offsets and fragments disagree with the number of frames.
-    func frames(count: Int, file: String, offset: Int) throws -> [[UInt8]] {
+    func frames(count: Int, in dataSet: DataSet, offset: Int) throws -> [[UInt8]] {
         func fail(_ reason: String) -> DicomError {
-            DicomError(file: file, offset: offset, tag: .pixelData, reason)
+            DicomError(file: dataSet.file, offset: offset, tag: .pixelData, reason)
         }
         guard !fragments.isEmpty else { throw fail("encapsulated pixel data has no fragments") }
 
-        if !basicOffsetTable.isEmpty {
-            guard basicOffsetTable.count == count else {
-                throw fail("the Basic Offset Table has \(basicOffsetTable.count) entries for \(count) frame(s)")
+        var offsets = basicOffsetTable.map { Int($0) }
+        var table = "Basic Offset Table"
+        if offsets.isEmpty, let extended = dataSet[.extendedOffsetTable] {
+            offsets = extended.bytes.withUnsafeBytes { raw in
+                (0..<(raw.count / 8)).map { Int(truncatingIfNeeded: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) }
+            }
+            table = "Extended Offset Table"
+        }
+        if !offsets.isEmpty {
+            guard offsets.count == count else {
+                throw fail("the \(table) has \(offsets.count) entries for \(count) frame(s)")
             }
             var frames: [[UInt8]] = []
-            for (frame, start) in basicOffsetTable.enumerated() {
-                let end = frame + 1 < count ? Int(basicOffsetTable[frame + 1]) : Int.max
-                guard fragmentItemOffsets.contains(Int(start)) else {
-                    throw fail("Basic Offset Table entry \(frame) (\(start)) does not point at a fragment")
+            for (frame, start) in offsets.enumerated() {
+                let end = frame + 1 < count ? offsets[frame + 1] : Int.max
+                guard fragmentItemOffsets.contains(start) else {
+                    throw fail("\(table) entry \(frame) (\(start)) does not point at a fragment")
                 }
                 var bytes: [UInt8] = []
-                for (index, fragmentOffset) in fragmentItemOffsets.enumerated() where fragmentOffset >= Int(start) && fragmentOffset < end {
+                for (index, fragmentOffset) in fragmentItemOffsets.enumerated() where fragmentOffset >= start && fragmentOffset < end {
                     bytes.append(contentsOf: fragments[index])
                 }
                 frames.append(bytes)
@@ -35,7 +44,7 @@ extension EncapsulatedPixelData {
             return [fragments.reduce(into: []) { $0.append(contentsOf: $1) }]
         }
         guard fragments.count == count else {
-            throw fail("\(count) frames in \(fragments.count) fragments without a Basic Offset Table; cannot tell where frames start")
+            throw fail("\(count) frames in \(fragments.count) fragments without a Basic or Extended Offset Table; cannot tell where frames start")
         }
         return fragments.map { Array($0) }
     }

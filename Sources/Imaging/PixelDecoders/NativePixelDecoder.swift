@@ -14,10 +14,17 @@ struct NativePixelDecoder: PixelDecoder {
             throw DicomError(file: dataSet.file, offset: pixelData.offset, tag: .pixelData,
                              "pixel data is encapsulated, but the transfer syntax says it is native")
         }
-        let expected = description.nativeFrameLength * description.numberOfFrames
-        guard stored.count >= expected else {
+        let (expected, overflow) = description.nativeFrameLength.multipliedReportingOverflow(by: description.numberOfFrames)
+        guard !overflow, stored.count >= expected else {
             throw DicomError(file: dataSet.file, offset: pixelData.offset, tag: .pixelData,
                              "pixel data holds \(stored.count) bytes, but \(description.numberOfFrames) frame(s) of \(description.rows) x \(description.columns) x \(description.samplesPerPixel) at \(description.bitsAllocated) bits need \(expected); the file is truncated or Rows, Columns or Bits Allocated are wrong")
+        }
+
+        let needsSwap = dataSet.isBigEndian && description.bitsAllocated > 8
+        let needsSignExtension = description.isSigned && description.bitsStored < description.bitsAllocated && description.bitsAllocated > 1
+        let needsInterleave = description.samplesPerPixel > 1 && description.planarConfiguration == 1
+        if description.bitsAllocated > 1 && !needsSwap && !needsSignExtension && !needsInterleave {
+            return StoredPixels(description: description, bytes: stored.prefix(expected))
         }
 
         var bytes: [UInt8]
@@ -26,17 +33,17 @@ struct NativePixelDecoder: PixelDecoder {
         } else {
             bytes = Array(stored.prefix(expected))
             // OB values are byte streams, so only word-typed values are swapped (PS3.5 7.3).
-            if dataSet.isBigEndian && description.bitsAllocated > 8 {
+            if needsSwap {
                 swapBytes(&bytes, width: description.bitsAllocated / 8)
             }
         }
-        if description.isSigned && description.bitsStored < description.bitsAllocated && description.bitsAllocated > 1 {
+        if needsSignExtension {
             signExtend(&bytes, bitsStored: description.bitsStored, width: description.bytesPerSample)
         }
-        if description.samplesPerPixel > 1 && description.planarConfiguration == 1 {
+        if needsInterleave {
             bytes = interleavePlanes(bytes, description: description)
         }
-        return StoredPixels(description: description, bytes: bytes)
+        return StoredPixels(description: description, bytes: bytes[...])
     }
 
     /// Unpacks 1-bit pixels, least significant bit first (PS3.5 8.1.1). Frames follow each

@@ -40,8 +40,12 @@ extension DicomFile {
     ///
     /// - throws: `DicomError` when Pixel Data is missing, its transfer syntax has no decoder, or it is malformed.
     public func storedPixels() throws -> StoredPixels {
+        guard !stoppedBeforePixelData else {
+            throw DicomError(file: path, tag: .pixelData, "the file was read with stopBeforePixelData; read it in full to decode pixels")
+        }
         guard let pixelData = dataSet[.pixelData] else {
-            throw DicomError(file: path, tag: .pixelData, "the file has no Pixel Data; it holds no image")
+            throw DicomError(file: path, offset: byteCount, tag: .pixelData,
+                             "Pixel Data is missing before the end of the data at this offset; the file contains no image or is truncated")
         }
         let description = try PixelDescription(dataSet)
         let decoder = try PixelDecoders.decoder(for: transferSyntax, file: path)

@@ -1,6 +1,6 @@
-// The Image Pixel module attributes that say how stored pixel values are laid out (PS3.3 C.7.6.3).
+// The Image Pixel module attributes that describe the layout of stored pixel values (PS3.3 C.7.6.3).
 
-/// How the stored values of a pixel data element are laid out.
+/// The layout of the stored values of a pixel data element.
 public struct PixelDescription: Equatable, Sendable {
     public var rows: Int
     public var columns: Int

@@ -14,7 +14,7 @@ struct RLELosslessDecoder: PixelDecoder {
             throw DicomError(file: dataSet.file, offset: pixelData.offset, tag: .pixelData,
                              "RLE Lossless with Bits Allocated \(description.bitsAllocated) is not supported")
         }
-        let frames = try encapsulated.frames(count: description.numberOfFrames, file: dataSet.file, offset: pixelData.offset)
+        let frames = try encapsulated.frames(count: description.numberOfFrames, in: dataSet, offset: pixelData.offset)
         let frameLength = description.samplesPerFrame * description.bytesPerSample
         var bytes = [UInt8](repeating: 0, count: frameLength * frames.count)
         for (index, frame) in frames.enumerated() {
@@ -25,7 +25,7 @@ struct RLELosslessDecoder: PixelDecoder {
         if description.isSigned && description.bitsStored < description.bitsAllocated {
             signExtend(&bytes, bitsStored: description.bitsStored, width: description.bytesPerSample)
         }
-        return StoredPixels(description: description, bytes: bytes)
+        return StoredPixels(description: description, bytes: bytes[...])
     }
 
     private func decodeFrame(_ frame: [UInt8], description: PixelDescription, into output: inout [UInt8], at base: Int,

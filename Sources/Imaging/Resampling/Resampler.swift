@@ -40,8 +40,8 @@ public enum Resampler {
         return Volume(geometry: grid, voxels: output)
     }
 
-    /// Resamples a label map with nearest-neighbour interpolation; outside voxels take label 0
-    /// unless `outsideLabel` says otherwise.
+    /// Resamples a label map with nearest-neighbour interpolation. Outside voxels take
+    /// `outsideLabel`, 0 by default.
     public static func resampleLabels<Label: VoxelValue & FixedWidthInteger>(_ labels: Volume<Label>, onto grid: Geometry, outsideLabel: Label = 0) -> Volume<Label> {
         let source = labels.geometry
         let size = source.size

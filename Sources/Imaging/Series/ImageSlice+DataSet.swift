@@ -56,9 +56,12 @@ extension ImageSlice {
     // MARK: - Siemens mosaic
 
     /// Returns the number of images in a Siemens mosaic, or nil when the image is not one.
+    /// The count comes from (0019,xx0A) or, when that is absent, from the CSA image header.
     private static func mosaicTileCount(_ dataSet: DataSet) throws -> Int? {
-        guard dataSet.strings(.imageType).contains("MOSAIC"),
-              let element = dataSet.privateElement(.siemensNumberOfImagesInMosaic, creator: "SIEMENS MR HEADER") else { return nil }
+        guard dataSet.strings(.imageType).contains("MOSAIC") else { return nil }
+        guard let element = dataSet.privateElement(.siemensNumberOfImagesInMosaic, creator: "SIEMENS MR HEADER") else {
+            return SiemensCSAHeader(dataSet)?.numbers("NumberOfImagesInMosaic")?.first.map { Int($0) }
+        }
         var item = DataSet(file: dataSet.file, isBigEndian: dataSet.isBigEndian)
         var typed = element
         typed.vr = element.vr == .UN ? .US : element.vr
@@ -69,11 +72,10 @@ extension ImageSlice {
 
     /// Splits a mosaic into its tiles. Tiles fill the frame row by row in a square grid of
     /// ceil(sqrt(n)) tiles a side. The stored position is that of the whole frame's first pixel,
-    /// so each tile's is moved by half the difference between frame and tile size, as dcm2niix does;
-    /// tiles then step along the slice normal by Spacing Between Slices.
-    ///
-    /// NOTE: the slice normal is row x column; the CSA header's SliceNormalVector, which can
-    /// point the other way for descending acquisitions, is not read.
+    /// so, as dcm2niix does, the first tile's is moved by half the difference between frame and
+    /// tile size. Each further tile steps by Spacing Between Slices along the CSA header's
+    /// SliceNormalVector. That vector is row x column for ascending acquisitions and its opposite
+    /// for descending ones. Without a CSA header, row x column is assumed.
     private static func mosaicSlices(of frame: ImageSlice, tiles: Int, dataSet: DataSet) throws -> [ImageSlice] {
         let side = Int(Double(tiles).squareRoot().rounded(.up))
         guard frame.rows % side == 0, frame.columns % side == 0 else {
@@ -87,12 +89,17 @@ extension ImageSlice {
         let first = frame.position
             + frame.rowDirection * (frame.pixelSpacing.x * Double(frame.columns - tileColumns) / 2)
             + frame.columnDirection * (frame.pixelSpacing.y * Double(frame.rows - tileRows) / 2)
+        var step = frame.normal
+        if let vector = SiemensCSAHeader(dataSet)?.numbers("SliceNormalVector"), vector.count == 3,
+           dot(Vector3(vector[0], vector[1], vector[2]), frame.normal) < 0 {
+            step = -frame.normal
+        }
         return (0..<tiles).map { tile in
             var slice = frame
             slice.source.mosaicTile = tile
             slice.rows = tileRows
             slice.columns = tileColumns
-            slice.position = first + frame.normal * (spacing * Double(tile))
+            slice.position = first + step * (spacing * Double(tile))
             return slice
         }
     }
@@ -131,14 +138,17 @@ private struct ImagePlaneAttributes {
 }
 
 extension SeriesAttributes {
-    /// Reads the series attributes of a data set.
+    /// Reads the series attributes of a data set. Acquisition Time falls back to the time of
+    /// Acquisition DateTime, then to Series Time.
     public init(_ dataSet: DataSet) {
         seriesInstanceUID = dataSet.string(.seriesInstanceUID) ?? ""
         studyInstanceUID = dataSet.string(.studyInstanceUID)
         seriesNumber = try? dataSet.integer(.seriesNumber)
         seriesDescription = dataSet.string(.seriesDescription)
         modality = dataSet.string(.modality)
-        acquisitionTime = (dataSet.string(.acquisitionTime) ?? dataSet.string(.seriesTime)).flatMap(secondsAfterMidnight)
+        // Enhanced objects carry Acquisition DateTime (YYYYMMDDHHMMSS.FFFFFF) instead of Acquisition Time.
+        let dateTimeClock = dataSet.string(.acquisitionDateTime).map { String($0.dropFirst(8)) }
+        acquisitionTime = (dataSet.string(.acquisitionTime) ?? dateTimeClock ?? dataSet.string(.seriesTime)).flatMap(secondsAfterMidnight)
         contrastAgent = dataSet.string(.contrastBolusAgent)
         frameOfReferenceUID = dataSet.string(.frameOfReferenceUID)
     }

@@ -1,6 +1,6 @@
 // One 2D image of a series with its position in patient space and where its pixels are stored.
 
-/// Where a slice's pixels are: a file, a frame in it, and for Siemens mosaics a tile of that frame.
+/// The location of a slice's pixels: a file, a frame in it, and for Siemens mosaics a tile of that frame.
 public struct SliceSource: Hashable, Sendable {
     /// The DICOM file.
     public var path: String
@@ -13,9 +13,9 @@ public struct SliceSource: Hashable, Sendable {
 /// A 2D image plane: one single-frame file, one frame of an enhanced multi-frame object, or one
 /// tile of a Siemens mosaic.
 public struct ImageSlice: Sendable {
-    /// Where the pixels are stored.
+    /// The location of the pixels.
     public var source: SliceSource
-    /// SOP Instance UID of the file, which tells a copied file from a second image at one position.
+    /// SOP Instance UID of the file, which distinguishes a copied file from a second image at one position.
     public var sopInstanceUID: String
     /// Image Position (Patient): the centre of the first pixel, LPS millimetres.
     public var position: Vector3

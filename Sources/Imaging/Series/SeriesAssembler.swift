@@ -32,7 +32,7 @@ public enum SeriesAssembler {
 
     /// Scans `folder` and assembles the one series in it.
     ///
-    /// - throws: `SeriesError` when the folder holds no series or more than one, or when the series fails.
+    /// - throws: `SeriesError` when the folder contains no series or more than one, or when the series fails.
     public static func loadSeries(folder: String, options: SeriesAssemblyOptions = SeriesAssemblyOptions()) throws -> AssembledSeries {
         let scan = try SeriesScanner.scan(folder)
         guard scan.series.count == 1, let series = scan.series.first else {

@@ -1,4 +1,5 @@
 // Finds the DICOM image series in a folder tree and groups their slices by Series Instance UID.
+import Dispatch
 import Foundation
 
 /// A file that was not used, and why.
@@ -29,36 +30,58 @@ public enum SeriesScanner {
     ///
     /// - throws: an error only when `folder` cannot be listed.
     public static func scan(_ folder: String) throws -> SeriesScan {
+        let paths = try regularFiles(under: folder)
+        // Each task keeps only the slices and attributes, so no file's bytes outlive its task.
+        let results = ConcurrentResults<ScannedFile>(count: paths.count)
+        DispatchQueue.concurrentPerform(iterations: paths.count) { index in
+            results[index] = scanFile(paths[index])
+        }
+
         var skipped: [SkippedFile] = []
         var byUID: [String: DicomSeries] = [:]
-        for path in try regularFiles(under: folder) {
-            let file: DicomFile
-            do {
-                file = try DicomFile(contentsOf: path, stopBeforePixelData: true)
-            } catch {
-                skipped.append(SkippedFile(path: path, reason: "\(error)"))
-                continue
-            }
-            guard file.dataSet.contains(.rows) else {
-                let sopClass = file.dataSet.string(.sopClassUID) ?? "unknown"
-                skipped.append(SkippedFile(path: path, reason: "no image (SOP Class UID \(sopClass))"))
-                continue
-            }
-            guard let uid = file.dataSet.string(.seriesInstanceUID) else {
-                skipped.append(SkippedFile(path: path, reason: "Series Instance UID is missing"))
-                continue
-            }
-            do {
-                let slices = try ImageSlice.slices(of: file)
-                byUID[uid, default: DicomSeries(attributes: SeriesAttributes(file.dataSet), slices: [])].slices += slices
-            } catch {
-                skipped.append(SkippedFile(path: path, reason: "\(error)"))
+        for (path, result) in zip(paths, results.values) {
+            switch result {
+            case .skipped(let reason):
+                skipped.append(SkippedFile(path: path, reason: reason))
+            case .image(let attributes, let slices):
+                byUID[attributes.seriesInstanceUID, default: DicomSeries(attributes: attributes, slices: [])].slices += slices
             }
         }
         let series = byUID.values.sorted {
             ($0.attributes.seriesNumber ?? Int.max, $0.attributes.seriesInstanceUID) < ($1.attributes.seriesNumber ?? Int.max, $1.attributes.seriesInstanceUID)
         }
         return SeriesScan(series: series, skipped: skipped)
+    }
+
+    /// The contribution of one file to a scan.
+    private enum ScannedFile {
+        case skipped(String)
+        case image(SeriesAttributes, [ImageSlice])
+    }
+
+    private static func scanFile(_ path: String) -> ScannedFile {
+        let file: DicomFile
+        do {
+            file = try DicomFile(contentsOf: path, stopBeforePixelData: true)
+        } catch {
+            return .skipped(reason(error))
+        }
+        guard file.dataSet.contains(.rows) else {
+            return .skipped("no image (SOP Class UID \(file.dataSet.string(.sopClassUID) ?? "unknown"))")
+        }
+        guard file.dataSet.string(.seriesInstanceUID) != nil else {
+            return .skipped("Series Instance UID is missing")
+        }
+        do {
+            return .image(SeriesAttributes(file.dataSet), try ImageSlice.slices(of: file))
+        } catch {
+            return .skipped(reason(error))
+        }
+    }
+
+    /// Returns an error's message without the file name, which `SkippedFile` carries already.
+    private static func reason(_ error: Error) -> String {
+        (error as? DicomError)?.detail ?? "\(error)"
     }
 
     /// Lists regular files below a folder, sorted, skipping hidden files and DICOMDIR.
@@ -80,4 +103,20 @@ public enum SeriesScanner {
         }
         return paths.sorted()
     }
+}
+
+/// Results written by concurrent tasks, each to its own index.
+final class ConcurrentResults<Element>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [Element?]
+
+    init(count: Int) { storage = [Element?](repeating: nil, count: count) }
+
+    subscript(index: Int) -> Element? {
+        get { lock.withLock { storage[index] } }
+        set { lock.withLock { storage[index] = newValue } }
+    }
+
+    /// The results in index order; every index must have been written.
+    var values: [Element] { lock.withLock { storage.map { $0! } } }
 }

@@ -13,8 +13,6 @@ enum SlicePixelLoader {
     static func load(_ slices: [ImageSlice]) throws -> [Float] {
         guard let first = slices.first else { return [] }
         let sliceLength = first.rows * first.columns
-        var output = [Float](repeating: 0, count: sliceLength * slices.count)
-
         var slicesByFile: [String: [(index: Int, slice: ImageSlice)]] = [:]
         for (index, slice) in slices.enumerated() {
             slicesByFile[slice.source.path, default: []].append((index, slice))
@@ -22,7 +20,11 @@ enum SlicePixelLoader {
         let files = Array(slicesByFile.values)
         let failure = FirstError()
 
-        output.withUnsafeMutableBufferPointer { buffer in
+        // Each slice index belongs to one file, so every value is written once unless an error is
+        // thrown, and the buffer needs no zero fill first.
+        let count = sliceLength * slices.count
+        let output = [Float](unsafeUninitializedCapacity: count) { buffer, initializedCount in
+            adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
             let destination = SendableBuffer(buffer: buffer)
             DispatchQueue.concurrentPerform(iterations: files.count) { fileIndex in
                 guard !failure.isSet else { return }
@@ -32,6 +34,7 @@ enum SlicePixelLoader {
                     failure.record(error)
                 }
             }
+            initializedCount = count
         }
         if let error = failure.error { throw error }
         return output

@@ -15,10 +15,12 @@ public struct SeriesAssemblyOptions: Sendable {
     public var irregularSlices: IrregularSlicePolicy
     /// Largest accepted deviation of a gap from the median gap, as a fraction of the median.
     public var spacingTolerance: Double
-    /// Largest accepted in-plane drift of slice positions, in millimetres over the whole stack.
+    /// Largest accepted in-plane drift of a slice position from the first, in millimetres; the
+    /// default 0.05 mm allows for positions written with few decimals.
     public var tiltTolerance: Double
 
-    public init(irregularSlices: IrregularSlicePolicy = .resample, spacingTolerance: Double = 0.01, tiltTolerance: Double = 0.01) {
+    /// Creates options; by default irregular stacks are resampled.
+    public init(irregularSlices: IrregularSlicePolicy = .resample, spacingTolerance: Double = 0.01, tiltTolerance: Double = 0.05) {
         self.irregularSlices = irregularSlices
         self.spacingTolerance = spacingTolerance
         self.tiltTolerance = tiltTolerance
@@ -124,6 +126,10 @@ public struct SliceStackLayout: Sendable {
 
         let extent = distances.last! - distances.first!
         let count = ordered.count > 1 ? Int((extent / spacing).rounded()) + 1 : 1
+        // A few tiny gaps can make the median spacing far too small for the stack's extent.
+        guard count <= 4 * ordered.count else {
+            throw fail("\(ordered.count) slices over \(format(extent)) mm at a median spacing of \(format(spacing)) mm would need \(count) slices; the spacing is too irregular to resample")
+        }
         let origin = ordered[0].slice.position
         slices = ordered.map(\.slice)
         self.distances = distances
