@@ -277,3 +277,11 @@ extension PhantomPatient {
         return map
     }
 }
+
+extension PhantomPatient {
+    /// The label map and lesion instance map of the study at `timepoint`, without images: the
+    /// ground truth alone, much cheaper than ``renderStudy(timepoint:)``.
+    public func renderLabelMaps(timepoint: Int) -> (labels: Volume<UInt8>, lesionInstances: Volume<UInt16>) {
+        renderLabels(grid: referenceGrid(), lesions: lesions(at: timepoint), pose: pose(at: timepoint))
+    }
+}
