@@ -83,6 +83,18 @@ import Testing
         #expect(found.enhancingCapsule)
     }
 
+    @Test func reportCarriesCategoryAndProbabilities() throws {
+        let hcc = Pattern(liver: Self.liver, core: [40, 110, 90, 80], shell: [40, 110, 130, 130])
+        let (labels, phases, _) = study(hcc)
+        let probabilities = ["HCC": 0.9, "metastasis": 0.1]
+        let reports = analyzeLesions(labels: labels, phases: phases, isCT: true, classProbabilities: [0: probabilities])
+        let report = try #require(reports.first)
+        #expect(reports.count == 1)
+        #expect(report.category == .lr5)
+        #expect(report.classProbabilities == probabilities)
+        #expect(report.statistics.keys.sorted() == ["AP", "DP", "NC", "PV"])
+    }
+
     @Test func regionsSplitRimAndCore() {
         let (labels, phases, lesion) = study(Pattern(liver: Self.liver, core: [1, 1, 1, 1], shell: [2, 2, 2, 2]))
         let statistics = regionStatistics(of: lesion, labels: labels, phases: [.nonContrast: phases[.nonContrast]!])[.nonContrast]!

@@ -1,0 +1,49 @@
+// Everything reported about one lesion of one study, put together from the measurements.
+import Foundation
+import Imaging
+
+/// One lesion's report: size, enhancement features, LI-RADS category, and the model's class
+/// probabilities kept beside the table-based category, never mixed into it.
+public struct LesionReport: Codable, Sendable, Equatable {
+    public let measurements: LesionMeasurements
+    public let statistics: [String: LesionRegionStatistics]
+    public let features: EnhancementFeatures
+    public let thresholdGrowth: Bool
+    public let category: LIRADSCategory
+    /// Class name to probability from the network's characterisation head, when it ran.
+    public let classProbabilities: [String: Double]?
+}
+
+/// Analyses every lesion of a study: components of the label map, their size, their
+/// enhancement against the surrounding liver, and the LI-RADS category.
+///
+/// - parameters:
+///   - labels: 0 background, 1 liver, 2 lesion, on the grid of `phases`.
+///   - phases: the study's images resampled onto that grid; missing phases are left out.
+///   - isCT: HU thresholds for CT, relative ones for MRI.
+///   - earlierSizes: for threshold growth, the earlier sizes of each lesion, by component
+///     index, when tracking has linked them; empty otherwise.
+///   - studyDate: the date of this study, needed for threshold growth.
+///   - classProbabilities: the characterisation head's output per component index, if any.
+public func analyzeLesions(labels: Volume<UInt8>, phases: [Phase: Volume<Float>], isCT: Bool,
+                           earlierSizes: [Int: [SizeMeasurement]] = [:], studyDate: Date? = nil,
+                           classProbabilities: [Int: [String: Double]] = [:],
+                           minimumVolumeMillilitres: Double = 0.05) -> [LesionReport] {
+    let components = connectedLesions(in: labels, minimumVolumeMillilitres: minimumVolumeMillilitres)
+    return components.enumerated().map { index, component in
+        let measurements = measure(component, on: labels.geometry)
+        let statistics = regionStatistics(of: component, labels: labels, phases: phases)
+        let features = enhancementFeatures(statistics, isCT: isCT)
+        var growth = false
+        if let studyDate, let history = earlierSizes[index] {
+            growth = hasThresholdGrowth(history: history + [SizeMeasurement(date: studyDate, diameterMillimetres: measurements.longestAxialDiameterMillimetres)])
+        }
+        let category = liradsCategory(MajorFeatures(
+            arterialEnhancement: features.arterialEnhancement, sizeMillimetres: measurements.longestAxialDiameterMillimetres,
+            nonperipheralWashout: features.nonperipheralWashout, enhancingCapsule: features.enhancingCapsule, thresholdGrowth: growth))
+        return LesionReport(measurements: measurements,
+                            statistics: Dictionary(uniqueKeysWithValues: statistics.map { ($0.key.rawValue, $0.value) }),
+                            features: features, thresholdGrowth: growth, category: category,
+                            classProbabilities: classProbabilities[index])
+    }
+}
