@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "stdnet", targets: ["stdnet"]),
         .library(name: "JobStore", targets: ["JobStore"]),
+        .library(name: "NeuralEngine", targets: ["NeuralEngine"]),
     ],
     targets: [
         .systemLibrary(
@@ -21,8 +22,12 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "JobStore", dependencies: ["CLibPQ", "CLibCrypto"]),
+        .target(name: "NeuralEngine", dependencies: ["CDNNL", "COpenBLAS"]),
         .executableTarget(name: "stdnet", dependencies: ["JobStore"]),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore"]),
+        .testTarget(name: "NeuralEngineTests", dependencies: ["NeuralEngine"]),
     ]
 )

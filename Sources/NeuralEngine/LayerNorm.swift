@@ -1,0 +1,97 @@
+/// Layer normalisation over the last axis with a learned scale and shift:
+/// y = (x - mean) / sqrt(var + ε) · γ + β.
+///
+/// Shapes: input and output (..., C), scale γ and shift β (C). The forward pass returns the
+/// per-row mean and reciprocal standard deviation, shape (rows), which the backward pass needs.
+public enum LayerNorm {
+    /// The ε PyTorch's `nn.LayerNorm` uses by default.
+    public static let defaultEpsilon: Float = 1e-5
+
+    /// Per-row statistics saved by `forward` for `backward`.
+    public struct Statistics: Sendable {
+        /// Mean of each row, shape (rows).
+        public var mean: [Float]
+        /// 1 / sqrt(variance + ε) of each row, shape (rows).
+        public var reciprocalStandardDeviation: [Float]
+    }
+
+    /// Normalises every row of the last axis.
+    public static func forward(
+        _ input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float = defaultEpsilon
+    ) -> (output: Tensor, statistics: Statistics) {
+        let width = input.shape.last ?? 1
+        precondition(scale.shape == [width] && shift.shape == [width], "layer norm scale and shift must be (\(width))")
+        let rows = input.count / width
+        var output = Tensor(shape: input.shape)
+        var mean = [Float](repeating: 0, count: rows)
+        var reciprocalStandardDeviation = [Float](repeating: 0, count: rows)
+        input.scalars.withUnsafeBufferPointer { x in
+            output.scalars.withUnsafeMutableBufferPointer { y in
+                for row in 0..<rows {
+                    let start = row * width
+                    var sum: Float = 0
+                    for i in start..<start + width {
+                        sum += x[i]
+                    }
+                    let rowMean = sum / Float(width)
+                    var squares: Float = 0
+                    for i in start..<start + width {
+                        let centered = x[i] - rowMean
+                        squares += centered * centered
+                    }
+                    let rstd = 1 / (squares / Float(width) + epsilon).squareRoot()
+                    for c in 0..<width {
+                        y[start + c] = (x[start + c] - rowMean) * rstd * scale.scalars[c] + shift.scalars[c]
+                    }
+                    mean[row] = rowMean
+                    reciprocalStandardDeviation[row] = rstd
+                }
+            }
+        }
+        return (output, Statistics(mean: mean, reciprocalStandardDeviation: reciprocalStandardDeviation))
+    }
+
+    /// Computes dL/dx, dL/dγ and dL/dβ from dL/dy, the forward input and its statistics.
+    public static func backward(
+        outputGradient: Tensor, input: Tensor, scale: Tensor, statistics: Statistics
+    ) -> (input: Tensor, scale: Tensor, shift: Tensor) {
+        let width = input.shape.last ?? 1
+        let rows = input.count / width
+        var inputGradient = Tensor(shape: input.shape)
+        var scaleGradient = Tensor(shape: [width])
+        var shiftGradient = Tensor(shape: [width])
+        input.scalars.withUnsafeBufferPointer { x in
+            outputGradient.scalars.withUnsafeBufferPointer { dy in
+                inputGradient.scalars.withUnsafeMutableBufferPointer { dx in
+                    for row in 0..<rows {
+                        let start = row * width
+                        let rowMean = statistics.mean[row]
+                        let rstd = statistics.reciprocalStandardDeviation[row]
+
+                        // Pass 1: the two row means the input gradient needs.
+                        var meanGradient: Float = 0
+                        var meanGradientTimesNormalized: Float = 0
+                        for c in 0..<width {
+                            let normalized = (x[start + c] - rowMean) * rstd
+                            let g = dy[start + c] * scale.scalars[c]
+                            meanGradient += g
+                            meanGradientTimesNormalized += g * normalized
+                            scaleGradient.scalars[c] += dy[start + c] * normalized
+                            shiftGradient.scalars[c] += dy[start + c]
+                        }
+                        meanGradient /= Float(width)
+                        meanGradientTimesNormalized /= Float(width)
+
+                        // Pass 2: dx = rstd · (g - mean(g) - x̂ · mean(g · x̂)).
+                        for c in 0..<width {
+                            let normalized = (x[start + c] - rowMean) * rstd
+                            let g = dy[start + c] * scale.scalars[c]
+                            dx[start + c] = rstd * (g - meanGradient - normalized * meanGradientTimesNormalized)
+                        }
+                    }
+                }
+            }
+        }
+        return (inputGradient, scaleGradient, shiftGradient)
+    }
+}
