@@ -88,3 +88,17 @@ func expectClose(
         "element \(worstIndex): \(a.scalars[worstIndex]) vs \(b.scalars[worstIndex])",
         sourceLocation: sourceLocation)
 }
+
+@Suite struct GradientCheckTests {
+    @Test func rejectsWrongGradient() {
+        // d(2x)/dx is 2; an analytic gradient of 2.1 must be reported.
+        let input = Tensor(shape: [2], scalars: [0.5, -1])
+        let probe = Tensor(shape: [2], scalars: [1, 1])
+        let wrong = Tensor(shape: [2], scalars: [2.1, 2])
+        withKnownIssue {
+            GradientCheck.expectMatches(analytic: wrong, input: input, probe: probe) { x in
+                Tensor(shape: x.shape, scalars: x.scalars.map { 2 * $0 })
+            }
+        }
+    }
+}
