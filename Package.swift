@@ -29,5 +29,6 @@ let package = Package(
         .executableTarget(name: "stdnet", dependencies: ["JobStore"]),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore"]),
         .testTarget(name: "NeuralEngineTests", dependencies: ["NeuralEngine"]),
+        .executableTarget(name: "NeuralEngineBenchmarks", dependencies: ["NeuralEngine"], path: "Benchmarks/NeuralEngineBenchmarks"),
     ]
 )

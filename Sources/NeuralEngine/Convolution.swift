@@ -33,7 +33,7 @@ public enum Convolution3D {
         precondition(bias.shape == [problem.outputChannels], "convolution bias must be (\(problem.outputChannels)), got \(bias.shape)")
         var opDescriptor = problem.forwardDescriptor(kind: dnnl_forward_inference)
         let primitive = DNNLPrimitiveDescriptor(&opDescriptor)
-        var output = Tensor(shape: problem.outputShape)
+        var output = Tensor(uninitializedShape: problem.outputShape)
         var packedWeight = pack(weight, for: primitive.memoryDescriptor(dnnl_query_weights_md), problem: problem)
 
         input.scalars.withUnsafeBufferPointer { x in
@@ -67,13 +67,13 @@ public enum Convolution3D {
         var source = problem.sourceDescriptor
         var destination = problem.destinationDescriptor
         var bias = problem.biasDescriptor
-        var strides = dnnlDimensions(problem.strides)
-        var paddingLeft = dnnlDimensions(problem.paddingLeft)
-        var paddingRight = dnnlDimensions(problem.paddingRight)
+        let strides = dnnlDimensions(problem.strides)
+        let paddingLeft = dnnlDimensions(problem.paddingLeft)
+        let paddingRight = dnnlDimensions(problem.paddingRight)
         checkDNNL(
             dnnl_convolution_backward_data_desc_init(
                 &dataDescriptor, dnnl_convolution_direct, &source, &anyWeights, &destination,
-                &strides.0, &paddingLeft.0, &paddingRight.0),
+                strides, paddingLeft, paddingRight),
             "describe a convolution backward data pass")
         let dataPrimitive = DNNLPrimitiveDescriptor(&dataDescriptor, hint: hint)
 
@@ -81,11 +81,11 @@ public enum Convolution3D {
         checkDNNL(
             dnnl_convolution_backward_weights_desc_init(
                 &weightsDescriptor, dnnl_convolution_direct, &source, &anyWeights, &bias, &destination,
-                &strides.0, &paddingLeft.0, &paddingRight.0),
+                strides, paddingLeft, paddingRight),
             "describe a convolution backward weights pass")
         let weightsPrimitive = DNNLPrimitiveDescriptor(&weightsDescriptor, hint: hint)
 
-        var inputGradient = Tensor(shape: input.shape)
+        var inputGradient = Tensor(uninitializedShape: input.shape)
         var weightGradient = Tensor(shape: weight.shape)
         var biasGradient = Tensor(shape: [problem.outputChannels])
         let packedWeightDescriptor = dataPrimitive.memoryDescriptor(dnnl_query_weights_md)
@@ -212,13 +212,13 @@ struct Problem {
         var weights = anyWeightsDescriptor
         var bias = biasDescriptor
         var destination = destinationDescriptor
-        var strides = dnnlDimensions(strides)
-        var paddingLeft = dnnlDimensions(paddingLeft)
-        var paddingRight = dnnlDimensions(paddingRight)
+        let strides = dnnlDimensions(strides)
+        let paddingLeft = dnnlDimensions(paddingLeft)
+        let paddingRight = dnnlDimensions(paddingRight)
         checkDNNL(
             dnnl_convolution_forward_desc_init(
                 &descriptor, kind, dnnl_convolution_direct, &source, &weights, &bias, &destination,
-                &strides.0, &paddingLeft.0, &paddingRight.0),
+                strides, paddingLeft, paddingRight),
             "describe a convolution forward pass")
         return descriptor
     }

@@ -24,25 +24,20 @@ func checkDNNL(_ status: dnnl_status_t, _ action: @autoclosure () -> String) {
     }
 }
 
-/// Converts a Swift shape into oneDNN's fixed-size dimension array.
-func dnnlDimensions(_ values: [Int]) -> dnnl_dims_t {
+/// Converts a Swift shape into the contents of oneDNN's fixed-size `dnnl_dims_t`.
+///
+/// An array converts to the `const int64_t *` parameters safely, whereas `&tuple.0` may point
+/// at a temporary copy of one element.
+func dnnlDimensions(_ values: [Int]) -> [Int64] {
     precondition(values.count <= Int(DNNL_MAX_NDIMS), "oneDNN supports at most \(DNNL_MAX_NDIMS) dimensions")
-    var dimensions: dnnl_dims_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    withUnsafeMutableBytes(of: &dimensions) { bytes in
-        let slots = bytes.bindMemory(to: Int64.self)
-        for (index, value) in values.enumerated() {
-            slots[index] = Int64(value)
-        }
-    }
-    return dimensions
+    return values.map { Int64($0) } + [Int64](repeating: 0, count: Int(DNNL_MAX_NDIMS) - values.count)
 }
 
 /// Creates a Float32 memory descriptor with logical dimensions `dimensions` and layout `tag`.
 func dnnlMemoryDescriptor(_ dimensions: [Int], _ tag: dnnl_format_tag_t) -> dnnl_memory_desc_t {
     var descriptor = dnnl_memory_desc_t()
-    var dims = dnnlDimensions(dimensions)
     checkDNNL(
-        dnnl_memory_desc_init_by_tag(&descriptor, Int32(dimensions.count), &dims.0, dnnl_f32, tag),
+        dnnl_memory_desc_init_by_tag(&descriptor, Int32(dimensions.count), dnnlDimensions(dimensions), dnnl_f32, tag),
         "describe memory \(dimensions)")
     return descriptor
 }

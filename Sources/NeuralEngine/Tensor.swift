@@ -32,6 +32,15 @@ public struct Tensor: Sendable, Equatable {
         self.init(shape: shape, scalars: [Float](repeating: value, count: shape.reduce(1, *)))
     }
 
+    /// Creates a tensor whose elements are unspecified, for outputs that a kernel overwrites
+    /// completely. Skipping the zero fill matters for volumes of hundreds of megabytes.
+    init(uninitializedShape shape: [Int]) {
+        let count = shape.reduce(1, *)
+        self.init(shape: shape, scalars: [Float](unsafeUninitializedCapacity: count) { _, initializedCount in
+            initializedCount = count
+        })
+    }
+
     /// The number of elements.
     public var count: Int { scalars.count }
 
