@@ -1,9 +1,8 @@
-import COpenBLAS
-
 /// A fully connected layer, y = x Wᵀ + b, over the last axis of its input.
 ///
 /// Shapes: input (..., inFeatures), weight (outFeatures, inFeatures), bias (outFeatures),
-/// output (..., outFeatures). The fast version runs on OpenBLAS `cblas_sgemm`; `referenceForward`
+/// output (..., outFeatures). The fast version runs on OpenBLAS `cblas_sgemm` (single-threaded,
+/// see `sgemm`); `referenceForward`
 /// is the plain-Swift version the tests compare it with.
 public enum Linear {
     /// Computes x Wᵀ + b.
@@ -19,11 +18,10 @@ public enum Linear {
             }
             input.scalars.withUnsafeBufferPointer { x in
                 weight.scalars.withUnsafeBufferPointer { w in
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasTrans,
-                        Int32(rows), Int32(outFeatures), Int32(inFeatures),
-                        1, x.baseAddress, Int32(inFeatures), w.baseAddress, Int32(inFeatures),
-                        1, y.baseAddress, Int32(outFeatures))
+                    sgemm(
+                        transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
+                        a: x.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
+                        beta: 1, c: y.baseAddress!, ldc: outFeatures)
                 }
             }
         }
@@ -51,21 +49,19 @@ public enum Linear {
             // dx = dy W: (rows, out) x (out, in).
             inputGradient.scalars.withUnsafeMutableBufferPointer { dx in
                 weight.scalars.withUnsafeBufferPointer { w in
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                        Int32(rows), Int32(inFeatures), Int32(outFeatures),
-                        1, dy.baseAddress, Int32(outFeatures), w.baseAddress, Int32(inFeatures),
-                        0, dx.baseAddress, Int32(inFeatures))
+                    sgemm(
+                        transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
+                        a: dy.baseAddress!, lda: outFeatures, b: w.baseAddress!, ldb: inFeatures,
+                        beta: 0, c: dx.baseAddress!, ldc: inFeatures)
                 }
             }
             // dW = dyᵀ x: (out, rows) x (rows, in).
             weightGradient.scalars.withUnsafeMutableBufferPointer { dw in
                 input.scalars.withUnsafeBufferPointer { x in
-                    cblas_sgemm(
-                        CblasRowMajor, CblasTrans, CblasNoTrans,
-                        Int32(outFeatures), Int32(inFeatures), Int32(rows),
-                        1, dy.baseAddress, Int32(outFeatures), x.baseAddress, Int32(inFeatures),
-                        0, dw.baseAddress, Int32(inFeatures))
+                    sgemm(
+                        transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,
+                        a: dy.baseAddress!, lda: outFeatures, b: x.baseAddress!, ldb: inFeatures,
+                        beta: 0, c: dw.baseAddress!, ldc: inFeatures)
                 }
             }
             biasGradient.scalars.withUnsafeMutableBufferPointer { db in
