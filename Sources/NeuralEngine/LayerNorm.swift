@@ -27,28 +27,49 @@ public enum LayerNorm {
         var reciprocalStandardDeviation = [Float](repeating: 0, count: rows)
         input.scalars.withUnsafeBufferPointer { x in
             output.scalars.withUnsafeMutableBufferPointer { y in
-                for row in 0..<rows {
-                    let start = row * width
-                    var sum: Float = 0
-                    for i in start..<start + width {
-                        sum += x[i]
+                scale.scalars.withUnsafeBufferPointer { gamma in
+                    shift.scalars.withUnsafeBufferPointer { beta in
+                        mean.withUnsafeMutableBufferPointer { meanBuffer in
+                            reciprocalStandardDeviation.withUnsafeMutableBufferPointer { rstdBuffer in
+                                normalizeRows(
+                                    x.baseAddress!, into: y.baseAddress!, rows: rows, width: width,
+                                    scale: gamma.baseAddress!, shift: beta.baseAddress!, epsilon: epsilon,
+                                    mean: meanBuffer.baseAddress, reciprocalStandardDeviation: rstdBuffer.baseAddress)
+                            }
+                        }
                     }
-                    let rowMean = sum / Float(width)
-                    var squares: Float = 0
-                    for i in start..<start + width {
-                        let centered = x[i] - rowMean
-                        squares += centered * centered
-                    }
-                    let rstd = 1 / (squares / Float(width) + epsilon).squareRoot()
-                    for c in 0..<width {
-                        y[start + c] = (x[start + c] - rowMean) * rstd * scale.scalars[c] + shift.scalars[c]
-                    }
-                    mean[row] = rowMean
-                    reciprocalStandardDeviation[row] = rstd
                 }
             }
         }
         return (output, Statistics(mean: mean, reciprocalStandardDeviation: reciprocalStandardDeviation))
+    }
+
+    /// Normalises `rows` contiguous rows of `width` values; the statistics are stored when their
+    /// pointers are not nil. Shared with the fused temporal kernel.
+    static func normalizeRows(
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+        scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, epsilon: Float,
+        mean: UnsafeMutablePointer<Float>? = nil, reciprocalStandardDeviation: UnsafeMutablePointer<Float>? = nil
+    ) {
+        for row in 0..<rows {
+            let start = row * width
+            var sum: Float = 0
+            for i in start..<start + width {
+                sum += x[i]
+            }
+            let rowMean = sum / Float(width)
+            var squares: Float = 0
+            for i in start..<start + width {
+                let centered = x[i] - rowMean
+                squares += centered * centered
+            }
+            let rstd = 1 / (squares / Float(width) + epsilon).squareRoot()
+            for c in 0..<width {
+                y[start + c] = (x[start + c] - rowMean) * rstd * scale[c] + shift[c]
+            }
+            mean?[row] = rowMean
+            reciprocalStandardDeviation?[row] = rstd
+        }
     }
 
     /// Computes dL/dx, dL/dγ and dL/dβ from dL/dy, the forward input and its statistics.

@@ -66,6 +66,16 @@ import Testing
         #expect(abs(output.scalars[1] + 0.158655254) < 1e-6)
     }
 
+    @Test func geluMatchesExactErf() {
+        // The rational erf approximation against the C library's erff over [-6, 6].
+        let inputs = (0...1200).map { Float($0) / 100 - 6 }
+        let output = GELU.forward(Tensor(shape: [inputs.count], scalars: inputs))
+        for (x, y) in zip(inputs, output.scalars) {
+            let exact = 0.5 * x * (1 + erff(x / Float(2).squareRoot()))
+            #expect(abs(y - exact) <= 1e-6 * max(1, abs(exact)), "GELU(\(x)) = \(y), exact \(exact)")
+        }
+    }
+
     @Test mutating func softmaxGradient() {
         let input = Tensor.randomNormal(shape: [3, 5], using: &generator)
         let output = Softmax.forward(input)

@@ -19,7 +19,7 @@ struct GradientCheck {
     /// largest gradient magnitude.
     static func expectMatches(
         analytic: Tensor, input: Tensor, probe: Tensor, step: Float = 1e-2, tolerance: Double = 1e-2,
-        sourceLocation: SourceLocation = #_sourceLocation, function: (Tensor) -> Tensor
+        label: String = "gradient", sourceLocation: SourceLocation = #_sourceLocation, function: (Tensor) -> Tensor
     ) {
         #expect(analytic.shape == input.shape, sourceLocation: sourceLocation)
         let numeric = numericGradient(input: input, probe: probe, step: step, function: function)
@@ -36,7 +36,7 @@ struct GradientCheck {
         }
         #expect(
             largestDifference <= tolerance * largestGradient,
-            "element \(worstIndex): analytic \(analytic.scalars[worstIndex]), numeric \(numeric[worstIndex]), largest gradient \(largestGradient)",
+            "\(label) element \(worstIndex): analytic \(analytic.scalars[worstIndex]), numeric \(numeric[worstIndex]), largest gradient \(largestGradient)",
             sourceLocation: sourceLocation)
     }
 
