@@ -87,7 +87,8 @@ public enum GELU {
     /// erf(x) as x·p(x²)/q(x²) with x clamped to [-4, 4], where erf is ±1 in Float32.
     @inline(__always)
     static func fastErf(_ value: SIMD4<Float>) -> SIMD4<Float> {
-        let x = value.clamped(lowerBound: SIMD4(repeating: -4), upperBound: SIMD4(repeating: 4))
+        // replacing(with:where:) rather than clamped(), which does not inline into a SIMD select.
+        let x = value.replacing(with: 4, where: value .> 4).replacing(with: -4, where: value .< -4)
         let x2 = x * x
         var p = SIMD4<Float>(repeating: -2.72614225801306e-10)
         p = p * x2 + 2.77068142495902e-08

@@ -52,20 +52,13 @@ public enum LayerNorm {
         mean: UnsafeMutablePointer<Float>? = nil, reciprocalStandardDeviation: UnsafeMutablePointer<Float>? = nil
     ) {
         for row in 0..<rows {
-            let start = row * width
-            var sum: Float = 0
-            for i in start..<start + width {
-                sum += x[i]
-            }
-            let rowMean = sum / Float(width)
-            var squares: Float = 0
-            for i in start..<start + width {
-                let centered = x[i] - rowMean
-                squares += centered * centered
-            }
+            let inputRow = x + row * width
+            let outputRow = y + row * width
+            let rowMean = sum(inputRow, count: width) / Float(width)
+            let squares = sumOfSquaredDeviations(inputRow, from: rowMean, count: width)
             let rstd = 1 / (squares / Float(width) + epsilon).squareRoot()
             for c in 0..<width {
-                y[start + c] = (x[start + c] - rowMean) * rstd * scale[c] + shift[c]
+                outputRow[c] = (inputRow[c] - rowMean) * rstd * scale[c] + shift[c]
             }
             mean?[row] = rowMean
             reciprocalStandardDeviation?[row] = rstd

@@ -156,8 +156,10 @@ private struct BlockKernel {
             let embedding = weights.phaseEmbedding + slot * channels
             let destination = tokens + p * n * channels
             for l in 0..<n {
+                let sourceRow = source + l * channels
+                let destinationRow = destination + l * channels
                 for c in 0..<channels {
-                    destination[l * channels + c] = source[l * channels + c] + embedding[c]
+                    destinationRow[c] = sourceRow[c] + embedding[c]
                 }
             }
         }
@@ -211,11 +213,7 @@ private struct BlockKernel {
                     var maximum = -Float.infinity
                     for s in 0..<phaseCount {
                         let key = projections + (s * n + l) * 3 * channels + channels + head * headChannels
-                        var dot: Float = 0
-                        for i in 0..<headChannels {
-                            dot += query[i] * key[i]
-                        }
-                        scores[s] = dot * scale
+                        scores[s] = dot(query, key, count: headChannels) * scale
                         maximum = max(maximum, scores[s])
                     }
                     var sum: Float = 0
@@ -249,11 +247,7 @@ private struct BlockKernel {
             var maximum = -Float.infinity
             for p in 0..<phaseCount {
                 let token = tokens + (p * n + l) * channels
-                var dot: Float = 0
-                for c in 0..<channels {
-                    dot += token[c] * weights.poolingQuery[c]
-                }
-                scores[p] = dot * scale
+                scores[p] = dot(token, weights.poolingQuery, count: channels) * scale
                 maximum = max(maximum, scores[p])
             }
             var sum: Float = 0
@@ -286,9 +280,12 @@ private struct BlockKernel {
         _ destination: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>,
         plus row: UnsafePointer<Float>, rows: Int, width: Int
     ) {
+        // Row pointers keep the inner loop free of index arithmetic, so it vectorises.
         for r in 0..<rows {
+            let sourceRow = source + r * width
+            let destinationRow = destination + r * width
             for c in 0..<width {
-                destination[r * width + c] = source[r * width + c] + row[c]
+                destinationRow[c] = sourceRow[c] + row[c]
             }
         }
     }
