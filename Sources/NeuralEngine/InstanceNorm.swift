@@ -34,39 +34,55 @@ public enum InstanceNorm {
                     reciprocalStandardDeviation.withUnsafeMutableBufferPointer { rstdBuffer in
                         let (x, y, meanBuffer, rstdBuffer) = (SendablePointer(x), SendablePointer(y), SendablePointer(meanBuffer), SendablePointer(rstdBuffer))
                         DispatchQueue.concurrentPerform(iterations: batch) { n in
-                            let base = n * voxels * channels
+                            let sampleInput = x.base + n * voxels * channels
+                            let sampleOutput = y.base + n * voxels * channels
+                            let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: channels)
+                            let factors = UnsafeMutableBufferPointer<Float>.allocate(capacity: 4 * channels)
+                            defer {
+                                sums.deallocate()
+                                factors.deallocate()
+                            }
+                            let means = factors.baseAddress!
+                            let rstds = means + channels
+                            let multipliers = rstds + channels
+                            let offsets = multipliers + channels
 
                             // Pass 1: channel means.
-                            var sums = [Double](repeating: 0, count: channels)
+                            sums.initialize(repeating: 0)
                             for v in 0..<voxels {
+                                let row = sampleInput + v * channels
                                 for c in 0..<channels {
-                                    sums[c] += Double(x[base + v * channels + c])
-                                }
-                            }
-                            let means = sums.map { Float($0 / Double(voxels)) }
-
-                            // Pass 2: channel variances about those means.
-                            var squares = [Double](repeating: 0, count: channels)
-                            for v in 0..<voxels {
-                                for c in 0..<channels {
-                                    let centered = x[base + v * channels + c] - means[c]
-                                    squares[c] += Double(centered * centered)
-                                }
-                            }
-                            let rstds = squares.map { 1 / (Float($0 / Double(voxels)) + epsilon).squareRoot() }
-
-                            // Pass 3: y = (x - mean) · rstd · γ + β, folded into one multiply-add.
-                            let multipliers = (0..<channels).map { rstds[$0] * scale.scalars[$0] }
-                            let offsets = (0..<channels).map { shift.scalars[$0] - means[$0] * multipliers[$0] }
-                            for v in 0..<voxels {
-                                for c in 0..<channels {
-                                    let index = base + v * channels + c
-                                    y[index] = x[index] * multipliers[c] + offsets[c]
+                                    sums[c] += Double(row[c])
                                 }
                             }
                             for c in 0..<channels {
+                                means[c] = Float(sums[c] / Double(voxels))
+                            }
+
+                            // Pass 2: channel variances about those means.
+                            sums.initialize(repeating: 0)
+                            for v in 0..<voxels {
+                                let row = sampleInput + v * channels
+                                for c in 0..<channels {
+                                    let centered = row[c] - means[c]
+                                    sums[c] += Double(centered * centered)
+                                }
+                            }
+
+                            // Pass 3: y = (x - mean) · rstd · γ + β, folded into one multiply-add.
+                            for c in 0..<channels {
+                                rstds[c] = 1 / (Float(sums[c] / Double(voxels)) + epsilon).squareRoot()
+                                multipliers[c] = rstds[c] * scale.scalars[c]
+                                offsets[c] = shift.scalars[c] - means[c] * multipliers[c]
                                 meanBuffer[n * channels + c] = means[c]
                                 rstdBuffer[n * channels + c] = rstds[c]
+                            }
+                            for v in 0..<voxels {
+                                let inputRow = sampleInput + v * channels
+                                let outputRow = sampleOutput + v * channels
+                                for c in 0..<channels {
+                                    outputRow[c] = inputRow[c] * multipliers[c] + offsets[c]
+                                }
                             }
                         }
                     }
@@ -95,36 +111,56 @@ public enum InstanceNorm {
                             let (x, dy, dx) = (SendablePointer(x), SendablePointer(dy), SendablePointer(dx))
                             let (scaleBuffer, shiftBuffer) = (SendablePointer(scaleBuffer), SendablePointer(shiftBuffer))
                             DispatchQueue.concurrentPerform(iterations: batch) { n in
-                                let base = n * voxels * channels
-                                let means = Array(statistics.mean[n * channels..<(n + 1) * channels])
-                                let rstds = Array(statistics.reciprocalStandardDeviation[n * channels..<(n + 1) * channels])
+                                let sampleInput = x.base + n * voxels * channels
+                                let sampleGradient = dy.base + n * voxels * channels
+                                let sampleInputGradient = dx.base + n * voxels * channels
+                                let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * channels)
+                                let factors = UnsafeMutableBufferPointer<Float>.allocate(capacity: 5 * channels)
+                                defer {
+                                    sums.deallocate()
+                                    factors.deallocate()
+                                }
+                                let gradientSums = sums.baseAddress!
+                                let gradientDotNormalized = gradientSums + channels
+                                let means = factors.baseAddress!
+                                let rstds = means + channels
+                                let multipliers = rstds + channels
+                                let meanGradient = multipliers + channels
+                                let meanGradientDotNormalized = meanGradient + channels
+                                for c in 0..<channels {
+                                    means[c] = statistics.mean[n * channels + c]
+                                    rstds[c] = statistics.reciprocalStandardDeviation[n * channels + c]
+                                    multipliers[c] = scale.scalars[c] * rstds[c]
+                                }
 
                                 // Pass 1: Σ dy and Σ dy · x̂ per channel.
-                                var gradientSums = [Double](repeating: 0, count: channels)
-                                var gradientDotNormalized = [Double](repeating: 0, count: channels)
+                                sums.initialize(repeating: 0)
                                 for v in 0..<voxels {
+                                    let inputRow = sampleInput + v * channels
+                                    let gradientRow = sampleGradient + v * channels
                                     for c in 0..<channels {
-                                        let index = base + v * channels + c
-                                        let normalized = (x[index] - means[c]) * rstds[c]
-                                        gradientSums[c] += Double(dy[index])
-                                        gradientDotNormalized[c] += Double(dy[index] * normalized)
+                                        let normalized = (inputRow[c] - means[c]) * rstds[c]
+                                        gradientSums[c] += Double(gradientRow[c])
+                                        gradientDotNormalized[c] += Double(gradientRow[c] * normalized)
                                     }
                                 }
 
                                 // Pass 2: dx = γ · rstd · (dy - mean(dy) - x̂ · mean(dy · x̂)).
-                                let meanGradient = gradientSums.map { Float($0 / Double(voxels)) }
-                                let meanGradientDotNormalized = gradientDotNormalized.map { Float($0 / Double(voxels)) }
-                                for v in 0..<voxels {
-                                    for c in 0..<channels {
-                                        let index = base + v * channels + c
-                                        let normalized = (x[index] - means[c]) * rstds[c]
-                                        dx[index] = scale.scalars[c] * rstds[c]
-                                            * (dy[index] - meanGradient[c] - normalized * meanGradientDotNormalized[c])
-                                    }
-                                }
                                 for c in 0..<channels {
+                                    meanGradient[c] = Float(gradientSums[c] / Double(voxels))
+                                    meanGradientDotNormalized[c] = Float(gradientDotNormalized[c] / Double(voxels))
                                     scaleBuffer[n * channels + c] = Float(gradientDotNormalized[c])
                                     shiftBuffer[n * channels + c] = Float(gradientSums[c])
+                                }
+                                for v in 0..<voxels {
+                                    let inputRow = sampleInput + v * channels
+                                    let gradientRow = sampleGradient + v * channels
+                                    let inputGradientRow = sampleInputGradient + v * channels
+                                    for c in 0..<channels {
+                                        let normalized = (inputRow[c] - means[c]) * rstds[c]
+                                        inputGradientRow[c] = multipliers[c]
+                                            * (gradientRow[c] - meanGradient[c] - normalized * meanGradientDotNormalized[c])
+                                    }
                                 }
                             }
                         }
