@@ -86,6 +86,12 @@ func benchmarkTemporal(channels: Int, depth: Int, height: Int, width: Int, inclu
         _ = TemporalEncoder.forward(phases: phases, presentPhases: [true, true, true, true], parameters: parameters)
     }
     printRow(name, fusedTiming, String(format: "%.0f ns per location, %d heads", fusedTiming.wall / Double(locations) * 1e9, heads))
+    let outputGradient = Tensor.randomNormal(shape: [1, depth, height, width, channels], using: &generator)
+    let backwardTiming = medianTiming(runs: 3) {
+        _ = TemporalEncoder.backward(
+            outputGradient: outputGradient, phases: phases, presentPhases: [true, true, true, true], parameters: parameters)
+    }
+    printRow("  fused backward (recomputes the forward)", backwardTiming, String(format: "%.0f ns per location", backwardTiming.wall / Double(locations) * 1e9))
 
     guard includeGeneric else { return }
 

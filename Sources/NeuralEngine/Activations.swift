@@ -76,6 +76,13 @@ public enum GELU {
         }
     }
 
+    /// Multiplies `count` gradients in place by GELU'(x) of the matching `inputs`.
+    static func multiplyByDerivative(_ gradients: UnsafeMutablePointer<Float>, inputs: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count {
+            gradients[i] *= derivative(inputs[i])
+        }
+    }
+
     /// dy/dx = Φ(x) + x φ(x).
     @inline(__always)
     static func derivative(_ x: Float) -> Float {

@@ -77,35 +77,62 @@ public enum LayerNorm {
         input.scalars.withUnsafeBufferPointer { x in
             outputGradient.scalars.withUnsafeBufferPointer { dy in
                 inputGradient.scalars.withUnsafeMutableBufferPointer { dx in
-                    for row in 0..<rows {
-                        let start = row * width
-                        let rowMean = statistics.mean[row]
-                        let rstd = statistics.reciprocalStandardDeviation[row]
-
-                        // Pass 1: the two row means the input gradient needs.
-                        var meanGradient: Float = 0
-                        var meanGradientTimesNormalized: Float = 0
-                        for c in 0..<width {
-                            let normalized = (x[start + c] - rowMean) * rstd
-                            let g = dy[start + c] * scale.scalars[c]
-                            meanGradient += g
-                            meanGradientTimesNormalized += g * normalized
-                            scaleGradient.scalars[c] += dy[start + c] * normalized
-                            shiftGradient.scalars[c] += dy[start + c]
-                        }
-                        meanGradient /= Float(width)
-                        meanGradientTimesNormalized /= Float(width)
-
-                        // Pass 2: dx = rstd · (g - mean(g) - x̂ · mean(g · x̂)).
-                        for c in 0..<width {
-                            let normalized = (x[start + c] - rowMean) * rstd
-                            let g = dy[start + c] * scale.scalars[c]
-                            dx[start + c] = rstd * (g - meanGradient - normalized * meanGradientTimesNormalized)
+                    scale.scalars.withUnsafeBufferPointer { gamma in
+                        scaleGradient.scalars.withUnsafeMutableBufferPointer { dGamma in
+                            shiftGradient.scalars.withUnsafeMutableBufferPointer { dBeta in
+                                statistics.mean.withUnsafeBufferPointer { mean in
+                                    statistics.reciprocalStandardDeviation.withUnsafeBufferPointer { rstd in
+                                        backwardRows(
+                                            outputGradient: dy.baseAddress!, input: x.baseAddress!, rows: rows, width: width,
+                                            mean: mean.baseAddress!, reciprocalStandardDeviation: rstd.baseAddress!,
+                                            scale: gamma.baseAddress!, inputGradient: dx.baseAddress!,
+                                            scaleGradient: dGamma.baseAddress!, shiftGradient: dBeta.baseAddress!)
+                                    }
+                                }
+                            }
                         }
                     }
                 }
             }
         }
         return (inputGradient, scaleGradient, shiftGradient)
+    }
+
+    /// Writes dL/dx of `rows` rows into `inputGradient` and adds dL/dγ and dL/dβ into
+    /// `scaleGradient` and `shiftGradient`. Shared with the fused temporal kernel.
+    static func backwardRows(
+        outputGradient dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, rows: Int, width: Int,
+        mean: UnsafePointer<Float>, reciprocalStandardDeviation: UnsafePointer<Float>, scale: UnsafePointer<Float>,
+        inputGradient dx: UnsafeMutablePointer<Float>,
+        scaleGradient: UnsafeMutablePointer<Float>, shiftGradient: UnsafeMutablePointer<Float>
+    ) {
+        for row in 0..<rows {
+            let inputRow = x + row * width
+            let gradientRow = dy + row * width
+            let inputGradientRow = dx + row * width
+            let rowMean = mean[row]
+            let rstd = reciprocalStandardDeviation[row]
+
+            // Pass 1: the two row means the input gradient needs.
+            var meanGradient: Float = 0
+            var meanGradientTimesNormalized: Float = 0
+            for c in 0..<width {
+                let normalized = (inputRow[c] - rowMean) * rstd
+                let g = gradientRow[c] * scale[c]
+                meanGradient += g
+                meanGradientTimesNormalized += g * normalized
+                scaleGradient[c] += gradientRow[c] * normalized
+                shiftGradient[c] += gradientRow[c]
+            }
+            meanGradient /= Float(width)
+            meanGradientTimesNormalized /= Float(width)
+
+            // Pass 2: dx = rstd · (g - mean(g) - x̂ · mean(g · x̂)).
+            for c in 0..<width {
+                let normalized = (inputRow[c] - rowMean) * rstd
+                let g = gradientRow[c] * scale[c]
+                inputGradientRow[c] = rstd * (g - meanGradient - normalized * meanGradientTimesNormalized)
+            }
+        }
     }
 }
