@@ -2,7 +2,6 @@
 // locations: the forward pass (which keeps every activation of the block) and the backward pass
 // (which consumes them). Row r = p · n + l of every matrix belongs to present phase p at
 // location l of a block of n locations.
-import Foundation
 
 struct BlockKernel {
     let weights: PackedParameters
@@ -138,24 +137,16 @@ struct BlockKernel {
                 for t in 0..<phaseCount {
                     let query = projections + (t * n + l) * 3 * channels + head * headChannels
                     let weightRow = attentionWeights + ((l * heads + head) * phaseCount + t) * phaseCount
-                    var maximum = -Float.infinity
                     for s in 0..<phaseCount {
                         let key = projections + (s * n + l) * 3 * channels + channels + head * headChannels
                         weightRow[s] = dot(query, key, count: headChannels) * scale
-                        maximum = max(maximum, weightRow[s])
                     }
-                    var sum: Float = 0
-                    for s in 0..<phaseCount {
-                        weightRow[s] = expf(weightRow[s] - maximum)
-                        sum += weightRow[s]
-                    }
-                    let inverseSum = 1 / sum
+                    softmaxInPlace(weightRow, count: phaseCount)
                     let contextRow = context + (t * n + l) * channels + head * headChannels
                     for i in 0..<headChannels {
                         contextRow[i] = 0
                     }
                     for s in 0..<phaseCount {
-                        weightRow[s] *= inverseSum
                         let value = projections + (s * n + l) * 3 * channels + 2 * channels + head * headChannels
                         for i in 0..<headChannels {
                             contextRow[i] += weightRow[s] * value[i]
@@ -174,19 +165,10 @@ struct BlockKernel {
         let scale = 1 / Float(channels).squareRoot()
         for l in 0..<n {
             let weightRow = poolingWeights + l * phaseCount
-            var maximum = -Float.infinity
             for p in 0..<phaseCount {
                 weightRow[p] = dot(encoded + (p * n + l) * channels, weights[.poolingQuery], count: channels) * scale
-                maximum = max(maximum, weightRow[p])
             }
-            var sum: Float = 0
-            for p in 0..<phaseCount {
-                weightRow[p] = expf(weightRow[p] - maximum)
-                sum += weightRow[p]
-            }
-            for p in 0..<phaseCount {
-                weightRow[p] /= sum
-            }
+            softmaxInPlace(weightRow, count: phaseCount)
             guard let output else { continue }
             let fused = output + (start + l) * channels
             for c in 0..<channels {
