@@ -56,6 +56,10 @@ func benchmarkConvolution(batch: Int, channels: Int, depth: Int, height: Int, wi
         output = Convolution3D.forward(input: input, weight: weight, bias: bias, geometry: geometry)
     }
     printRow(name + " forward", forwardTiming, String(format: "%.0f GFLOP/s", flops / forwardTiming.wall / 1e9))
+    let reusedTiming = medianTiming(runs: 5) {
+        Convolution3D.forward(input: input, weight: weight, bias: bias, geometry: geometry, into: &output)
+    }
+    printRow("  forward into a reused output", reusedTiming, String(format: "%.0f GFLOP/s", flops / reusedTiming.wall / 1e9))
     guard backward else { return }
     let backwardTiming = medianTiming(runs: 3) {
         _ = Convolution3D.backward(outputGradient: output, input: input, weight: weight, geometry: geometry)

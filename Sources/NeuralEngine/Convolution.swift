@@ -1,6 +1,6 @@
 // 3D convolution on oneDNN: forward, backward data and backward weights. Activations stay
-// channels-last (NDHWC) so the library runs its kernels on the caller's buffers without reorders;
-// only the small weight tensor is reordered into the layout the chosen kernel wants.
+// channels-last (NDHWC), so the library runs its kernels on the caller's buffers without
+// reorders. Only the small weight tensor is reordered into the layout the chosen kernel wants.
 import CDNNL
 
 /// The stride and zero padding of a 3D convolution, equal along D, H and W.
@@ -29,11 +29,24 @@ public struct ConvolutionGeometry: Sendable, Equatable {
 public enum Convolution3D {
     /// Computes the convolution for inference.
     public static func forward(input: Tensor, weight: Tensor, bias: Tensor, geometry: ConvolutionGeometry) -> Tensor {
+        var output = Tensor(shape: [0])
+        forward(input: input, weight: weight, bias: bias, geometry: geometry, into: &output)
+        return output
+    }
+
+    /// Computes the convolution into `output`, reusing its storage when it already has the
+    /// output's shape and is not shared. A sliding-window loop that keeps its outputs avoids
+    /// allocating and page-faulting hundreds of megabytes per call this way.
+    public static func forward(
+        input: Tensor, weight: Tensor, bias: Tensor, geometry: ConvolutionGeometry, into output: inout Tensor
+    ) {
         let problem = Problem(input: input.shape, weight: weight.shape, geometry: geometry)
         precondition(bias.shape == [problem.outputChannels], "convolution bias must be (\(problem.outputChannels)), got \(bias.shape)")
         var opDescriptor = problem.forwardDescriptor(kind: dnnl_forward_inference)
         let primitive = DNNLPrimitiveDescriptor(&opDescriptor)
-        var output = Tensor(uninitializedShape: problem.outputShape)
+        if output.shape != problem.outputShape {
+            output = Tensor(uninitializedShape: problem.outputShape)
+        }
         var packedWeight = pack(weight, for: primitive.memoryDescriptor(dnnl_query_weights_md), problem: problem)
 
         input.scalars.withUnsafeBufferPointer { x in
@@ -50,7 +63,6 @@ public enum Convolution3D {
                 }
             }
         }
-        return output
     }
 
     /// Computes dL/dinput, dL/dweight and dL/dbias from dL/doutput and the forward operands.
@@ -150,7 +162,7 @@ public enum Convolution3D {
 }
 
 /// The shapes of one convolution in oneDNN's terms. oneDNN's logical order is always
-/// (N, C, D, H, W); the format tag says that the buffers are channels-last.
+/// (N, C, D, H, W), and the format tag states that the buffers are channels-last.
 struct Problem {
     let batch: Int
     let inputChannels: Int

@@ -41,8 +41,8 @@ public enum CrossEntropyLoss {
 }
 
 /// Soft Dice loss on class probabilities: 1 - mean over classes k of
-/// (2 Σ p_k g_k + s) / (Σ p_k + Σ g_k + s), where g_k is the one-hot label and s a smoothing
-/// term that keeps classes absent from both prediction and label at a Dice of 1.
+/// (2 Σ p_k g_k + s) / (Σ p_k + Σ g_k + s), where g_k is the one-hot label.
+/// The smoothing term s keeps a class absent from both prediction and label at a Dice of 1.
 ///
 /// Shapes: probabilities (..., K), usually the output of `Softmax`; labels one per row.
 public enum DiceLoss {

@@ -1,6 +1,6 @@
 // The fused kernels of the temporal module. They read the phase feature volumes where the
 // encoder left them and process a block of locations at a time, so every intermediate stays in
-// the core's cache: the projections are matrix products over the block's (phases · locations)
+// the core's cache. The projections are matrix products over the block's (phases · locations)
 // rows, and everything between them runs over those rows in place. Batched-matmul code instead
 // pays for transposing a million 4-token sequences into (B, T, C) and back, and for launching
 // small kernels per op. The backward kernel recomputes each block's forward pass instead of
@@ -84,7 +84,7 @@ extension TemporalEncoder {
     }
 }
 
-/// How a study's locations are cut into blocks and spread over worker threads.
+/// The split of a study's locations into blocks and of the blocks over worker threads.
 struct BlockLayout: Sendable {
     let slots: Int
     let present: [Int]
@@ -116,7 +116,7 @@ struct BlockLayout: Sendable {
         workers = min(ProcessInfo.processInfo.activeProcessorCount, blockCount)
     }
 
-    /// The first location and the location count of block `index`.
+    /// Returns the first location and the location count of block `index`.
     func block(_ index: Int) -> (start: Int, count: Int) {
         let start = index * blockLocations
         return (start, min(blockLocations, locations - start))
@@ -181,7 +181,7 @@ final class PackedParameters: @unchecked Sendable {
             poolingQuery: tensors[13])
     }
 
-    /// The parameter tensors in `Slot` order.
+    /// Returns the parameter tensors in `Slot` order.
     private static func tensors(of parameters: TemporalEncoder.Parameters) -> [Tensor] {
         [
             parameters.phaseEmbedding, parameters.attentionNormScale, parameters.attentionNormShift,

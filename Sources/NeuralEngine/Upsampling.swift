@@ -32,7 +32,7 @@ public enum TrilinearUpsampling {
         return gradient
     }
 
-    /// The lower source index, upper source index and upper weight of output coordinate `o`.
+    /// Returns the lower source index, upper source index and upper weight of output coordinate `o`.
     static func taps(output o: Int, extent: Int, factor: Int) -> (lower: Int, upper: Int, weight: Float) {
         let source = max((Float(o) + 0.5) / Float(factor) - 0.5, 0)
         let lower = min(Int(source), extent - 1)
@@ -68,8 +68,8 @@ public enum TrilinearUpsampling {
         return output
     }
 
-    /// The adjoint of `interpolate`: scatters (outer, factor·extent, inner) back onto
-    /// (outer, extent, inner).
+    /// Scatters (outer, factor·extent, inner) back onto (outer, extent, inner), the adjoint of
+    /// `interpolate`.
     private static func interpolateAdjoint(_ gradient: Tensor, axis: Int, extent: Int, factor: Int) -> Tensor {
         let outer = gradient.shape[..<axis].reduce(1, *)
         let inner = gradient.shape[(axis + 1)...].reduce(1, *)

@@ -1,7 +1,6 @@
 // Short-vector helpers for the per-row loops of the fused kernels. Swift keeps floating-point
-// additions in source order, so a scalar reduction loop never vectorises; these accumulate in
-// four SIMD lanes instead, which changes the rounding order but not the result beyond Float32
-// rounding.
+// additions in source order, so a scalar reduction loop never vectorises. These helpers
+// accumulate in four SIMD lanes instead, which changes only the rounding order.
 
 /// Returns Σ a[i] · b[i] for i in 0..<count.
 @inline(__always)

@@ -52,6 +52,18 @@ import Testing
         }
     }
 
+    @Test mutating func forwardIntoReusedOutput() {
+        let geometry = ConvolutionGeometry(stride: 1, padding: 1)
+        let weight = Tensor.randomNormal(shape: [4, 3, 3, 3, 3], using: &generator)
+        let bias = Tensor.randomNormal(shape: [4], using: &generator)
+        var output = Tensor(shape: [1])
+        for _ in 0..<2 {
+            let input = Tensor.randomNormal(shape: [1, 4, 4, 4, 3], using: &generator)
+            Convolution3D.forward(input: input, weight: weight, bias: bias, geometry: geometry, into: &output)
+            expectClose(output, Convolution3D.referenceForward(input: input, weight: weight, bias: bias, geometry: geometry))
+        }
+    }
+
     @Test func outputExtents() {
         let geometry = ConvolutionGeometry(stride: 2, padding: 1)
         #expect(geometry.outputExtent(input: 64, kernel: 3) == 32)
