@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "JobStore", targets: ["JobStore"]),
         .library(name: "Wire", targets: ["Wire"]),
         .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "NeuralEngine", targets: ["NeuralEngine"]),
     ],
     targets: [
         .systemLibrary(name: "CLibPQ", providers: [.apt(["libpq-dev"])]),
@@ -24,7 +25,10 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "JobStore", dependencies: ["CLibPQ", "CLibCrypto"]),
+        .target(name: "NeuralEngine", dependencies: ["CDNNL", "COpenBLAS"]),
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "Wire", dependencies: ["CZeroMQ"]),
         .target(name: "ServiceSupport"),
@@ -43,5 +47,7 @@ let package = Package(
         .testTarget(name: "PhantomTests", dependencies: ["Phantom", "Lesions", "Imaging", "CLibCrypto"]),
         .executableTarget(name: "QueueBenchmark", dependencies: ["JobStore"], path: "Benchmarks/QueueBenchmark"),
         .executableTarget(name: "PhantomBenchmark", dependencies: ["Phantom"], path: "Benchmarks/PhantomBenchmark"),
+        .testTarget(name: "NeuralEngineTests", dependencies: ["NeuralEngine"]),
+        .executableTarget(name: "NeuralEngineBenchmarks", dependencies: ["NeuralEngine"], path: "Benchmarks/NeuralEngineBenchmarks"),
     ]
 )

@@ -1,0 +1,1 @@
+#include <dnnl.h>

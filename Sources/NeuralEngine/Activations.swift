@@ -1,0 +1,128 @@
+import Foundation
+
+/// Leaky rectified linear unit, y = x for x > 0 and y = slope · x otherwise. Any shape.
+public enum LeakyReLU {
+    /// The negative slope PyTorch's `nn.LeakyReLU` uses by default.
+    public static let defaultSlope: Float = 0.01
+
+    /// Applies the activation elementwise.
+    public static func forward(_ input: Tensor, slope: Float = defaultSlope) -> Tensor {
+        var output = input
+        output.scalars.withUnsafeMutableBufferPointer { y in
+            for i in y.indices where y[i] <= 0 {
+                y[i] *= slope
+            }
+        }
+        return output
+    }
+
+    /// Computes dL/dx from dL/dy and the forward input.
+    public static func backward(outputGradient: Tensor, input: Tensor, slope: Float = defaultSlope) -> Tensor {
+        precondition(outputGradient.shape == input.shape, "gradient shape \(outputGradient.shape) differs from input shape \(input.shape)")
+        var inputGradient = outputGradient
+        inputGradient.scalars.withUnsafeMutableBufferPointer { dx in
+            input.scalars.withUnsafeBufferPointer { x in
+                for i in dx.indices where x[i] <= 0 {
+                    dx[i] *= slope
+                }
+            }
+        }
+        return inputGradient
+    }
+}
+
+/// Gaussian error linear unit in the erf form, y = x · Φ(x) = x · (1 + erf(x / √2)) / 2, as
+/// PyTorch's `nn.GELU()` computes by default. Any shape.
+///
+/// erf is the float rational approximation that Eigen, XLA and TVM use (TVM's
+/// `fast_erf_float_expr`): x·p(x²)/q(x²) on [-4, 4], ±1 outside. It needs no exp, so it
+/// vectorises; the tests bound its distance from the C library's `erff`.
+public enum GELU {
+    /// Applies the activation elementwise.
+    public static func forward(_ input: Tensor) -> Tensor {
+        var output = input
+        output.scalars.withUnsafeMutableBufferPointer { y in
+            applyInPlace(y.baseAddress!, count: y.count)
+        }
+        return output
+    }
+
+    /// Computes dL/dx from dL/dy and the forward input.
+    public static func backward(outputGradient: Tensor, input: Tensor) -> Tensor {
+        precondition(outputGradient.shape == input.shape, "gradient shape \(outputGradient.shape) differs from input shape \(input.shape)")
+        var inputGradient = outputGradient
+        inputGradient.scalars.withUnsafeMutableBufferPointer { dx in
+            input.scalars.withUnsafeBufferPointer { x in
+                for i in dx.indices {
+                    dx[i] *= derivative(x[i])
+                }
+            }
+        }
+        return inputGradient
+    }
+
+    /// Replaces `count` values at `values` by their GELU, four lanes at a time.
+    static func applyInPlace(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        let raw = UnsafeMutableRawPointer(values)
+        let vectors = count / 4
+        for i in 0..<vectors {
+            let x = raw.loadUnaligned(fromByteOffset: i * 16, as: SIMD4<Float>.self)
+            let y = 0.5 * x * (1 + fastErf(x * Float(0.5).squareRoot()))
+            raw.storeBytes(of: y, toByteOffset: i * 16, as: SIMD4<Float>.self)
+        }
+        for i in vectors * 4..<count {
+            let x = SIMD4<Float>(repeating: values[i])
+            values[i] = (0.5 * x * (1 + fastErf(x * Float(0.5).squareRoot())))[0]
+        }
+    }
+
+    /// Multiplies `count` gradients in place by GELU'(x) of the matching `inputs`, four lanes at
+    /// a time.
+    static func multiplyByDerivative(_ gradients: UnsafeMutablePointer<Float>, inputs: UnsafePointer<Float>, count: Int) {
+        let rawGradients = UnsafeMutableRawPointer(gradients)
+        let rawInputs = UnsafeRawPointer(inputs)
+        let vectors = count / 4
+        for i in 0..<vectors {
+            let x = rawInputs.loadUnaligned(fromByteOffset: i * 16, as: SIMD4<Float>.self)
+            let g = rawGradients.loadUnaligned(fromByteOffset: i * 16, as: SIMD4<Float>.self)
+            rawGradients.storeBytes(of: g * derivative(x), toByteOffset: i * 16, as: SIMD4<Float>.self)
+        }
+        for i in vectors * 4..<count {
+            gradients[i] *= derivative(inputs[i])
+        }
+    }
+
+    /// dy/dx = Φ(x) + x φ(x).
+    @inline(__always)
+    static func derivative(_ x: Float) -> Float {
+        derivative(SIMD4(repeating: x))[0]
+    }
+
+    @inline(__always)
+    static func derivative(_ x: SIMD4<Float>) -> SIMD4<Float> {
+        let cdf = 0.5 * (1 + fastErf(x * Float(0.5).squareRoot()))
+        let pdf = fastExp(-0.5 * x * x) / (2 * Float.pi).squareRoot()
+        return cdf + x * pdf
+    }
+
+    /// erf(x) as x·p(x²)/q(x²) with x clamped to [-4, 4], where erf is ±1 in Float32.
+    @inline(__always)
+    static func fastErf(_ value: SIMD4<Float>) -> SIMD4<Float> {
+        // replacing(with:where:) rather than clamped(), which does not inline into a SIMD select.
+        let x = value.replacing(with: 4, where: value .> 4).replacing(with: -4, where: value .< -4)
+        let x2 = x * x
+        var p = SIMD4<Float>(repeating: -2.72614225801306e-10)
+        p = p * x2 + 2.77068142495902e-08
+        p = p * x2 - 2.10102402082508e-06
+        p = p * x2 - 5.69250639462346e-05
+        p = p * x2 - 7.34990630326855e-04
+        p = p * x2 - 2.95459980854025e-03
+        p = p * x2 - 1.60960333262415e-02
+        var q = SIMD4<Float>(repeating: -1.45660718464996e-05)
+        q = q * x2 - 2.13374055278905e-04
+        q = q * x2 - 1.68282697438203e-03
+        q = q * x2 - 7.37332916720468e-03
+        q = q * x2 - 1.42647390514189e-02
+        return x * p / q
+    }
+}

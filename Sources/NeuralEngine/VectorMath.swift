@@ -1,0 +1,109 @@
+// Short-vector helpers for the per-row loops of the fused kernels. Swift keeps floating-point
+// additions in source order, so a scalar reduction loop never vectorises. These helpers
+// accumulate in four SIMD lanes instead, which changes only the rounding order.
+
+/// Returns Σ a[i] · b[i] for i in 0..<count.
+@inline(__always)
+func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+    let vectors = count / 4
+    var lanes = SIMD4<Float>()
+    let rawA = UnsafeRawPointer(a)
+    let rawB = UnsafeRawPointer(b)
+    for i in 0..<vectors {
+        lanes += rawA.loadUnaligned(fromByteOffset: i * 16, as: SIMD4<Float>.self)
+            * rawB.loadUnaligned(fromByteOffset: i * 16, as: SIMD4<Float>.self)
+    }
+    var sum = lanes.sum()
+    for i in vectors * 4..<count {
+        sum += a[i] * b[i]
+    }
+    return sum
+}
+
+/// Returns Σ a[i] for i in 0..<count.
+@inline(__always)
+func sum(_ a: UnsafePointer<Float>, count: Int) -> Float {
+    let vectors = count / 4
+    var lanes = SIMD4<Float>()
+    let raw = UnsafeRawPointer(a)
+    for i in 0..<vectors {
+        lanes += raw.loadUnaligned(fromByteOffset: i * 16, as: SIMD4<Float>.self)
+    }
+    var total = lanes.sum()
+    for i in vectors * 4..<count {
+        total += a[i]
+    }
+    return total
+}
+
+/// Returns Σ (a[i] - center)² for i in 0..<count.
+@inline(__always)
+func sumOfSquaredDeviations(_ a: UnsafePointer<Float>, from center: Float, count: Int) -> Float {
+    let vectors = count / 4
+    var lanes = SIMD4<Float>()
+    let raw = UnsafeRawPointer(a)
+    for i in 0..<vectors {
+        let centered = raw.loadUnaligned(fromByteOffset: i * 16, as: SIMD4<Float>.self) - center
+        lanes += centered * centered
+    }
+    var total = lanes.sum()
+    for i in vectors * 4..<count {
+        total += (a[i] - center) * (a[i] - center)
+    }
+    return total
+}
+
+/// e^x in four lanes, with the Cephes `expf` method: x = n ln 2 + r with |r| <= ln 2 / 2, a
+/// degree-6 polynomial for e^r, and 2^n built in the exponent bits. Inputs are clamped to
+/// [-87, 88], so results stay normal numbers; the tests bound the error against `expf`.
+@inline(__always)
+func fastExp(_ value: SIMD4<Float>) -> SIMD4<Float> {
+    let x = value.replacing(with: 88, where: value .> 88).replacing(with: -87, where: value .< -87)
+
+    // Adding and subtracting 1.5 · 2²³ rounds to the nearest integer and leaves n in the low
+    // mantissa bits of `shifted`.
+    let roundingConstant: Float = 12_582_912
+    let shifted = x * Float(1.442_695_04) + roundingConstant
+    let n = shifted - roundingConstant
+    let r = x - n * Float(0.693_359_375) - n * Float(-2.121_944_4e-4)
+
+    var p = SIMD4<Float>(repeating: 1.987_569_15e-4)
+    p = p * r + 1.398_199_950_7e-3
+    p = p * r + 8.333_451_907_3e-3
+    p = p * r + 4.166_579_589_4e-2
+    p = p * r + 1.666_666_545_9e-1
+    p = p * r + 5.000_000_120_1e-1
+    let expR = p * r * r + r + 1
+
+    let exponent = unsafeBitCast(shifted, to: SIMD4<Int32>.self) &- Int32(bitPattern: roundingConstant.bitPattern)
+    let twoToN = unsafeBitCast((exponent &+ 127) &<< 23, to: SIMD4<Float>.self)
+    return expR * twoToN
+}
+
+/// Replaces `count` scores by their softmax, in place, four lanes at a time with `fastExp`.
+@inline(__always)
+func softmaxInPlace(_ values: UnsafeMutablePointer<Float>, count: Int) {
+    var maximum = -Float.infinity
+    for i in 0..<count {
+        maximum = max(maximum, values[i])
+    }
+    var sum: Float = 0
+    var start = 0
+    while start < count {
+        let lanes = min(4, count - start)
+        var chunk = SIMD4<Float>(repeating: maximum)
+        for lane in 0..<lanes {
+            chunk[lane] = values[start + lane]
+        }
+        let exponentials = fastExp(chunk - maximum)
+        for lane in 0..<lanes {
+            values[start + lane] = exponentials[lane]
+            sum += exponentials[lane]
+        }
+        start += 4
+    }
+    let inverseSum = 1 / sum
+    for i in 0..<count {
+        values[i] *= inverseSum
+    }
+}

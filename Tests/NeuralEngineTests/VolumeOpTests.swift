@@ -1,0 +1,62 @@
+import NeuralEngine
+import Testing
+
+@Suite struct VolumeOpTests {
+    var generator = SplitMix64(seed: 4)
+    var check = GradientCheck()
+
+    @Test mutating func instanceNormGradients() {
+        let input = Tensor.randomNormal(shape: [2, 3, 2, 4, 3], mean: 0.5, standardDeviation: 2, using: &generator)
+        let scale = Tensor.randomNormal(shape: [3], mean: 1, standardDeviation: 0.3, using: &generator)
+        let shift = Tensor.randomNormal(shape: [3], using: &generator)
+        let (_, statistics) = InstanceNorm.forward(input, scale: scale, shift: shift)
+        let probe = check.probe(shape: input.shape)
+        let gradients = InstanceNorm.backward(outputGradient: probe, input: input, scale: scale, statistics: statistics)
+        GradientCheck.expectMatches(analytic: gradients.input, input: input, probe: probe, step: 1e-2) {
+            InstanceNorm.forward($0, scale: scale, shift: shift).output
+        }
+        GradientCheck.expectMatches(analytic: gradients.scale, input: scale, probe: probe) {
+            InstanceNorm.forward(input, scale: $0, shift: shift).output
+        }
+        GradientCheck.expectMatches(analytic: gradients.shift, input: shift, probe: probe) {
+            InstanceNorm.forward(input, scale: scale, shift: $0).output
+        }
+    }
+
+    @Test mutating func instanceNormNormalizesEachChannel() {
+        let input = Tensor.randomNormal(shape: [2, 4, 4, 4, 3], mean: 3, standardDeviation: 5, using: &generator)
+        let (output, statistics) = InstanceNorm.forward(
+            input, scale: Tensor(shape: [3], repeating: 1), shift: Tensor(shape: [3]))
+        for n in 0..<2 {
+            for c in 0..<3 {
+                let values = (0..<64).map { Double(output.scalars[(n * 64 + $0) * 3 + c]) }
+                let mean = values.reduce(0, +) / 64
+                let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 64
+                #expect(abs(mean) < 1e-5)
+                #expect(abs(variance - 1) < 1e-3)
+                let inputMean = (0..<64).map { Double(input.scalars[(n * 64 + $0) * 3 + c]) }.reduce(0, +) / 64
+                #expect(abs(Double(statistics.mean[n * 3 + c]) - inputMean) < 1e-4)
+            }
+        }
+    }
+
+    @Test mutating func upsamplingGradient() {
+        let input = Tensor.randomNormal(shape: [2, 2, 3, 4, 2], using: &generator)
+        let probe = check.probe(shape: [2, 4, 6, 8, 2])
+        let analytic = TrilinearUpsampling.backward(outputGradient: probe, inputShape: input.shape)
+        GradientCheck.expectMatches(analytic: analytic, input: input, probe: probe) {
+            TrilinearUpsampling.forward($0)
+        }
+    }
+
+    @Test func upsamplingValues() {
+        // Along W, outputs 0..5 read source coordinates -0.25 (clamped to 0), 0.25, 0.75, 1.25,
+        // 1.75 and 2.25 (upper tap clamped to index 2), so by hand [0, 4, 8] becomes
+        // [0, 1, 3, 5, 7, 8]. D and H have extent 1, so every output row repeats it.
+        let input = Tensor(shape: [1, 1, 1, 3, 1], scalars: [0, 4, 8])
+        let output = TrilinearUpsampling.forward(input)
+        #expect(output.shape == [1, 2, 2, 6, 1])
+        #expect(Array(output.scalars[0..<6]) == [0, 1, 3, 5, 7, 8])
+        #expect(Array(output.scalars[18..<24]) == [0, 1, 3, 5, 7, 8])
+    }
+}
