@@ -29,6 +29,7 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "JobStore", dependencies: ["CLibPQ", "CLibCrypto"]),
         .target(name: "NeuralEngine", dependencies: ["CDNNL", "COpenBLAS"]),
+        .target(name: "STDNet", dependencies: ["NeuralEngine"]),
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "Wire", dependencies: ["CZeroMQ"]),
         .target(name: "ServiceSupport"),
@@ -48,6 +49,7 @@ let package = Package(
         .executableTarget(name: "QueueBenchmark", dependencies: ["JobStore"], path: "Benchmarks/QueueBenchmark"),
         .executableTarget(name: "PhantomBenchmark", dependencies: ["Phantom"], path: "Benchmarks/PhantomBenchmark"),
         .testTarget(name: "NeuralEngineTests", dependencies: ["NeuralEngine"]),
+        .testTarget(name: "STDNetTests", dependencies: ["STDNet", "NeuralEngine"]),
         .executableTarget(name: "NeuralEngineBenchmarks", dependencies: ["NeuralEngine"], path: "Benchmarks/NeuralEngineBenchmarks"),
     ]
 )

@@ -1,0 +1,49 @@
+// The JSON model configuration stored beside the weights.
+
+/// Which network a configuration describes.
+public enum Architecture: String, Codable, Sendable {
+    /// Shared-weight spatial encoder per phase, temporal transformer across phases at every
+    /// level, decoder on the fused features.
+    case stdNet = "std-net"
+    /// The baseline: the phases stacked as input channels of one encoder-decoder.
+    case earlyFusion = "early-fusion"
+}
+
+/// Sizes of the network. Stored as config.json beside the safetensors weights.
+public struct ModelConfiguration: Codable, Sendable, Equatable {
+    public var architecture: Architecture
+    /// Channels of the encoder stages; each stage after the first halves the grid.
+    public var channels: [Int]
+    /// Phase slots in order (NC, AP, PV, DP); a study may leave some empty.
+    public var phaseSlots: Int
+    /// Attention heads of the temporal modules.
+    public var heads: Int
+    /// Hidden width of the temporal MLP relative to the channels.
+    public var mlpRatio: Int
+    /// Segmentation classes: background, liver, lesion.
+    public var segmentationClasses: Int
+    /// Lesion classes of the characterisation head: HCC, metastasis, haemangioma, cyst, FNH.
+    public var lesionClasses: [String]
+    /// Hidden width of the characterisation head.
+    public var characterisationHidden: Int
+    /// Voxel spacing the network works at, in mm (x, y, z).
+    public var spacing: [Double]
+
+    public init(architecture: Architecture = .stdNet, channels: [Int] = [16, 32, 64, 128], phaseSlots: Int = 4, heads: Int = 4,
+                mlpRatio: Int = 2, segmentationClasses: Int = 3,
+                lesionClasses: [String] = ["HCC", "metastasis", "haemangioma", "cyst", "FNH"],
+                characterisationHidden: Int = 64, spacing: [Double] = [1.5, 1.5, 2.5]) {
+        self.architecture = architecture
+        self.channels = channels
+        self.phaseSlots = phaseSlots
+        self.heads = heads
+        self.mlpRatio = mlpRatio
+        self.segmentationClasses = segmentationClasses
+        self.lesionClasses = lesionClasses
+        self.characterisationHidden = characterisationHidden
+        self.spacing = spacing
+    }
+
+    /// Grid extents must be multiples of this, so every downsampling halves them exactly.
+    public var gridMultiple: Int { 1 << (channels.count - 1) }
+}

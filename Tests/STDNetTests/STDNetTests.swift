@@ -1,0 +1,96 @@
+import Foundation
+import NeuralEngine
+import STDNet
+import Testing
+
+@Suite struct STDNetTests {
+    static let small = ModelConfiguration(channels: [4, 8, 8, 16], heads: 2, characterisationHidden: 8)
+
+    static func phase(_ seed: UInt64, extent: [Int] = [8, 8, 8]) -> Tensor {
+        var generator = SplitMix64(seed: seed)
+        return .randomNormal(shape: [1] + extent + [1], using: &generator)
+    }
+
+    @Test func weightsRoundTripThroughFolder() throws {
+        let model = STDNetModel.random(Self.small, seed: 1)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-model-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try model.save(to: folder)
+        let loaded = try STDNetModel.load(from: folder)
+
+        #expect(loaded.configuration == model.configuration)
+        #expect(loaded.weights.tensors == model.weights.tensors)
+        let phases = (0..<4).map { Optional(Self.phase(UInt64(10 + $0))) }
+        #expect(loaded.forward(phases).logits == model.forward(phases).logits)
+    }
+
+    @Test func mismatchNamesTensorAndShape() {
+        var tensors = STDNetModel.random(Self.small, seed: 1).weights.tensors
+        tensors["decoder.1.conv1.weight"] = Tensor(shape: [8, 3, 3, 3, 3])
+        tensors["extra.bias"] = Tensor(shape: [2])
+        tensors["head.bias"] = nil
+        let error = #expect(throws: SafetensorsError.self) {
+            try STDNetModel(configuration: Self.small, weights: ModelWeights(tensors: tensors))
+        }
+        #expect(error?.description.contains("'decoder.1.conv1.weight' has shape [8, 3, 3, 3, 3], expected [8, 16, 3, 3, 3]") == true)
+        #expect(error?.description.contains("missing 'head.bias' of shape [3]") == true)
+        #expect(error?.description.contains("unexpected 'extra.bias' of shape [2]") == true)
+    }
+
+    @Test func missingPhaseLeavesNoTrace() throws {
+        let model = STDNetModel.random(Self.small, seed: 2)
+        let phases = (0..<4).map { Self.phase(UInt64(20 + $0)) }
+        let withoutArterial = model.forward([phases[0], nil, phases[2], phases[3]]).logits
+        let withArterial = model.forward(phases.map { Optional($0) }).logits
+        #expect(withoutArterial != withArterial, "the arterial phase changed nothing")
+
+        // Were the empty slot attended or pooled, its phase embedding would reach the output.
+        var tensors = model.weights.tensors
+        for level in 0..<4 {
+            var embedding = tensors["temporal.\(level).phase_embedding"]!
+            let width = embedding.shape[1]
+            for channel in 0..<width { embedding.scalars[width + channel] += 5 }
+            tensors["temporal.\(level).phase_embedding"] = embedding
+        }
+        let altered = try STDNetModel(configuration: Self.small, weights: ModelWeights(tensors: tensors))
+        #expect(altered.forward([phases[0], nil, phases[2], phases[3]]).logits == withoutArterial)
+    }
+
+    @Test func slidingWindowEqualsSeparateWindows() {
+        let model = STDNetModel.random(Self.small, seed: 3)
+        let extent = [16, 8, 8]
+        let volumes = (0..<4).map { Self.phase(UInt64(30 + $0), extent: extent).scalars }
+        let result = model.segment(volumes.map { Optional($0) }, extent: extent, options: SlidingWindowOptions(window: [8, 8, 8], overlap: 0))
+        #expect(result.windowCount == 2)
+
+        // Without overlap each voxel belongs to one window, so the weights cancel exactly.
+        for (half, start) in [0, 8].enumerated() {
+            let window = volumes.map { volume -> Tensor? in
+                Tensor(shape: [1, 8, 8, 8, 1], scalars: Array(volume[(start * 64)..<((start + 8) * 64)]))
+            }
+            let expected = Softmax.forward(model.forward(window).logits).scalars
+            let produced = Array(result.probabilities.scalars[(half * 8 * 64 * 3)..<((half + 1) * 8 * 64 * 3)])
+            let largest = zip(expected, produced).map { abs($0 - $1) }.max() ?? 1
+            #expect(largest < 1e-6, "window \(half): largest difference \(largest)")
+        }
+    }
+
+    @Test func earlyFusionMatchesParameterCount() {
+        let reference = ModelConfiguration()
+        let baseline = matchedEarlyFusion(reference)
+        let stdNetCount = expectedShapes(reference).values.reduce(0) { $0 + $1.reduce(1, *) }
+        let baselineCount = expectedShapes(baseline).values.reduce(0) { $0 + $1.reduce(1, *) }
+        #expect(baseline.architecture == .earlyFusion)
+        #expect(abs(Double(baselineCount - stdNetCount)) <= 0.05 * Double(stdNetCount), "\(baselineCount) against \(stdNetCount) parameters")
+    }
+
+    @Test func characterisationGivesProbabilities() {
+        let model = STDNetModel.random(Self.small, seed: 4)
+        let output = model.forward((0..<4).map { Optional(Self.phase(UInt64(40 + $0))) })
+        var mask = [Bool](repeating: false, count: 512)
+        for index in [73, 74, 81, 82, 137, 138] { mask[index] = true }
+        let probabilities = model.characterise(output.fusedFeatures, mask: mask)
+        #expect(probabilities.count == 5)
+        #expect(abs(probabilities.reduce(0, +) - 1) < 1e-5)
+    }
+}
