@@ -25,7 +25,7 @@ public enum PhantomWriter {
     /// Seconds after the non-contrast scan at which each phase is acquired.
     static let acquisitionOffsets: [Phase: Int] = [.nonContrast: 0, .arterial: 100, .portalVenous: 130, .delayed: 240]
 
-    /// Writes one study into `folder`: dicom/PHASE/, nifti/PHASE.nii.gz, labels.nii.gz,
+    /// Writes one study into `folder`: dicom/PHASE/, nifti/PHASE.nii, labels.nii.gz,
     /// lesions.nii.gz and manifest.json. Returns the manifest.
     @discardableResult
     public static func write(_ study: PhantomStudy, of patient: PhantomPatient, to folder: URL) throws -> StudyManifest {
@@ -51,7 +51,9 @@ public enum PhantomWriter {
                 contrastAgent: phase == .nonContrast ? nil : "IOHEXOL 350")
             try CTSeriesWriter.write(image, attributes: attributes, to: folder.appendingPathComponent("dicom/\(phase.rawValue)").path,
                                      instanceUID: { "\(seriesUID).\($0 + 1)" })
-            try NIfTIWriter.write(image, to: folder.appendingPathComponent("nifti/\(phase.rawValue).nii.gz").path,
+            // Uncompressed: noisy Float32 images shrink little under deflate, which would
+            // take longer than rendering them.
+            try NIfTIWriter.write(image, to: folder.appendingPathComponent("nifti/\(phase.rawValue).nii").path,
                                   description: descriptions[phase]!)
         }
         try NIfTIWriter.write(study.labels, to: folder.appendingPathComponent("labels.nii.gz").path,

@@ -9,7 +9,7 @@ enum PhantomCommand: Command {
     static let usage = """
         usage: stdnet phantom --out DIR [--patients N] [--timepoints T] [--seed S] [OPTIONS]
 
-        Writes DIR/patient-NNN/timepoint-T/ with a DICOM series and a NIfTI volume per phase,
+        Writes DIR/patient-NNN/timepoint-T/ with a DICOM series and a NIfTI volume (.nii) per phase,
         labels.nii.gz (0 background, 1 liver, 2 lesion), lesions.nii.gz (lesion IDs) and
         manifest.json. The same seed gives the same files. Synthetic data for development and
         training only.
