@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(name: "stdnet", dependencies: ["JobStore", "Wire", "ServiceSupport", "Coordinator", "Worker", "Imaging", "Phantom"]),
         .target(name: "TestSupport", dependencies: ["JobStore"], path: "Tests/TestSupport"),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "TestSupport"]),
-        .testTarget(name: "ServiceTests", dependencies: ["JobStore", "Wire", "TestSupport"]),
+        .testTarget(name: "ServiceTests", dependencies: ["JobStore", "Wire", "Imaging", "TestSupport"]),
         .executableTarget(name: "ImagingBenchmark", dependencies: ["Imaging"], path: "Benchmarks/ImagingBenchmark"),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CLibCrypto"], exclude: ["Fixtures"]),
         .testTarget(name: "LesionsTests", dependencies: ["Lesions", "Imaging"]),

@@ -20,7 +20,7 @@ extension Coordinator {
             let client = frames[0]
             do {
                 let envelope = try Envelope.decode(Array(frames.dropFirst()))
-                handle(envelope.message, from: client)
+                handle(envelope.message, attachments: envelope.attachments, from: client)
             } catch {
                 clientProtocolErrors.report("malformed client request rejected", error, .warning)
                 reply(.error(ErrorReply(request: nil, message: "malformed request: \(error)")), to: client)
@@ -28,7 +28,7 @@ extension Coordinator {
         }
     }
 
-    private func handle(_ message: Message, from client: Data) {
+    private func handle(_ message: Message, attachments: [Attachment], from client: Data) {
         do {
             switch message {
             case .submitNoop(let submit):
@@ -37,6 +37,8 @@ extension Coordinator {
                 reply(.statusReply(try status(request)), to: client)
             case .cancel(let request):
                 reply(.cancelReply(try cancel(request)), to: client)
+            case .submitStudy(let submission):
+                try submitStudy(submission, attachments: attachments, from: client)
             default:
                 reply(.error(ErrorReply(request: nil, message: "\(message.name) is not a client request")), to: client)
             }
@@ -95,6 +97,7 @@ extension Coordinator {
         case .submitNoop(let body): body.request
         case .status(let body): body.request
         case .cancel(let body): body.request
+        case .submitStudy(let body): body.request
         default: nil
         }
     }

@@ -11,6 +11,7 @@ public final class Coordinator {
     let configuration: CoordinatorConfiguration
     let logger: Logger
     let queue: JobQueue
+    let studies: StudyStore
     let listener: Connection
     let workerSocket: Socket
     let clientSocket: Socket
@@ -30,6 +31,7 @@ public final class Coordinator {
         self.configuration = configuration
         self.logger = logger
         queue = JobQueue(connection: try Connection(configuration.database))
+        studies = StudyStore(connection: queue.connection)
         listener = try Connection(configuration.database)
         try listener.listen(JobQueue.notificationChannel)
         workerSocket = try Socket(.router)

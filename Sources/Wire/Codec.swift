@@ -40,6 +40,8 @@ public enum Message: Sendable, Equatable {
     case statusReply(StatusReply)
     case cancel(CancelRequest)
     case cancelReply(CancelReply)
+    case submitStudy(SubmitStudy)
+    case studySubmitted(StudySubmitted)
     case error(ErrorReply)
 
     /// The type code in frame 0.
@@ -60,6 +62,8 @@ public enum Message: Sendable, Equatable {
         case .statusReply: 23
         case .cancel: 24
         case .cancelReply: 25
+        case .submitStudy: 26
+        case .studySubmitted: 27
         case .error: 30
         }
     }
@@ -82,6 +86,8 @@ public enum Message: Sendable, Equatable {
         case .statusReply: "STATUS_REPLY"
         case .cancel: "CANCEL"
         case .cancelReply: "CANCEL_REPLY"
+        case .submitStudy: "SUBMIT_STUDY"
+        case .studySubmitted: "STUDY_SUBMITTED"
         case .error: "ERROR"
         }
     }
@@ -126,6 +132,8 @@ public struct Envelope: Sendable, Equatable {
         case .statusReply(let body): header = Self.encodeHeader(body, manifest)
         case .cancel(let body): header = Self.encodeHeader(body, manifest)
         case .cancelReply(let body): header = Self.encodeHeader(body, manifest)
+        case .submitStudy(let body): header = Self.encodeHeader(body, manifest)
+        case .studySubmitted(let body): header = Self.encodeHeader(body, manifest)
         case .error(let body): header = Self.encodeHeader(body, manifest)
         }
         var frames = [Data([protocolVersion, message.typeCode]), header]
@@ -186,6 +194,8 @@ public struct Envelope: Sendable, Equatable {
         case 23: return .statusReply(try decodeJSON(HeaderFrame<StatusReply>.self, frame, type: type).header)
         case 24: return .cancel(try decodeJSON(HeaderFrame<CancelRequest>.self, frame, type: type).header)
         case 25: return .cancelReply(try decodeJSON(HeaderFrame<CancelReply>.self, frame, type: type).header)
+        case 26: return .submitStudy(try decodeJSON(HeaderFrame<SubmitStudy>.self, frame, type: type).header)
+        case 27: return .studySubmitted(try decodeJSON(HeaderFrame<StudySubmitted>.self, frame, type: type).header)
         case 30: return .error(try decodeJSON(HeaderFrame<ErrorReply>.self, frame, type: type).header)
         default: throw DecodingError(description: "unknown message type \(type) in frame 0")
         }

@@ -171,6 +171,72 @@ public struct SubmitNoop: Codable, Sendable, Equatable {
     }
 }
 
+/// Client -> coordinator: one study to store and analyse. The header describes the study and
+/// its series; one attachment per series, named by its Series Instance UID, holds the volume as
+/// Float32 little endian, i fastest.
+public struct SubmitStudy: Codable, Sendable, Equatable {
+    public let request: String
+    /// Patient ID; stored to link the patient's studies, never logged.
+    public let patientKey: String
+    public let studyInstanceUID: String
+    /// ISO date (YYYY-MM-DD), if known.
+    public let studyDate: String?
+    /// CT or MR.
+    public let modality: String
+    public let series: [SubmittedSeries]
+
+    public init(request: String, patientKey: String, studyInstanceUID: String, studyDate: String?, modality: String, series: [SubmittedSeries]) {
+        self.request = request
+        self.patientKey = patientKey
+        self.studyInstanceUID = studyInstanceUID
+        self.studyDate = studyDate
+        self.modality = modality
+        self.series = series
+    }
+}
+
+/// One series of SUBMIT_STUDY: its phase and grid.
+public struct SubmittedSeries: Codable, Sendable, Equatable {
+    public let seriesInstanceUID: String
+    /// NC, AP, PV or DP.
+    public let phase: String
+    public let description: String?
+    /// Voxels along i, j, k.
+    public let size: [Int]
+    /// Spacing in mm along i, j, k.
+    public let spacing: [Double]
+    /// LPS position of the first voxel, in mm.
+    public let origin: [Double]
+    /// Direction cosines of i, j, k as columns, row-major.
+    public let direction: [Double]
+
+    public init(seriesInstanceUID: String, phase: String, description: String?, size: [Int], spacing: [Double], origin: [Double], direction: [Double]) {
+        self.seriesInstanceUID = seriesInstanceUID
+        self.phase = phase
+        self.description = description
+        self.size = size
+        self.spacing = spacing
+        self.origin = origin
+        self.direction = direction
+    }
+}
+
+/// Coordinator -> client: where a submitted study was stored and which job analyses it.
+public struct StudySubmitted: Codable, Sendable, Equatable {
+    public let request: String
+    public let study: Int64
+    public let job: Int64
+    /// True when the study had been stored before; nothing was written again.
+    public let alreadyStored: Bool
+
+    public init(request: String, study: Int64, job: Int64, alreadyStored: Bool) {
+        self.request = request
+        self.study = study
+        self.job = job
+        self.alreadyStored = alreadyStored
+    }
+}
+
 /// Coordinator -> client: the IDs of the enqueued jobs.
 public struct Submitted: Codable, Sendable, Equatable {
     public let request: String

@@ -16,8 +16,8 @@ final class CoordinatorClient {
     }
 
     /// Sends `message` and returns the reply; an ERROR reply becomes a thrown error.
-    func request(_ message: Message) throws -> Message {
-        guard socket.send(Envelope(message).encode()) else {
+    func request(_ message: Message, attachments: [Attachment] = []) throws -> Message {
+        guard socket.send(Envelope(message, attachments: attachments).encode()) else {
             throw ClientError("could not queue the request for the coordinator at \(endpoint)")
         }
         let deadline = ContinuousClock.now + timeout
@@ -39,11 +39,11 @@ struct ClientError: Error, CustomStringConvertible {
 
 let clientUsage = """
       --coordinator URL   the coordinator's client endpoint (env STDNET_CLIENT_ENDPOINT; default \(Endpoints.client))
-      --timeout SECONDS   how long to wait for each reply (default 10)
+      --timeout SECONDS   how long to wait for each reply (default 10; 300 for study uploads)
     """
 
-func parseClient(_ arguments: inout Arguments) throws -> CoordinatorClient {
+func parseClient(_ arguments: inout Arguments, defaultTimeout: Duration = .seconds(10)) throws -> CoordinatorClient {
     let endpoint = try arguments.option("coordinator", environment: "STDNET_CLIENT_ENDPOINT") ?? Endpoints.client
-    let timeout = try arguments.seconds("timeout", default: .seconds(10))
+    let timeout = try arguments.seconds("timeout", default: defaultTimeout)
     return try CoordinatorClient(endpoint: endpoint, timeout: timeout)
 }

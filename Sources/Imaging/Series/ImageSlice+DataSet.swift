@@ -143,6 +143,8 @@ extension SeriesAttributes {
     public init(_ dataSet: DataSet) {
         seriesInstanceUID = dataSet.string(.seriesInstanceUID) ?? ""
         studyInstanceUID = dataSet.string(.studyInstanceUID)
+        patientID = dataSet.string(.patientID)
+        studyDate = dataSet.string(.studyDate)
         seriesNumber = try? dataSet.integer(.seriesNumber)
         seriesDescription = dataSet.string(.seriesDescription)
         modality = dataSet.string(.modality)

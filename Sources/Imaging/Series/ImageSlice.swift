@@ -41,6 +41,10 @@ public struct ImageSlice: Sendable {
 public struct SeriesAttributes: Sendable, Codable {
     public var seriesInstanceUID: String
     public var studyInstanceUID: String?
+    /// Patient ID, which links a patient's studies; identifying, so never logged.
+    public var patientID: String?
+    /// Study Date (DA, YYYYMMDD).
+    public var studyDate: String?
     public var seriesNumber: Int?
     public var seriesDescription: String?
     public var modality: String?

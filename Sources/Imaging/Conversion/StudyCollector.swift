@@ -1,0 +1,107 @@
+// Gathers the multiphase studies under one or more folders: series grouped by study, their
+// phases identified and their volumes assembled, ready to submit.
+import Foundation
+
+/// One study found on disk, with a volume per identified phase.
+public struct CollectedStudy: Sendable {
+    public let studyInstanceUID: String
+    /// Patient ID as found in the files; identifying, so never logged.
+    public let patientID: String
+    /// Study Date as YYYY-MM-DD, if present.
+    public let studyDate: String?
+    public let modality: String
+    public var series: [CollectedSeries]
+}
+
+/// One phase of a collected study.
+public struct CollectedSeries: Sendable {
+    public let attributes: SeriesAttributes
+    public let phase: Phase
+    /// How the phase was decided.
+    public let evidence: String
+    public let volume: Volume<Float>
+    public let warnings: [String]
+}
+
+/// What was found under the folders.
+public struct StudyCollection: Sendable {
+    public var studies: [CollectedStudy] = []
+    /// Files that are not DICOM images, or could not be read, with the reason.
+    public var skippedFiles: [SkippedFile] = []
+    /// Series left out of every study, with the reason (no phase, unreadable pixels, ...).
+    public var skippedSeries: [(seriesInstanceUID: String, reason: String)] = []
+}
+
+/// An error that stops collection: the folders hold nothing to submit, or mix patients.
+public struct CollectionError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+public enum StudyCollector {
+    /// Collects the studies under `folders`.
+    ///
+    /// - parameters:
+    ///   - phaseMapping: phases by Series Instance UID or Series Number; they win over every hint.
+    ///   - progress: called with a line of text before each series is read.
+    /// - throws: ``CollectionError`` when no DICOM series is found, or when the series of one
+    ///   study name different patients.
+    public static func collect(_ folders: [String], phaseMapping: [String: Phase] = [:],
+                               progress: (String) -> Void = { _ in }) throws -> StudyCollection {
+        var collection = StudyCollection()
+        var found: [DicomSeries] = []
+        for folder in folders {
+            let scan = try SeriesScanner.scan(folder)
+            found += scan.series
+            collection.skippedFiles += scan.skipped
+        }
+        guard !found.isEmpty else {
+            throw CollectionError(description: "no DICOM image series found under \(folders.joined(separator: ", "))"
+                + (collection.skippedFiles.isEmpty ? "" : " (\(collection.skippedFiles.count) file(s) skipped, e.g. \(collection.skippedFiles[0].path): \(collection.skippedFiles[0].reason))"))
+        }
+
+        let byStudy = Dictionary(grouping: found) { $0.attributes.studyInstanceUID ?? "" }
+        for studyUID in byStudy.keys.sorted() {
+            let members = byStudy[studyUID]!
+            guard !studyUID.isEmpty else {
+                for series in members { collection.skippedSeries.append((series.attributes.seriesInstanceUID, "no Study Instance UID")) }
+                continue
+            }
+            let patients = Set(members.map { $0.attributes.patientID ?? "" })
+            guard patients.count == 1, let patientID = patients.first, !patientID.isEmpty else {
+                let detail = members.map { "series \($0.attributes.seriesNumber.map(String.init) ?? $0.attributes.seriesInstanceUID)" }.joined(separator: ", ")
+                throw CollectionError(description: patients.count > 1
+                    ? "study \(studyUID) holds series of \(patients.count) different patients (\(detail)); submit each patient's series separately"
+                    : "study \(studyUID) has no Patient ID")
+            }
+
+            let phases = PhaseIdentifier.identify(members.map { PhaseCandidate($0.attributes) }, userMapping: phaseMapping)
+            var study = CollectedStudy(studyInstanceUID: studyUID, patientID: patientID,
+                                       studyDate: members.first?.attributes.studyDate.flatMap(isoDate),
+                                       modality: members.first?.attributes.modality ?? "", series: [])
+            for (index, series) in members.enumerated() {
+                let uid = series.attributes.seriesInstanceUID
+                guard let assignment = phases[uid], let phase = assignment.phase else {
+                    collection.skippedSeries.append((uid, "no contrast phase could be identified; give one with --phase"))
+                    continue
+                }
+                progress("reading series \(index + 1)/\(members.count) (\(phase.rawValue), \(series.slices.count) slices)")
+                do {
+                    let assembled = try SeriesAssembler.assemble(series)
+                    study.series.append(CollectedSeries(attributes: series.attributes, phase: phase, evidence: assignment.evidence,
+                                                       volume: assembled.volume, warnings: assembled.warnings))
+                } catch {
+                    collection.skippedSeries.append((uid, "\(error)"))
+                }
+            }
+            collection.studies.append(study)
+        }
+        return collection
+    }
+
+    /// YYYYMMDD to YYYY-MM-DD.
+    private static func isoDate(_ date: String) -> String? {
+        let digits = date.filter(\.isNumber)
+        guard digits.count == 8 else { return nil }
+        return "\(digits.prefix(4))-\(digits.dropFirst(4).prefix(2))-\(digits.suffix(2))"
+    }
+}
