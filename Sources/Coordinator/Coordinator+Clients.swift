@@ -5,7 +5,7 @@ import ServiceSupport
 import Wire
 
 extension Coordinator {
-    /// Answers every waiting client request.
+    /// Replies to every waiting client request.
     func drainClientMessages() {
         for _ in 0..<100 {
             let frames: [Data]?

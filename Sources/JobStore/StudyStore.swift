@@ -48,7 +48,7 @@ public struct StudyRecord: Codable, Sendable, Equatable {
     }
 }
 
-/// What storing a study did.
+/// The outcome of storing a study.
 public struct StoredStudy: Sendable, Equatable {
     public let patientID: Int64
     public let studyID: Int64

@@ -85,12 +85,12 @@ struct Anatomy: Sendable {
         }
     }
 
-    /// Whether a point lies in the liver parenchyma (vessels included).
+    /// Returns whether a point lies in the liver parenchyma (vessels included).
     func isLiver(_ point: Vector3) -> Bool {
         liverLobes.contains { $0.contains(point) }
     }
 
-    /// The tissue at a point; lesions are added on top by the renderer.
+    /// Returns the tissue at a point; lesions are added on top by the renderer.
     func tissue(at point: Vector3) -> Tissue {
         let body = (point.x * point.x) / (bodyRadii.x * bodyRadii.x) + (point.y * point.y) / (bodyRadii.y * bodyRadii.y)
         if body > 1 { return .air }

@@ -39,7 +39,7 @@ public struct PhantomPatient: Sendable {
         growth = courses
     }
 
-    /// The patient's lesions at `timepoint` (0 is the first study), with tracks kept by ID.
+    /// Returns the patient's lesions at `timepoint` (0 is the first study), with tracks kept by ID.
     func lesions(at timepoint: Int) -> [LesionShape] {
         let months = Double(timepoint) * options.monthsBetweenStudies
         var result: [LesionShape] = []
@@ -65,7 +65,7 @@ public struct PhantomPatient: Sendable {
         return result
     }
 
-    /// How the patient lies in the scanner at `timepoint`: a rigid move of the anatomy.
+    /// Returns how the patient lies in the scanner at `timepoint`: a rigid move of the anatomy.
     func pose(at timepoint: Int) -> (rotation: Matrix3, translation: Vector3) {
         guard timepoint > 0 else { return (.identity, .zero) }
         var random = RandomSource(seed: seed).derived(UInt64(number)).derived(200 + UInt64(timepoint))

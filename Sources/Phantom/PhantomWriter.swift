@@ -72,7 +72,7 @@ public enum PhantomWriter {
         return manifest
     }
 
-    /// The study date, months after 5 January 2026, as a DICOM DA value.
+    /// Returns the study date, months after 5 January 2026, as a DICOM DA value.
     static func studyDate(monthsAfterStart months: Double) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!

@@ -16,7 +16,7 @@ struct Ellipsoid: Sendable {
         scaledAxes = (rotation.columns[0] / radii.x, rotation.columns[1] / radii.y, rotation.columns[2] / radii.z)
     }
 
-    /// The squared normalised distance: below 1 inside, 1 on the surface.
+    /// Returns the squared normalised distance: below 1 inside, 1 on the surface.
     func level(_ point: Vector3) -> Double {
         let offset = point - centre
         let u = dot(offset, scaledAxes.0)
@@ -70,7 +70,7 @@ func distanceToSegment(_ point: Vector3, _ a: Vector3, _ b: Vector3) -> Double {
     return length(point - (a + segment * t))
 }
 
-/// A rotation about the head-foot (z) axis followed by one about the left-right (x) axis.
+/// Returns a rotation about the head-foot (z) axis followed by one about the left-right (x) axis.
 func rotation(aboutZ zDegrees: Double, aboutX xDegrees: Double = 0) -> Matrix3 {
     let z = zDegrees * .pi / 180
     let x = xDegrees * .pi / 180

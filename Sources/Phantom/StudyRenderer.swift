@@ -80,7 +80,7 @@ extension PhantomPatient {
                             phaseShifts: appliedShifts, noiseHounsfieldUnits: noise)
     }
 
-    /// The portal venous grid: axial, centred on the body and on the liver's height.
+    /// Returns the portal venous grid: axial, centred on the body and on the liver's height.
     func referenceGrid() -> Geometry {
         let size = options.size
         let spacing = options.spacing
@@ -89,7 +89,7 @@ extension PhantomPatient {
         return Geometry(size: size, spacing: spacing, origin: origin)
     }
 
-    /// The noise-free image of one phase: every voxel centre is mapped back into the anatomy's
+    /// Renders the noise-free image of one phase: every voxel centre is mapped back into the anatomy's
     /// frame (undoing the pose and the phase's breathing shift) and classified there.
     private func render(grid: Geometry, lesions: [LesionShape], pose: (rotation: Matrix3, translation: Vector3),
                         shift: Vector3, phase: Phase) -> Volume<Float> {
@@ -173,7 +173,7 @@ extension PhantomPatient {
         return Volume(geometry: volume.geometry, voxels: source)
     }
 
-    /// An MRI-like T1 signal: fat bright, water and air dark, enhancement kept in order.
+    /// Maps HU to an MRI-like T1 signal: fat bright, water and air dark, enhancement kept in order.
     private func mriSignal(_ volume: Volume<Float>) -> Volume<Float> {
         var result = volume
         for index in result.voxels.indices {
@@ -191,7 +191,7 @@ extension PhantomPatient {
         return result
     }
 
-    /// The analytic size of a lesion in the study's patient space: the volume by quadrature over
+    /// Computes the analytic size of a lesion in the study's patient space: the volume by quadrature over
     /// directions, the maximum diameter from a dense sampling of the surface, and the axial
     /// diameters from chords through the centre line, every 1.5 degrees in axial planes 0.5 mm apart.
     func truth(of lesion: LesionShape, pose: (rotation: Matrix3, translation: Vector3)) -> LesionTruth {
@@ -259,7 +259,7 @@ extension Phase {
 }
 
 extension PhantomPatient {
-    /// The tissue class of every voxel of the portal venous grid at `timepoint`, before lesions:
+    /// Returns the tissue class of every voxel of the portal venous grid at `timepoint`, before lesions:
     /// ground truth for checking the attenuation of each tissue.
     public func tissueMap(timepoint: Int) -> Volume<UInt8> {
         let grid = referenceGrid()
@@ -279,7 +279,7 @@ extension PhantomPatient {
 }
 
 extension PhantomPatient {
-    /// The label map and lesion instance map of the study at `timepoint`, without images: the
+    /// Renders the label map and lesion instance map of the study at `timepoint`, without images: the
     /// ground truth alone, much cheaper than ``renderStudy(timepoint:)``.
     public func renderLabelMaps(timepoint: Int) -> (labels: Volume<UInt8>, lesionInstances: Volume<UInt16>) {
         renderLabels(grid: referenceGrid(), lesions: lesions(at: timepoint), pose: pose(at: timepoint))

@@ -69,7 +69,7 @@ public struct ModelWeights: Sendable {
     }
 }
 
-/// The name and shape of every tensor a configuration needs.
+/// Returns the name and shape of every tensor a configuration needs.
 public func expectedShapes(_ configuration: ModelConfiguration) -> [String: [Int]] {
     let channels = configuration.channels
     let slots = configuration.phaseSlots
@@ -131,7 +131,7 @@ public func expectedShapes(_ configuration: ModelConfiguration) -> [String: [Int
     return shapes
 }
 
-/// The early-fusion baseline whose parameter count is closest to `configuration`'s STD-Net:
+/// Returns the early-fusion baseline whose parameter count is closest to `configuration`'s STD-Net:
 /// the same depth with every stage's channels scaled by one factor.
 public func matchedEarlyFusion(_ configuration: ModelConfiguration) -> ModelConfiguration {
     let target = expectedShapes(configuration).values.reduce(0) { $0 + $1.reduce(1, *) }

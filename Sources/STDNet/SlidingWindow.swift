@@ -86,7 +86,7 @@ func windowStarts(extent: Int, window: Int, overlap: Double) -> [Int] {
     return (0..<count).map { Int((Double($0) * Double(extent - window) / Double(count - 1)).rounded()) }
 }
 
-/// A separable Gaussian over the window with sigma = 1/8 of each extent, as nnU-Net weights
+/// Returns a separable Gaussian over the window with sigma = 1/8 of each extent, as nnU-Net weights
 /// its windows; normalised to 1 at the centre.
 func gaussianWeights(_ window: [Int]) -> [Float] {
     let profiles = window.map { extent -> [Float] in

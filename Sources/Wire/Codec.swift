@@ -93,7 +93,7 @@ public enum Message: Sendable, Equatable {
     }
 }
 
-/// A message that could not be decoded; the text says which frame and why.
+/// A message that could not be decoded, with the frame at fault and the reason.
 public struct DecodingError: Error, CustomStringConvertible {
     public let description: String
 
@@ -112,7 +112,7 @@ public struct Envelope: Sendable, Equatable {
 
     // MARK: Encoding
 
-    /// The frames of this message, without a routing ID.
+    /// Encodes the message into frames, without a routing ID.
     public func encode() -> [Data] {
         let manifest = attachments.map { AttachmentInfo(name: $0.name, byteCount: $0.data.count) }
         let header: Data

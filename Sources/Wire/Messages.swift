@@ -144,7 +144,7 @@ public struct Acknowledgement: Codable, Sendable, Equatable {
     public let job: Int64
     public let attempt: Int
     public let accepted: Bool
-    /// Why it was rejected, when it was.
+    /// The reason for a rejection; nil when accepted.
     public let reason: String?
 
     public init(job: Int64, attempt: Int, accepted: Bool, reason: String? = nil) {
@@ -315,7 +315,7 @@ public struct CancelReply: Codable, Sendable, Equatable {
 
 /// Coordinator -> client: a request could not be handled.
 public struct ErrorReply: Codable, Sendable, Equatable {
-    /// The request it answers, when the request could be read that far.
+    /// The ID of the failed request, when the request could be read that far.
     public let request: String?
     public let message: String
 
@@ -325,7 +325,7 @@ public struct ErrorReply: Codable, Sendable, Equatable {
     }
 }
 
-/// A random identifier for one run of a process.
+/// Returns a random identifier for one run of a process.
 public func makeSessionID() -> String {
     String(UInt64.random(in: 0...UInt64.max), radix: 36)
 }
