@@ -24,6 +24,7 @@ public enum MultiHeadAttention {
         /// Shape (C).
         public var outputProjectionBias: Tensor
 
+        /// Creates parameters from tensors of the shapes above; stops on a mismatch.
         public init(heads: Int, inputProjectionWeight: Tensor, inputProjectionBias: Tensor, outputProjectionWeight: Tensor, outputProjectionBias: Tensor) {
             let channels = outputProjectionWeight.shape[0]
             precondition(channels % heads == 0, "\(channels) channels do not split into \(heads) heads")
