@@ -1,5 +1,8 @@
 // Times the NeuralEngine kernels at STD-Net's sizes and prints one table row per workload.
-// Run a release build: swift run -c release NeuralEngineBenchmarks [workload ...]
+// Run a release build with two oneDNN threads:
+//   OMP_NUM_THREADS=2 swift run -c release NeuralEngineBenchmarks [workload ...]
+// Workloads: convolution, temporal, volume (the default runs these three), temporal-fused and
+// temporal-forward (the 16-channel temporal kernel alone, for profiling).
 import Foundation
 import NeuralEngine
 

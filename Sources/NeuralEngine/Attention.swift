@@ -10,6 +10,9 @@ import Foundation
 ///
 /// This is the generic version, built from `Linear` and per-sequence loops; `TemporalEncoder`
 /// has a fused kernel for the temporal module.
+///
+/// NOTE: the per-sequence loops run on one thread, so this version suits thousands of
+/// sequences, not the million locations of a full-resolution temporal module.
 public enum MultiHeadAttention {
     /// The learned parameters, named as in PyTorch.
     public struct Parameters: Sendable {
