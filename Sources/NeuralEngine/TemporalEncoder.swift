@@ -16,6 +16,9 @@
 ///
 /// Shapes of the reference version: tokens (B, T, C), mask (B, T), output (B, C), where B
 /// counts locations and T phase slots.
+///
+/// NOTE: the module has exactly one encoder layer. A deeper temporal module needs the fused
+/// kernels extended to loop over layers within a block.
 public enum TemporalEncoder {
     /// The learned parameters of the module.
     public struct Parameters: Sendable {
