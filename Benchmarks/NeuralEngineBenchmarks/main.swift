@@ -1,5 +1,8 @@
 // Times the NeuralEngine kernels at STD-Net's sizes and prints one table row per workload.
-// Run a release build: swift run -c release NeuralEngineBenchmarks [workload ...]
+// Run a release build with two oneDNN threads:
+//   OMP_NUM_THREADS=2 swift run -c release NeuralEngineBenchmarks [workload ...]
+// Workloads: convolution, temporal, volume (the default runs these three), temporal-fused and
+// temporal-forward (the 16-channel temporal kernel alone, for profiling).
 import Foundation
 import NeuralEngine
 
@@ -77,7 +80,7 @@ if selected("convolution") {
     benchmarkConvolution(batch: 4, channels: 64, depth: 16, height: 32, width: 32, backward: false)
 }
 
-func benchmarkTemporal(channels: Int, depth: Int, height: Int, width: Int, includeGeneric: Bool = true) {
+func benchmarkTemporal(channels: Int, depth: Int, height: Int, width: Int, includeBackward: Bool = true, includeGeneric: Bool = true) {
     var generator = SplitMix64(seed: 12)
     let slots = 4
     let heads = max(channels / 16, 1)
@@ -90,6 +93,7 @@ func benchmarkTemporal(channels: Int, depth: Int, height: Int, width: Int, inclu
         _ = TemporalEncoder.forward(phases: phases, presentPhases: [true, true, true, true], parameters: parameters)
     }
     printRow(name, fusedTiming, String(format: "%.0f ns per location, %d heads", fusedTiming.wall / Double(locations) * 1e9, heads))
+    guard includeBackward else { return }
     let outputGradient = Tensor.randomNormal(shape: [1, depth, height, width, channels], using: &generator)
     let backwardTiming = medianTiming(runs: 3) {
         _ = TemporalEncoder.backward(
@@ -134,6 +138,9 @@ if selected("temporal") {
     benchmarkTemporal(channels: 16, depth: 64, height: 128, width: 128)
     benchmarkTemporal(channels: 32, depth: 32, height: 64, width: 64)
     benchmarkTemporal(channels: 128, depth: 8, height: 16, width: 16)
+}
+if workloads.contains("temporal-forward") {
+    benchmarkTemporal(channels: 16, depth: 64, height: 128, width: 128, includeBackward: false, includeGeneric: false)
 }
 if workloads.contains("temporal-fused") {
     benchmarkTemporal(channels: 16, depth: 64, height: 128, width: 128, includeGeneric: false)

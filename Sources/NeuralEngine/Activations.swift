@@ -42,7 +42,7 @@ public enum GELU {
     public static func forward(_ input: Tensor) -> Tensor {
         var output = input
         output.scalars.withUnsafeMutableBufferPointer { y in
-            applyInPlace(y.baseAddress!, count: y.count)
+            apply(y.baseAddress!, into: y.baseAddress!, count: y.count)
         }
         return output
     }
@@ -61,18 +61,20 @@ public enum GELU {
         return inputGradient
     }
 
-    /// Replaces `count` values at `values` by their GELU, four lanes at a time.
-    static func applyInPlace(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        let raw = UnsafeMutableRawPointer(values)
+    /// Writes the GELU of `count` values at `inputs` to `outputs`, four lanes at a time. The two
+    /// may be the same buffer.
+    static func apply(_ inputs: UnsafePointer<Float>, into outputs: UnsafeMutablePointer<Float>, count: Int) {
+        let rawInputs = UnsafeRawPointer(inputs)
+        let rawOutputs = UnsafeMutableRawPointer(outputs)
         let vectors = count / 4
         for i in 0..<vectors {
-            let x = raw.loadUnaligned(fromByteOffset: i * 16, as: SIMD4<Float>.self)
+            let x = rawInputs.loadUnaligned(fromByteOffset: i * 16, as: SIMD4<Float>.self)
             let y = 0.5 * x * (1 + fastErf(x * Float(0.5).squareRoot()))
-            raw.storeBytes(of: y, toByteOffset: i * 16, as: SIMD4<Float>.self)
+            rawOutputs.storeBytes(of: y, toByteOffset: i * 16, as: SIMD4<Float>.self)
         }
         for i in vectors * 4..<count {
-            let x = SIMD4<Float>(repeating: values[i])
-            values[i] = (0.5 * x * (1 + fastErf(x * Float(0.5).squareRoot())))[0]
+            let x = SIMD4<Float>(repeating: inputs[i])
+            outputs[i] = (0.5 * x * (1 + fastErf(x * Float(0.5).squareRoot())))[0]
         }
     }
 

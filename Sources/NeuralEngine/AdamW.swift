@@ -8,9 +8,13 @@
 /// The optimiser keeps one pair of moment buffers per parameter tensor, matched by position in
 /// the array passed to `update`, so pass the parameters in the same order every step.
 public struct AdamW: Sendable {
+    /// The step size lr.
     public var learningRate: Float
+    /// The decay rate β₁ of the first-moment average.
     public var beta1: Float
+    /// The decay rate β₂ of the second-moment average.
     public var beta2: Float
+    /// The ε added to the denominator.
     public var epsilon: Float
     /// The decoupled weight decay λ.
     public var weightDecay: Float
@@ -19,6 +23,7 @@ public struct AdamW: Sendable {
     private var firstMoments: [[Float]] = []
     private var secondMoments: [[Float]] = []
 
+    /// Creates an optimiser with PyTorch's defaults unless given other values.
     public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8, weightDecay: Float = 1e-2) {
         self.learningRate = learningRate
         self.beta1 = beta1

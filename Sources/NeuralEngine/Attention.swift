@@ -10,6 +10,9 @@ import Foundation
 ///
 /// This is the generic version, built from `Linear` and per-sequence loops; `TemporalEncoder`
 /// has a fused kernel for the temporal module.
+///
+/// NOTE: the per-sequence loops run on one thread, so this version suits thousands of
+/// sequences, not the million locations of a full-resolution temporal module.
 public enum MultiHeadAttention {
     /// The learned parameters, named as in PyTorch.
     public struct Parameters: Sendable {
@@ -24,6 +27,7 @@ public enum MultiHeadAttention {
         /// Shape (C).
         public var outputProjectionBias: Tensor
 
+        /// Creates parameters from tensors of the shapes above; stops on a mismatch.
         public init(heads: Int, inputProjectionWeight: Tensor, inputProjectionBias: Tensor, outputProjectionWeight: Tensor, outputProjectionBias: Tensor) {
             let channels = outputProjectionWeight.shape[0]
             precondition(channels % heads == 0, "\(channels) channels do not split into \(heads) heads")

@@ -5,9 +5,12 @@ import CDNNL
 
 /// The stride and zero padding of a 3D convolution, equal along D, H and W.
 public struct ConvolutionGeometry: Sendable, Equatable {
+    /// The step between windows along each axis.
     public var stride: Int
+    /// Zeros added before and after each axis.
     public var padding: Int
 
+    /// Creates a geometry; stops when stride < 1 or padding < 0.
     public init(stride: Int = 1, padding: Int = 0) {
         precondition(stride >= 1 && padding >= 0, "invalid convolution stride \(stride) or padding \(padding)")
         self.stride = stride

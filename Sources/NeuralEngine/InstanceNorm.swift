@@ -182,6 +182,7 @@ public enum InstanceNorm {
 
     private static func dimensions(_ input: Tensor) -> (batch: Int, voxels: Int, channels: Int) {
         precondition(input.rank == 5, "instance norm input must be (N, D, H, W, C), got \(input.shape)")
+        precondition(input.shape.allSatisfy { $0 > 0 }, "instance norm input has an empty axis: \(input.shape)")
         return (input.shape[0], input.shape[1] * input.shape[2] * input.shape[3], input.shape[4])
     }
 }

@@ -99,6 +99,7 @@ public enum Linear {
         let inFeatures = weight.shape[1]
         precondition(input.shape.last == inFeatures, "linear input \(input.shape) must end in \(inFeatures) features")
         precondition(bias.shape == [outFeatures], "linear bias must be (\(outFeatures)), got \(bias.shape)")
+        precondition(input.count > 0 && outFeatures > 0, "linear input \(input.shape) and weight \(weight.shape) must not be empty")
         return (input.count / max(inFeatures, 1), inFeatures, outFeatures)
     }
 }

@@ -4,16 +4,13 @@
 /// iterations write the same element.
 struct SendablePointer<Element>: @unchecked Sendable {
     let base: UnsafeMutablePointer<Element>
-    let count: Int
 
     init(_ buffer: UnsafeMutableBufferPointer<Element>) {
         base = buffer.baseAddress!
-        count = buffer.count
     }
 
     init(_ buffer: UnsafeBufferPointer<Element>) {
         base = UnsafeMutablePointer(mutating: buffer.baseAddress!)
-        count = buffer.count
     }
 
     @inline(__always)

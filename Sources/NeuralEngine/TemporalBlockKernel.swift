@@ -116,8 +116,7 @@ struct BlockKernel {
             transposeA: false, transposeB: true, m: rows, n: hiddenChannels, k: channels,
             a: mlpNormOutput, lda: channels, b: weights[.mlpInputWeight], ldb: channels,
             beta: 1, c: hiddenPreActivation, ldc: hiddenChannels)
-        hidden.update(from: hiddenPreActivation, count: rows * hiddenChannels)
-        GELU.applyInPlace(hidden, count: rows * hiddenChannels)
+        GELU.apply(hiddenPreActivation, into: hidden, count: rows * hiddenChannels)
         addRows(encoded, residual, plus: weights[.mlpOutputBias], rows: rows, width: channels)
         sgemm(
             transposeA: false, transposeB: true, m: rows, n: channels, k: hiddenChannels,

@@ -16,25 +16,63 @@
 ///
 /// Shapes of the reference version: tokens (B, T, C), mask (B, T), output (B, C), where B
 /// counts locations and T phase slots.
+///
+/// NOTE: the module has exactly one encoder layer. A deeper temporal module needs the fused
+/// kernels extended to loop over layers within a block.
 public enum TemporalEncoder {
     /// The learned parameters of the module.
     public struct Parameters: Sendable {
         /// One learned vector per phase slot, shape (T, C).
         public var phaseEmbedding: Tensor
-        /// Layer norm before attention, shapes (C).
+        /// Scale γ₁ of the layer norm before attention, shape (C).
         public var attentionNormScale: Tensor
+        /// Shift β₁ of the layer norm before attention, shape (C).
         public var attentionNormShift: Tensor
+        /// The self-attention over phase tokens.
         public var attention: MultiHeadAttention.Parameters
-        /// Layer norm before the MLP, shapes (C).
+        /// Scale γ₂ of the layer norm before the MLP, shape (C).
         public var mlpNormScale: Tensor
+        /// Shift β₂ of the layer norm before the MLP, shape (C).
         public var mlpNormShift: Tensor
-        /// MLP layers, shapes (hidden, C), (hidden), (C, hidden), (C).
+        /// W₁, shape (hidden, C).
         public var mlpInputWeight: Tensor
+        /// b₁, shape (hidden).
         public var mlpInputBias: Tensor
+        /// W₂, shape (C, hidden).
         public var mlpOutputWeight: Tensor
+        /// b₂, shape (C).
         public var mlpOutputBias: Tensor
         /// The attention pooling query q, shape (C).
         public var poolingQuery: Tensor
+
+        /// Creates parameters from tensors of the shapes above; stops on a mismatch.
+        public init(
+            phaseEmbedding: Tensor, attentionNormScale: Tensor, attentionNormShift: Tensor,
+            attention: MultiHeadAttention.Parameters, mlpNormScale: Tensor, mlpNormShift: Tensor,
+            mlpInputWeight: Tensor, mlpInputBias: Tensor, mlpOutputWeight: Tensor, mlpOutputBias: Tensor,
+            poolingQuery: Tensor
+        ) {
+            let channels = poolingQuery.count
+            let hidden = mlpInputBias.count
+            precondition(phaseEmbedding.rank == 2 && phaseEmbedding.shape[1] == channels, "phase embedding must be (T, \(channels)), got \(phaseEmbedding.shape)")
+            for (name, tensor) in [("attentionNormScale", attentionNormScale), ("attentionNormShift", attentionNormShift), ("mlpNormScale", mlpNormScale), ("mlpNormShift", mlpNormShift), ("mlpOutputBias", mlpOutputBias)] {
+                precondition(tensor.shape == [channels], "\(name) must be (\(channels)), got \(tensor.shape)")
+            }
+            precondition(attention.outputProjectionBias.count == channels, "attention has \(attention.outputProjectionBias.count) channels, the module \(channels)")
+            precondition(mlpInputWeight.shape == [hidden, channels], "mlpInputWeight must be (\(hidden), \(channels)), got \(mlpInputWeight.shape)")
+            precondition(mlpOutputWeight.shape == [channels, hidden], "mlpOutputWeight must be (\(channels), \(hidden)), got \(mlpOutputWeight.shape)")
+            self.phaseEmbedding = phaseEmbedding
+            self.attentionNormScale = attentionNormScale
+            self.attentionNormShift = attentionNormShift
+            self.attention = attention
+            self.mlpNormScale = mlpNormScale
+            self.mlpNormShift = mlpNormShift
+            self.mlpInputWeight = mlpInputWeight
+            self.mlpInputBias = mlpInputBias
+            self.mlpOutputWeight = mlpOutputWeight
+            self.mlpOutputBias = mlpOutputBias
+            self.poolingQuery = poolingQuery
+        }
 
         /// The channel count C.
         public var channels: Int { poolingQuery.count }

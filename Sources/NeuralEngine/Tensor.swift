@@ -53,6 +53,10 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// Returns a tensor of normally distributed values (Box-Muller) drawn from `generator`.
+    ///
+    /// Inlinable so that callers get a version specialised for their generator type: the
+    /// generic one spends most of its time in runtime metadata lookups.
+    @inlinable
     public static func randomNormal<G: RandomNumberGenerator>(
         shape: [Int], mean: Float = 0, standardDeviation: Float = 1, using generator: inout G
     ) -> Tensor {
@@ -74,6 +78,7 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// Returns a tensor of values drawn uniformly from `range`.
+    @inlinable
     public static func randomUniform<G: RandomNumberGenerator>(
         shape: [Int], in range: ClosedRange<Float>, using generator: inout G
     ) -> Tensor {
@@ -96,6 +101,7 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         state = seed
     }
 
+    /// Returns the next 64 random bits.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -102,6 +102,7 @@ public enum TrilinearUpsampling {
 
     private static func checkShape(_ shape: [Int], factor: Int) {
         precondition(shape.count == 5, "upsampling input must be (N, D, H, W, C), got \(shape)")
+        precondition(shape.allSatisfy { $0 > 0 }, "upsampling input has an empty axis: \(shape)")
         precondition(factor >= 1, "upsampling factor must be at least 1, got \(factor)")
     }
 }

@@ -131,6 +131,19 @@ import Testing
         #expect(parts == [a, b])
     }
 
+    @Test mutating func concatenationGradients() {
+        let a = Tensor.randomNormal(shape: [2, 3, 2], using: &generator)
+        let b = Tensor.randomNormal(shape: [2, 3, 5], using: &generator)
+        let probe = check.probe(shape: [2, 3, 7])
+        let gradients = Concatenation.backward(outputGradient: probe, widths: [2, 5])
+        GradientCheck.expectMatches(analytic: gradients[0], input: a, probe: probe) {
+            Concatenation.forward([$0, b])
+        }
+        GradientCheck.expectMatches(analytic: gradients[1], input: b, probe: probe) {
+            Concatenation.forward([a, $0])
+        }
+    }
+
     @Test mutating func maskedMeanPoolingGradient() {
         let input = Tensor.randomNormal(shape: [2, 4, 3], using: &generator)
         let mask = [true, false, true, true, false, false, true, false]
