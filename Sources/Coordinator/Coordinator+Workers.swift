@@ -103,7 +103,7 @@ extension Coordinator {
         for worker in workers.dispatchable {
             let jobs: [ClaimedJob]
             do {
-                jobs = try queue.claim(owner: worker.name, limit: worker.credits, lease: configuration.lease,
+                jobs = try leaseQueue.claim(owner: worker.name, limit: worker.credits, lease: configuration.lease,
                                        kinds: worker.kinds.isEmpty ? nil : worker.kinds)
             } catch {
                 databaseErrors.report("claiming jobs failed", error)
@@ -133,7 +133,7 @@ extension Coordinator {
         workers[worker]?.inFlight.formUnion(running)
         guard !running.isEmpty else { return }
         do {
-            let held = try queue.heartbeat(owner: worker, attempts: running.map { ($0.job, $0.attempt) }, lease: configuration.lease)
+            let held = try leaseQueue.heartbeat(owner: worker, attempts: running.map { ($0.job, $0.attempt) }, lease: configuration.lease)
             for attempt in running where !held.contains(attempt.job) {
                 workers[worker]?.inFlight.remove(attempt)
                 send(.abandon(Abandon(job: attempt.job, attempt: attempt.attempt, reason: "the attempt no longer holds the job")), to: worker)

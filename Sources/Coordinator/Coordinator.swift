@@ -11,6 +11,9 @@ public final class Coordinator {
     let configuration: CoordinatorConfiguration
     let logger: Logger
     let queue: JobQueue
+    /// The same queue on a connection without synchronous commit, for claims, lease extensions
+    /// and sweeps: one of those lost in a server crash only leaves a lease to expire.
+    let leaseQueue: JobQueue
     let studies: StudyStore
     let listener: Connection
     let workerSocket: Socket
@@ -31,6 +34,9 @@ public final class Coordinator {
         self.configuration = configuration
         self.logger = logger
         queue = JobQueue(connection: try Connection(configuration.database))
+        var leaseConnection = configuration.database
+        leaseConnection.synchronousCommit = false
+        leaseQueue = JobQueue(connection: try Connection(leaseConnection))
         studies = StudyStore(connection: queue.connection)
         listener = try Connection(configuration.database)
         try listener.listen(JobQueue.notificationChannel)
@@ -120,7 +126,7 @@ public final class Coordinator {
 
     private func sweepExpiredLeases() {
         do {
-            let requeued = try queue.requeueExpiredLeases()
+            let requeued = try leaseQueue.requeueExpiredLeases()
             if !requeued.isEmpty {
                 logger.warning("expired leases swept", ["jobs": requeued.map(String.init).joined(separator: ",")])
             }

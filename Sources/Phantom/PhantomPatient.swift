@@ -30,7 +30,7 @@ public struct PhantomPatient: Sendable {
         var courses: [Int: LesionCourse] = [:]
         for id in 1..<(count + 1) {
             let lesionClass = LesionClass.allCases[(id + number) % LesionClass.allCases.count]
-            guard let lesion = placeLesion(id: id, lesionClass: lesionClass, radius: exp(lesionRandom.uniform(log(3.5)...log(28))),
+            guard let lesion = placeLesion(id: id, lesionClass: lesionClass, radius: exp(lesionRandom.uniform(log(2.5)...log(30))),
                                            anatomy: anatomy, avoiding: lesions, random: &lesionRandom) else { continue }
             lesions.append(lesion)
             courses[id] = LesionCourse.draw(for: lesionClass, random: &lesionRandom)
@@ -56,7 +56,7 @@ public struct PhantomPatient: Sendable {
             guard random.uniform(0...1) < 0.6 else { continue }
             let lesionClass: LesionClass = random.uniform(0...1) < 0.6 ? .hcc : .metastasis
             let id = 100 + later
-            guard var lesion = placeLesion(id: id, lesionClass: lesionClass, radius: random.uniform(3.5...7),
+            guard var lesion = placeLesion(id: id, lesionClass: lesionClass, radius: random.uniform(2.5...7),
                                            anatomy: anatomy, avoiding: result, random: &random) else { continue }
             // A new lesion keeps growing at later timepoints, doubling its volume every 4 months.
             lesion.radius *= pow(2, Double(timepoint - later) * options.monthsBetweenStudies / 12)

@@ -153,7 +153,7 @@ public struct STDNetModel: Sendable {
 
     private func temporalParameters(level: Int) -> TemporalEncoder.Parameters {
         let prefix = "temporal.\(level)"
-        return TemporalEncoder.Parameters.loaded(
+        return TemporalEncoder.Parameters(
             phaseEmbedding: weights["\(prefix).phase_embedding"],
             attentionNormScale: weights["\(prefix).attention_norm.scale"], attentionNormShift: weights["\(prefix).attention_norm.shift"],
             attention: MultiHeadAttention.Parameters(
