@@ -52,6 +52,9 @@ public final class Socket {
         if kind == .router {
             // Sending to a peer that is gone fails instead of being dropped silently.
             try setOption(ZMQ_ROUTER_MANDATORY, 1)
+            // A peer reconnecting under its routing ID (a restarted worker) takes over from the
+            // old connection instead of being refused while that one lingers.
+            try setOption(ZMQ_ROUTER_HANDOVER, 1)
         }
         if let identity {
             let bytes = Array(identity.utf8)
