@@ -219,10 +219,21 @@ extension Coordinator {
             logger.warning("job attempt failed", ["job": failure.job, "attempt": failure.attempt, "worker": worker,
                                                   "retryable": failure.retryable, "outcome": outcome, "error": failure.error])
             send(.acknowledgement(Acknowledgement(job: failure.job, attempt: failure.attempt, accepted: true)), to: worker)
-        } catch let error as JobStoreError where !error.isConnectionError {
-            logger.warning("stale failure rejected", ["job": failure.job, "attempt": failure.attempt, "worker": worker, "error": error])
+        } catch let error as JobStoreError where error.isConnectionError {
+            databaseErrors.report("recording a failure failed", error)
+            return false
+        } catch let error as JobStoreError {
+            let stale: Bool
+            switch error {
+            case .staleAttempt, .jobNotFound: stale = true
+            default: stale = false
+            }
+            // Any other database error would repeat on every retry: the failure is dropped, and
+            // the attempt's lease expiry retries the job instead.
+            logger.log(stale ? .warning : .error, stale ? "stale failure rejected" : "recording a failure failed; the lease will expire instead",
+                       ["job": failure.job, "attempt": failure.attempt, "worker": worker, "error": error])
             send(.acknowledgement(Acknowledgement(job: failure.job, attempt: failure.attempt, accepted: false,
-                                                  reason: "the attempt no longer holds the job")), to: worker)
+                                                  reason: stale ? "the attempt no longer holds the job" : "the failure could not be recorded")), to: worker)
         } catch {
             databaseErrors.report("recording a failure failed", error)
             return false
