@@ -151,7 +151,7 @@ public struct STDNetModel: Sendable {
         InstanceNorm.forward(input, scale: weights["\(name).scale"], shift: weights["\(name).shift"]).output
     }
 
-    private func temporalParameters(level: Int) -> TemporalEncoder.Parameters {
+    func temporalParameters(level: Int) -> TemporalEncoder.Parameters {
         let prefix = "temporal.\(level)"
         return TemporalEncoder.Parameters(
             phaseEmbedding: weights["\(prefix).phase_embedding"],

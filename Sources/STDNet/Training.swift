@@ -1,0 +1,271 @@
+// The backward pass of the segmentation path and one optimiser step: forward with the values
+// the backward pass needs, then the layers in reverse, each with the engine's backward op.
+// The characterisation head is not trained here yet.
+import Foundation
+import NeuralEngine
+
+/// The loss of one window and the gradient of every named parameter.
+public struct SegmentationGradients: Sendable {
+    /// Cross-entropy plus soft Dice, averaged over the window's voxels.
+    public let loss: Float
+    public let crossEntropy: Float
+    public let dice: Float
+    public let gradients: [String: Tensor]
+}
+
+extension STDNetModel {
+    /// Computes the segmentation loss of one window and its gradients.
+    ///
+    /// - parameters:
+    ///   - phases: as for ``forward(_:)``.
+    ///   - labels: the true class of every voxel, D·H·W values in (d, h, w) order.
+    public func segmentationGradients(_ phases: [Tensor?], labels: [UInt8]) -> SegmentationGradients {
+        var gradients: [String: Tensor] = [:]
+        let present = phases.map { $0 != nil }
+        let shape = phases.compactMap { $0 }.first!.shape
+        let levels = configuration.channels.count
+
+        // Forward, keeping what each layer's backward needs.
+        let input: Tensor
+        switch configuration.architecture {
+        case .stdNet: input = stackBatch(phases.compactMap { $0 })
+        case .earlyFusion: input = Concatenation.forward(phases.map { $0 ?? Tensor(shape: shape) })
+        }
+        var encoderCaches: [ResidualCache] = []
+        var current = input
+        for level in 0..<levels {
+            let cache = residualForward(current, level: level)
+            encoderCaches.append(cache)
+            current = cache.output
+        }
+        var slotFeatures: [Tensor] = []
+        var skips: [Tensor] = []
+        for level in 0..<levels {
+            if configuration.architecture == .stdNet {
+                let slots = scatterSlots(encoderCaches[level].output, present: present)
+                slotFeatures.append(slots)
+                skips.append(TemporalEncoder.forward(phases: slots, presentPhases: present, parameters: temporalParameters(level: level)))
+            } else {
+                skips.append(encoderCaches[level].output)
+            }
+        }
+        var decoderCaches: [Int: BlockCache] = [:]
+        var decoded = skips[levels - 1]
+        for level in stride(from: levels - 2, through: 0, by: -1) {
+            let joined = Concatenation.forward([TrilinearUpsampling.forward(decoded), skips[level]])
+            let cache = blockForward(joined, prefix: "decoder.\(level)", previousShape: decoded.shape)
+            decoderCaches[level] = cache
+            decoded = cache.output
+        }
+        let logits = Convolution3D.forward(input: decoded, weight: weights["head.weight"], bias: weights["head.bias"], geometry: ConvolutionGeometry())
+
+        // Loss: cross-entropy and soft Dice on the softmax.
+        let classes = configuration.segmentationClasses
+        let rows = logits.reshaped([logits.count / classes, classes])
+        let (crossEntropy, probabilities) = CrossEntropyLoss.forward(logits: rows, labels: labels)
+        let dice = DiceLoss.forward(probabilities: probabilities, labels: labels)
+        var logitsGradient = CrossEntropyLoss.backward(probabilities: probabilities, labels: labels)
+        let diceGradient = Softmax.backward(outputGradient: DiceLoss.backward(probabilities: probabilities, labels: labels), output: probabilities)
+        for index in logitsGradient.scalars.indices { logitsGradient.scalars[index] += diceGradient.scalars[index] }
+
+        // Backward: head, decoder, temporal modules, encoder.
+        let head = Convolution3D.backward(outputGradient: logitsGradient.reshaped(logits.shape), input: decoded,
+                                          weight: weights["head.weight"], geometry: ConvolutionGeometry())
+        gradients["head.weight"] = head.weight
+        gradients["head.bias"] = head.bias
+        var skipGradients = skips.map { Tensor(shape: $0.shape) }
+        var decodedGradient = head.input
+        for level in 0...(levels - 2) {
+            let cache = decoderCaches[level]!
+            let (joinedGradient, blockGradients) = blockBackward(decodedGradient, cache: cache, prefix: "decoder.\(level)")
+            gradients.merge(blockGradients) { $1 }
+            let parts = Concatenation.backward(outputGradient: joinedGradient, widths: [cache.previousShape[4], skips[level].shape[4]])
+            add(parts[1], into: &skipGradients[level])
+            decodedGradient = TrilinearUpsampling.backward(outputGradient: parts[0], inputShape: cache.previousShape)
+        }
+        add(decodedGradient, into: &skipGradients[levels - 1])
+
+        var featureGradients: [Tensor] = []
+        for level in 0..<levels {
+            guard configuration.architecture == .stdNet else {
+                featureGradients.append(skipGradients[level])
+                continue
+            }
+            let temporal = TemporalEncoder.backward(outputGradient: skipGradients[level], phases: slotFeatures[level],
+                                                    presentPhases: present, parameters: temporalParameters(level: level))
+            gradients.merge(temporalGradientNames(temporal.parameters, level: level)) { $1 }
+            featureGradients.append(gatherSlots(temporal.phases, present: present))
+        }
+        var outputGradient = featureGradients[levels - 1]
+        for level in stride(from: levels - 1, through: 0, by: -1) {
+            let (inputGradient, stageGradients) = residualBackward(outputGradient, cache: encoderCaches[level], level: level)
+            gradients.merge(stageGradients) { $1 }
+            if level > 0 {
+                outputGradient = featureGradients[level - 1]
+                add(inputGradient, into: &outputGradient)
+            }
+        }
+        return SegmentationGradients(loss: crossEntropy + dice, crossEntropy: crossEntropy, dice: dice, gradients: gradients)
+    }
+
+    // MARK: Encoder stage
+
+    struct ResidualCache {
+        let input: Tensor
+        let conv1: Tensor
+        let norm1: InstanceNorm.Statistics
+        let normalised1: Tensor
+        let activated1: Tensor
+        let conv2: Tensor
+        let norm2: InstanceNorm.Statistics
+        let sum: Tensor
+        let output: Tensor
+    }
+
+    func residualForward(_ input: Tensor, level: Int) -> ResidualCache {
+        let prefix = "encoder.\(level)"
+        let stride = level == 0 ? 1 : 2
+        let conv1 = Convolution3D.forward(input: input, weight: weights["\(prefix).conv1.weight"], bias: weights["\(prefix).conv1.bias"],
+                                          geometry: ConvolutionGeometry(stride: stride, padding: 1))
+        let (normalised1, norm1) = InstanceNorm.forward(conv1, scale: weights["\(prefix).norm1.scale"], shift: weights["\(prefix).norm1.shift"])
+        let activated1 = LeakyReLU.forward(normalised1)
+        let conv2 = Convolution3D.forward(input: activated1, weight: weights["\(prefix).conv2.weight"], bias: weights["\(prefix).conv2.bias"],
+                                          geometry: ConvolutionGeometry(stride: 1, padding: 1))
+        let (normalised2, norm2) = InstanceNorm.forward(conv2, scale: weights["\(prefix).norm2.scale"], shift: weights["\(prefix).norm2.shift"])
+        let skip = Convolution3D.forward(input: input, weight: weights["\(prefix).skip.weight"], bias: weights["\(prefix).skip.bias"],
+                                         geometry: ConvolutionGeometry(stride: stride, padding: 0))
+        var sum = normalised2
+        add(skip, into: &sum)
+        return ResidualCache(input: input, conv1: conv1, norm1: norm1, normalised1: normalised1, activated1: activated1,
+                             conv2: conv2, norm2: norm2, sum: sum, output: LeakyReLU.forward(sum))
+    }
+
+    func residualBackward(_ outputGradient: Tensor, cache: ResidualCache, level: Int) -> (Tensor, [String: Tensor]) {
+        let prefix = "encoder.\(level)"
+        let stride = level == 0 ? 1 : 2
+        var gradients: [String: Tensor] = [:]
+        let sumGradient = LeakyReLU.backward(outputGradient: outputGradient, input: cache.sum)
+
+        let norm2 = InstanceNorm.backward(outputGradient: sumGradient, input: cache.conv2, scale: weights["\(prefix).norm2.scale"], statistics: cache.norm2)
+        let conv2 = Convolution3D.backward(outputGradient: norm2.input, input: cache.activated1, weight: weights["\(prefix).conv2.weight"],
+                                           geometry: ConvolutionGeometry(stride: 1, padding: 1))
+        let activation = LeakyReLU.backward(outputGradient: conv2.input, input: cache.normalised1)
+        let norm1 = InstanceNorm.backward(outputGradient: activation, input: cache.conv1, scale: weights["\(prefix).norm1.scale"], statistics: cache.norm1)
+        let conv1 = Convolution3D.backward(outputGradient: norm1.input, input: cache.input, weight: weights["\(prefix).conv1.weight"],
+                                           geometry: ConvolutionGeometry(stride: stride, padding: 1))
+        let skip = Convolution3D.backward(outputGradient: sumGradient, input: cache.input, weight: weights["\(prefix).skip.weight"],
+                                          geometry: ConvolutionGeometry(stride: stride, padding: 0))
+
+        gradients["\(prefix).norm2.scale"] = norm2.scale
+        gradients["\(prefix).norm2.shift"] = norm2.shift
+        gradients["\(prefix).conv2.weight"] = conv2.weight
+        gradients["\(prefix).conv2.bias"] = conv2.bias
+        gradients["\(prefix).norm1.scale"] = norm1.scale
+        gradients["\(prefix).norm1.shift"] = norm1.shift
+        gradients["\(prefix).conv1.weight"] = conv1.weight
+        gradients["\(prefix).conv1.bias"] = conv1.bias
+        gradients["\(prefix).skip.weight"] = skip.weight
+        gradients["\(prefix).skip.bias"] = skip.bias
+        var inputGradient = conv1.input
+        add(skip.input, into: &inputGradient)
+        return (inputGradient, gradients)
+    }
+
+    // MARK: Decoder block
+
+    struct BlockCache {
+        let input: Tensor
+        let previousShape: [Int]
+        let conv1: Tensor
+        let norm1: InstanceNorm.Statistics
+        let normalised1: Tensor
+        let activated1: Tensor
+        let conv2: Tensor
+        let norm2: InstanceNorm.Statistics
+        let normalised2: Tensor
+        let output: Tensor
+    }
+
+    func blockForward(_ input: Tensor, prefix: String, previousShape: [Int]) -> BlockCache {
+        let geometry = ConvolutionGeometry(stride: 1, padding: 1)
+        let conv1 = Convolution3D.forward(input: input, weight: weights["\(prefix).conv1.weight"], bias: weights["\(prefix).conv1.bias"], geometry: geometry)
+        let (normalised1, norm1) = InstanceNorm.forward(conv1, scale: weights["\(prefix).norm1.scale"], shift: weights["\(prefix).norm1.shift"])
+        let activated1 = LeakyReLU.forward(normalised1)
+        let conv2 = Convolution3D.forward(input: activated1, weight: weights["\(prefix).conv2.weight"], bias: weights["\(prefix).conv2.bias"], geometry: geometry)
+        let (normalised2, norm2) = InstanceNorm.forward(conv2, scale: weights["\(prefix).norm2.scale"], shift: weights["\(prefix).norm2.shift"])
+        return BlockCache(input: input, previousShape: previousShape, conv1: conv1, norm1: norm1, normalised1: normalised1,
+                          activated1: activated1, conv2: conv2, norm2: norm2, normalised2: normalised2, output: LeakyReLU.forward(normalised2))
+    }
+
+    func blockBackward(_ outputGradient: Tensor, cache: BlockCache, prefix: String) -> (Tensor, [String: Tensor]) {
+        let geometry = ConvolutionGeometry(stride: 1, padding: 1)
+        let activation2 = LeakyReLU.backward(outputGradient: outputGradient, input: cache.normalised2)
+        let norm2 = InstanceNorm.backward(outputGradient: activation2, input: cache.conv2, scale: weights["\(prefix).norm2.scale"], statistics: cache.norm2)
+        let conv2 = Convolution3D.backward(outputGradient: norm2.input, input: cache.activated1, weight: weights["\(prefix).conv2.weight"], geometry: geometry)
+        let activation1 = LeakyReLU.backward(outputGradient: conv2.input, input: cache.normalised1)
+        let norm1 = InstanceNorm.backward(outputGradient: activation1, input: cache.conv1, scale: weights["\(prefix).norm1.scale"], statistics: cache.norm1)
+        let conv1 = Convolution3D.backward(outputGradient: norm1.input, input: cache.input, weight: weights["\(prefix).conv1.weight"], geometry: geometry)
+        let gradients: [String: Tensor] = [
+            "\(prefix).norm2.scale": norm2.scale, "\(prefix).norm2.shift": norm2.shift,
+            "\(prefix).conv2.weight": conv2.weight, "\(prefix).conv2.bias": conv2.bias,
+            "\(prefix).norm1.scale": norm1.scale, "\(prefix).norm1.shift": norm1.shift,
+            "\(prefix).conv1.weight": conv1.weight, "\(prefix).conv1.bias": conv1.bias,
+        ]
+        return (conv1.input, gradients)
+    }
+
+    private func temporalGradientNames(_ parameters: TemporalEncoder.Parameters, level: Int) -> [String: Tensor] {
+        let prefix = "temporal.\(level)"
+        return [
+            "\(prefix).phase_embedding": parameters.phaseEmbedding,
+            "\(prefix).attention_norm.scale": parameters.attentionNormScale, "\(prefix).attention_norm.shift": parameters.attentionNormShift,
+            "\(prefix).attention.in_proj.weight": parameters.attention.inputProjectionWeight,
+            "\(prefix).attention.in_proj.bias": parameters.attention.inputProjectionBias,
+            "\(prefix).attention.out_proj.weight": parameters.attention.outputProjectionWeight,
+            "\(prefix).attention.out_proj.bias": parameters.attention.outputProjectionBias,
+            "\(prefix).mlp_norm.scale": parameters.mlpNormScale, "\(prefix).mlp_norm.shift": parameters.mlpNormShift,
+            "\(prefix).mlp.fc1.weight": parameters.mlpInputWeight, "\(prefix).mlp.fc1.bias": parameters.mlpInputBias,
+            "\(prefix).mlp.fc2.weight": parameters.mlpOutputWeight, "\(prefix).mlp.fc2.bias": parameters.mlpOutputBias,
+            "\(prefix).pooling_query": parameters.poolingQuery,
+        ]
+    }
+}
+
+/// Segmentation training with AdamW over every named parameter, the characterisation head aside.
+public struct SegmentationTrainer: Sendable {
+    public private(set) var model: STDNetModel
+    public var optimiser: AdamW
+    private let names: [String]
+
+    public init(model: STDNetModel, optimiser: AdamW = AdamW()) {
+        self.model = model
+        self.optimiser = optimiser
+        names = model.weights.tensors.keys.filter { !$0.hasPrefix("characterisation.") }.sorted()
+    }
+
+    /// Runs one optimiser step on one window and returns its loss before the step.
+    public mutating func step(_ phases: [Tensor?], labels: [UInt8]) throws -> Float {
+        let result = model.segmentationGradients(phases, labels: labels)
+        var parameters = names.map { model.weights[$0] }
+        optimiser.update(&parameters, gradients: names.map { name in result.gradients[name] ?? Tensor(shape: model.weights[name].shape) })
+        var tensors = model.weights.tensors
+        for (name, tensor) in zip(names, parameters) { tensors[name] = tensor }
+        model = try STDNetModel(configuration: model.configuration, weights: ModelWeights(tensors: tensors))
+        return result.loss
+    }
+}
+
+/// The present slots of a (T, ...) gradient, as a (present, ...) batch.
+func gatherSlots(_ slots: Tensor, present: [Bool]) -> Tensor {
+    let perPhase = slots.count / slots.shape[0]
+    var scalars: [Float] = []
+    for (slot, isPresent) in present.enumerated() where isPresent {
+        scalars += slots.scalars[slot * perPhase..<(slot + 1) * perPhase]
+    }
+    return Tensor(shape: [present.filter { $0 }.count] + Array(slots.shape.dropFirst()), scalars: scalars)
+}
+
+func add(_ source: Tensor, into target: inout Tensor) {
+    precondition(source.shape == target.shape, "cannot add \(source.shape) into \(target.shape)")
+    for index in target.scalars.indices { target.scalars[index] += source.scalars[index] }
+}

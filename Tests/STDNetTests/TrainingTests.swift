@@ -1,0 +1,67 @@
+import Foundation
+import NeuralEngine
+import STDNet
+import Testing
+
+@Suite struct TrainingTests {
+    static let tiny = ModelConfiguration(channels: [4, 8, 8, 8], heads: 2, characterisationHidden: 8)
+
+    /// Four phases of a 16³ window and labels that follow the arterial phase: a bright blob is
+    /// class 2, its surroundings class 1, the rest background.
+    static func problem() -> (phases: [Tensor?], labels: [UInt8]) {
+        var generator = SplitMix64(seed: 5)
+        var labels = [UInt8](repeating: 0, count: 4096)
+        var phases = (0..<4).map { _ in Tensor.randomNormal(shape: [1, 16, 16, 16, 1], standardDeviation: 0.1, using: &generator) }
+        for z in 0..<16 {
+            for y in 0..<16 {
+                for x in 0..<16 {
+                    let index = (z * 16 + y) * 16 + x
+                    let distance = (Double((x - 8) * (x - 8) + (y - 7) * (y - 7) + (z - 9) * (z - 9))).squareRoot()
+                    if distance < 3 {
+                        labels[index] = 2
+                        phases[1].scalars[index] += 1.5
+                    } else if distance < 6 {
+                        labels[index] = 1
+                        for phase in phases.indices { phases[phase].scalars[index] += 0.5 }
+                    }
+                }
+            }
+        }
+        return (phases.map { Optional($0) }, labels)
+    }
+
+    @Test(arguments: [Architecture.stdNet, .earlyFusion])
+    func gradientsMatchFiniteDifferences(_ architecture: Architecture) throws {
+        var configuration = Self.tiny
+        configuration.architecture = architecture
+        let model = STDNetModel.random(configuration, seed: 11)
+        let (phases, labels) = Self.problem()
+        let analytic = model.segmentationGradients(phases, labels: labels)
+
+        var names = ["head.weight", "decoder.0.conv2.weight", "encoder.0.conv1.weight", "encoder.3.norm2.scale", "decoder.2.conv1.bias"]
+        if architecture == .stdNet { names += ["temporal.0.mlp.fc1.weight", "temporal.2.attention.in_proj.weight", "temporal.1.phase_embedding"] }
+        for name in names {
+            let gradient = try #require(analytic.gradients[name], "no gradient for \(name)")
+            // The element with the largest gradient, where Float32 differences are most reliable.
+            let index = gradient.scalars.indices.max { abs(gradient.scalars[$0]) < abs(gradient.scalars[$1]) }!
+            let step: Float = 2e-3
+            func loss(shiftedBy delta: Float) throws -> Float {
+                var tensors = model.weights.tensors
+                tensors[name]!.scalars[index] += delta
+                return try STDNetModel(configuration: configuration, weights: ModelWeights(tensors: tensors))
+                    .segmentationGradients(phases, labels: labels).loss
+            }
+            let numeric = (try loss(shiftedBy: step) - loss(shiftedBy: -step)) / (2 * step)
+            let error = abs(numeric - gradient.scalars[index]) / max(abs(numeric), abs(gradient.scalars[index]), 1e-3)
+            #expect(error < 0.05, "\(architecture.rawValue) \(name)[\(index)]: analytic \(gradient.scalars[index]), numeric \(numeric)")
+        }
+    }
+
+    @Test func fewStepsLowerTheLoss() throws {
+        let (phases, labels) = Self.problem()
+        var trainer = SegmentationTrainer(model: .random(Self.tiny, seed: 12), optimiser: AdamW(learningRate: 1e-2))
+        var losses: [Float] = []
+        for _ in 0..<12 { losses.append(try trainer.step(phases, labels: labels)) }
+        #expect(losses.last! < 0.8 * losses.first!, "losses \(losses)")
+    }
+}
