@@ -29,7 +29,8 @@ extension Coordinator {
             reply(.studySubmitted(StudySubmitted(request: submission.request, study: stored.studyID, job: stored.analyzeJobID,
                                                  alreadyStored: !stored.inserted)), to: client)
         } catch let error as SubmissionError {
-            logger.warning("study submission rejected", ["series": submission.series.count, "reason": error.description])
+            // The reason names DICOM UIDs, which can identify a patient: it goes to the client only.
+            logger.warning("study submission rejected", ["series": submission.series.count])
             reply(.error(ErrorReply(request: submission.request, message: error.description)), to: client)
         }
     }

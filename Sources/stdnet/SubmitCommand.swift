@@ -46,12 +46,21 @@ enum SubmitCommand: Command {
 
         var failures = 0
         for study in collection.studies {
+            guard !study.series.isEmpty else {
+                failures += 1
+                print("study \(study.studyInstanceUID) not submitted: none of its series could be read (see the skipped series above)")
+                continue
+            }
             do {
                 try submit(study, client: client)
             } catch {
                 failures += 1
                 print("study \(study.studyInstanceUID) not submitted: \(error)")
             }
+        }
+        if collection.studies.isEmpty {
+            print("nothing submitted: no series belongs to a study with a Study Instance UID")
+            return 1
         }
         return failures == 0 ? 0 : 1
     }
