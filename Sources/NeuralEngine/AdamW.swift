@@ -32,6 +32,17 @@ public struct AdamW: Sendable {
         self.weightDecay = weightDecay
     }
 
+    /// The first and second moment buffers, in parameter order, for saving a checkpoint.
+    public var moments: (first: [[Float]], second: [[Float]]) { (firstMoments, secondMoments) }
+
+    /// Restores the state saved from ``moments`` and ``step``, to resume training.
+    public mutating func restore(step: Int, firstMoments: [[Float]], secondMoments: [[Float]]) {
+        precondition(firstMoments.count == secondMoments.count, "moment buffers differ in count")
+        self.step = step
+        self.firstMoments = firstMoments
+        self.secondMoments = secondMoments
+    }
+
     /// Applies one update to every parameter tensor from its gradient.
     public mutating func update(_ parameters: inout [Tensor], gradients: [Tensor]) {
         precondition(parameters.count == gradients.count, "\(parameters.count) parameters but \(gradients.count) gradients")

@@ -30,6 +30,18 @@ public enum Safetensors {
         try file.write(to: url)
     }
 
+    /// Reads the `__metadata__` strings of a file.
+    public static func metadata(from url: URL) throws -> [String: String] {
+        let file = try Data(contentsOf: url)
+        guard file.count >= 8 else { throw SafetensorsError(description: "\(url.path): too short for a safetensors header") }
+        let headerLength = file.prefix(8).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+        guard headerLength > 0, 8 + headerLength <= file.count,
+              let header = try JSONSerialization.jsonObject(with: file.subdata(in: 8..<(8 + headerLength))) as? [String: Any] else {
+            throw SafetensorsError(description: "\(url.path): invalid safetensors header")
+        }
+        return header["__metadata__"] as? [String: String] ?? [:]
+    }
+
     /// Reads every tensor of a file; only F32 tensors are supported.
     public static func read(from url: URL) throws -> [String: Tensor] {
         let file = try Data(contentsOf: url)

@@ -235,21 +235,22 @@ extension STDNetModel {
 public struct SegmentationTrainer: Sendable {
     public private(set) var model: STDNetModel
     public var optimiser: AdamW
-    private let names: [String]
+    /// The trained parameters in the optimiser's order: every one but the characterisation head's.
+    public let parameterNames: [String]
 
     public init(model: STDNetModel, optimiser: AdamW = AdamW()) {
         self.model = model
         self.optimiser = optimiser
-        names = model.weights.tensors.keys.filter { !$0.hasPrefix("characterisation.") }.sorted()
+        parameterNames = model.weights.tensors.keys.filter { !$0.hasPrefix("characterisation.") }.sorted()
     }
 
     /// Runs one optimiser step on one window and returns its loss before the step.
     public mutating func step(_ phases: [Tensor?], labels: [UInt8]) throws -> Float {
         let result = model.segmentationGradients(phases, labels: labels)
-        var parameters = names.map { model.weights[$0] }
-        optimiser.update(&parameters, gradients: names.map { name in result.gradients[name] ?? Tensor(shape: model.weights[name].shape) })
+        var parameters = parameterNames.map { model.weights[$0] }
+        optimiser.update(&parameters, gradients: parameterNames.map { name in result.gradients[name] ?? Tensor(shape: model.weights[name].shape) })
         var tensors = model.weights.tensors
-        for (name, tensor) in zip(names, parameters) { tensors[name] = tensor }
+        for (name, tensor) in zip(parameterNames, parameters) { tensors[name] = tensor }
         model = try STDNetModel(configuration: model.configuration, weights: ModelWeights(tensors: tensors))
         return result.loss
     }

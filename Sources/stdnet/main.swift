@@ -11,6 +11,7 @@ let commands: [any Command.Type] = [
     CancelCommand.self,
     ConvertCommand.self,
     PhantomCommand.self,
+    TrainCommand.self,
 ]
 
 @MainActor func printHelp() {
