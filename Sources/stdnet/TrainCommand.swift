@@ -77,7 +77,7 @@ enum TrainCommand: Command {
         }
         let schedule = LearningRateSchedule(peak: peak, warmupSteps: warmup, totalSteps: steps)
         var sampler = PhantomPatchSampler(options: patches, seed: seed &+ UInt64(trainer.optimiser.step))
-        print("training \(trainer.model.configuration.architecture.rawValue) with \(trainer.model.weights.parameterCount) parameters from step \(trainer.optimiser.step) to \(steps)")
+        report("training \(trainer.model.configuration.architecture.rawValue) with \(trainer.model.weights.parameterCount) parameters from step \(trainer.optimiser.step) to \(steps)")
 
         var recentLosses: [Float] = []
         var windowStart = ContinuousClock.now
@@ -94,8 +94,8 @@ enum TrainCommand: Command {
                 let elapsed = ContinuousClock.now - windowStart
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
                 let mean = recentLosses.reduce(0, +) / Float(recentLosses.count)
-                print(String(format: "step %d/%d loss %.4f lr %.2e windows/s %.2f", step + 1, steps, mean,
-                             trainer.optimiser.learningRate, Double(windowsSinceReport) / max(seconds, 1e-9)))
+                report(String(format: "step %d/%d loss %.4f lr %.2e windows/s %.2f", step + 1, steps, mean,
+                              trainer.optimiser.learningRate, Double(windowsSinceReport) / max(seconds, 1e-9)))
                 windowStart = ContinuousClock.now
                 windowsSinceReport = 0
             }
@@ -103,7 +103,12 @@ enum TrainCommand: Command {
                 try trainer.saveCheckpoint(to: folder)
             }
         }
-        print("checkpoint in \(folder.path)")
+        report("checkpoint in \(folder.path)")
         return 0
+    }
+
+    /// Writes a progress line unbuffered, so a log file shows it at once as a terminal does.
+    private static func report(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 }
