@@ -1,0 +1,56 @@
+import Foundation
+import STDNet
+import Testing
+
+@Suite struct MetricsTests {
+    @Test func diceOfOverlappingBoxes() {
+        // 4 voxels against 6, sharing 3: 2*3 / (4+6) = 0.6.
+        var a = [Bool](repeating: false, count: 10)
+        var b = a
+        for index in 0..<4 { a[index] = true }
+        for index in 1..<7 { b[index] = true }
+        #expect(abs(dice(a, b) - 0.6) < 1e-12)
+        #expect(dice([false, false], [false, false]) == 1)
+    }
+
+    @Test func hausdorff95OfShiftedCubes() {
+        // Two 6-voxel cubes, one shifted by 2 voxels along w at 1.5 mm: every surface voxel of
+        // the faces perpendicular to w lies 3 mm from the other cube's surface, and the rest at
+        // most that, so the 95th percentile is 3 mm.
+        let extent = [12, 12, 16]
+        func cube(offset: Int) -> [Bool] {
+            var mask = [Bool](repeating: false, count: extent.reduce(1, *))
+            for d in 3..<9 { for h in 3..<9 { for w in (3 + offset)..<(9 + offset) { mask[(d * 12 + h) * 16 + w] = true } } }
+            return mask
+        }
+        let distance = hausdorff95(cube(offset: 0), cube(offset: 2), extent: extent, spacing: [1, 1, 1.5])
+        #expect(abs(distance - 3) < 1e-9)
+        #expect(hausdorff95(cube(offset: 0), cube(offset: 0), extent: extent, spacing: [1, 1, 1]) == 0)
+        #expect(hausdorff95(cube(offset: 0), [Bool](repeating: false, count: extent.reduce(1, *)), extent: extent, spacing: [1, 1, 1]) == .infinity)
+    }
+
+    @Test func detectionMatchesOneToOne() {
+        // Truth: lesions A {1,2,3} and B {10,11}; predictions: P1 overlaps A, P2 overlaps A less,
+        // P3 hits nothing. One match (P1-A), two false positives, one missed lesion (B).
+        let counts = detectionCounts(predicted: [[1, 2], [3, 4], [20]], truth: [[1, 2, 3], [10, 11]])
+        #expect(counts == DetectionCounts(truePositives: 1, falsePositives: 2, falseNegatives: 1))
+        #expect(abs(counts.precision - 1.0 / 3) < 1e-12)
+        #expect(abs(counts.recall - 0.5) < 1e-12)
+        #expect(abs(counts.f1 - 0.4) < 1e-12)
+    }
+
+    @Test func aucFromSmallTable() {
+        // Positives 0.9, 0.6, 0.4; negatives 0.7, 0.4, 0.2. Pairs won: 0.9 beats 3, 0.6 beats 2,
+        // 0.4 beats 1 and ties 1 (half): 6.5 of 9.
+        let auc = areaUnderCurve(scores: [0.9, 0.6, 0.4, 0.7, 0.4, 0.2], positives: [true, true, true, false, false, false])
+        #expect(abs((auc ?? 0) - 6.5 / 9) < 1e-12)
+        #expect(areaUnderCurve(scores: [0.5], positives: [true]) == nil)
+    }
+
+    @Test func macroF1OverClasses() {
+        // Class 0: tp 2, fp 1, fn 0 -> 0.8; class 1: tp 1, fp 0, fn 1 -> 2/3; accuracy 3/4.
+        let scores = classificationScores(predicted: [0, 0, 0, 1], truth: [0, 0, 1, 1])
+        #expect(abs(scores.accuracy - 0.75) < 1e-12)
+        #expect(abs(scores.macroF1 - (0.8 + 2.0 / 3) / 2) < 1e-12)
+    }
+}
