@@ -12,6 +12,7 @@ let commands: [any Command.Type] = [
     ConvertCommand.self,
     PhantomCommand.self,
     TrainCommand.self,
+    EvaluateCommand.self,
 ]
 
 @MainActor func printHelp() {

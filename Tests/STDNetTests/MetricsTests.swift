@@ -54,3 +54,18 @@ import Testing
         #expect(abs(scores.macroF1 - (0.8 + 2.0 / 3) / 2) < 1e-12)
     }
 }
+
+@Suite struct EvaluationTests {
+    @Test func reportCountsEveryTrueLesion() {
+        let configuration = ModelConfiguration(channels: [4, 8, 8, 8], heads: 2, characterisationHidden: 8, spacing: [12, 12, 15])
+        let report = STDNetModel.random(configuration, seed: 1).evaluate(seed: 77, patients: 1, motionMillimetres: 0, window: [8, 16, 16])
+        let study = report.studies[0]
+        #expect(report.studies.count == 1)
+        #expect((0...1).contains(study.liverDice))
+        #expect((0...1).contains(study.lesionDice))
+        // Every true lesion is either found or missed.
+        let detection = study.detection
+        #expect(detection.truePositives + detection.falseNegatives >= study.detectionAtLeast10mm.truePositives + study.detectionAtLeast10mm.falseNegatives)
+        #expect(detection.truePositives + detection.falseNegatives > 0, "the phantom patient has no lesion on this grid")
+    }
+}
