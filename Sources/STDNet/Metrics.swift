@@ -1,7 +1,7 @@
 // Evaluation metrics used in the field: Dice, HD95, lesion-wise detection, AUC and macro-F1.
 import Foundation
 
-/// The Dice similarity coefficient of two masks; 1 when both are empty.
+/// Returns the Dice similarity coefficient of two masks; 1 when both are empty.
 public func dice(_ prediction: [Bool], _ truth: [Bool]) -> Double {
     precondition(prediction.count == truth.count, "masks differ in size")
     var intersection = 0, predicted = 0, actual = 0
@@ -15,9 +15,9 @@ public func dice(_ prediction: [Bool], _ truth: [Bool]) -> Double {
 
 /// The 95th percentile of the symmetric surface distances between two masks, in mm.
 ///
-/// Surface voxels are mask voxels with a face neighbour outside the mask; every surface voxel of
-/// each mask is measured to the nearest surface voxel of the other, and the 95th percentile of
-/// all those distances is returned. Infinity when exactly one mask is empty, 0 when both are.
+/// Surface voxels are mask voxels with a face neighbour outside the mask. Every surface voxel of
+/// each mask is measured to the nearest surface voxel of the other, and the result is the 95th
+/// percentile of all those distances. Infinity when exactly one mask is empty, 0 when both are.
 ///
 /// - parameters:
 ///   - extent: (D, H, W) of the masks, which are in (d, h, w) order.
@@ -102,7 +102,7 @@ public func detectionCounts(predicted: [[Int]], truth: [[Int]]) -> DetectionCoun
                            falseNegatives: truth.count - usedTruth.count)
 }
 
-/// The area under the ROC curve of scores for positive against negative cases: the chance that a
+/// Returns the area under the ROC curve of scores for positive against negative cases: the chance that a
 /// random positive scores above a random negative, ties counting one half (Mann-Whitney U).
 public func areaUnderCurve(scores: [Double], positives: [Bool]) -> Double? {
     let positive = zip(scores, positives).filter { $0.1 }.map(\.0)

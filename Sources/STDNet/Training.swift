@@ -256,7 +256,7 @@ public struct SegmentationTrainer: Sendable {
     }
 }
 
-/// The present slots of a (T, ...) gradient, as a (present, ...) batch.
+/// Returns the present slots of a (T, ...) gradient as a (present, ...) batch.
 func gatherSlots(_ slots: Tensor, present: [Bool]) -> Tensor {
     let perPhase = slots.count / slots.shape[0]
     var scalars: [Float] = []

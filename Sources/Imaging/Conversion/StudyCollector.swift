@@ -17,13 +17,13 @@ public struct CollectedStudy: Sendable {
 public struct CollectedSeries: Sendable {
     public let attributes: SeriesAttributes
     public let phase: Phase
-    /// How the phase was decided.
+    /// The hint that decided the phase.
     public let evidence: String
     public let volume: Volume<Float>
     public let warnings: [String]
 }
 
-/// What was found under the folders.
+/// The studies found under the folders, and what was skipped.
 public struct StudyCollection: Sendable {
     public var studies: [CollectedStudy] = []
     /// Files that are not DICOM images, or could not be read, with the reason.
