@@ -16,9 +16,30 @@ public struct StudyEvaluation: Codable, Sendable {
     public let detectionAtLeast10mm: DetectionCounts
 }
 
+/// The characterisation of one true lesion: its class and the head's probabilities, computed on
+/// a window centred on the lesion with the true lesion mask.
+public struct LesionClassification: Codable, Sendable {
+    public let trueClass: Int
+    public let probabilities: [Double]
+}
+
 /// Scores over a held-out set.
 public struct EvaluationReport: Codable, Sendable {
     public let studies: [StudyEvaluation]
+    public let lesions: [LesionClassification]
+
+    /// Accuracy and macro-F1 of the most probable class.
+    public var classification: (accuracy: Double, macroF1: Double) {
+        let predicted = lesions.map { lesion in
+            lesion.probabilities.indices.max { lesion.probabilities[$0] < lesion.probabilities[$1] } ?? 0
+        }
+        return classificationScores(predicted: predicted, truth: lesions.map(\.trueClass))
+    }
+
+    /// AUC of the HCC probability (class 0) for HCC against every other class.
+    public var hccAreaUnderCurve: Double? {
+        areaUnderCurve(scores: lesions.map { $0.probabilities[0] }, positives: lesions.map { $0.trueClass == 0 })
+    }
     public var meanLiverDice: Double { studies.map(\.liverDice).reduce(0, +) / Double(max(studies.count, 1)) }
     public var meanLesionDice: Double { studies.map(\.lesionDice).reduce(0, +) / Double(max(studies.count, 1)) }
     public var medianLesionHausdorff95: Double? {
@@ -37,6 +58,7 @@ extension STDNetModel {
         let spacing = Vector3(configuration.spacing[0], configuration.spacing[1], configuration.spacing[2])
         let size = VolumeSize(Int(360 / spacing.x), Int(264 / spacing.y), Int(180 / spacing.z))
         var studies: [StudyEvaluation] = []
+        var classifications: [LesionClassification] = []
         for number in 1...max(patients, 1) {
             let patient = PhantomPatient(seed: seed, number: number, options: PhantomOptions(size: size, spacing: spacing, motionMillimetres: motionMillimetres))
             let study = patient.renderStudy(timepoint: 0)
@@ -72,10 +94,34 @@ extension STDNetModel {
                 lesionHausdorff95: hd.isFinite ? hd : nil,
                 detection: detectionCounts(predicted: predictedComponents, truth: truthComponents), detectionAtLeast10mm: large)
             studies.append(evaluation)
+            classifications += classifyLesions(study, phases: phases, extent: extent, window: window)
             progress(String(format: "patient %d: liver Dice %.3f, lesion Dice %.3f, lesions %d found of %d", number,
                             evaluation.liverDice, evaluation.lesionDice, evaluation.detection.truePositives, truthComponents.count))
         }
-        return EvaluationReport(studies: studies)
+        return EvaluationReport(studies: studies, lesions: classifications)
+    }
+
+    /// Characterises every true lesion of a study on a window centred on it.
+    private func classifyLesions(_ study: PhantomStudy, phases: [[Float]?], extent: [Int], window: [Int]) -> [LesionClassification] {
+        var result: [LesionClassification] = []
+        for lesion in study.lesions {
+            let voxels = study.lesionInstances.voxels.indices.filter { study.lesionInstances.voxels[$0] == UInt16(lesion.id) }
+            guard voxels.count >= 8, let classIndex = LesionClass.allCases.firstIndex(of: lesion.lesionClass) else { continue }
+            let centre = voxels[voxels.count / 2]
+            let position = [centre / (extent[1] * extent[2]), (centre / extent[2]) % extent[1], centre % extent[2]]
+            let origin = (0..<3).map { min(max(position[$0] - window[$0] / 2, 0), max(extent[$0] - window[$0], 0)) }
+            let output = forward(phases.map { $0.map { crop($0, extent: extent, origin: origin, window: window) } })
+            var mask = [Bool](repeating: false, count: window.reduce(1, *))
+            for index in voxels {
+                let d = index / (extent[1] * extent[2]) - origin[0], h = (index / extent[2]) % extent[1] - origin[1], w = index % extent[2] - origin[2]
+                if (0..<window[0]).contains(d) && (0..<window[1]).contains(h) && (0..<window[2]).contains(w) {
+                    mask[(d * window[1] + h) * window[2] + w] = true
+                }
+            }
+            guard mask.contains(true) else { continue }
+            result.append(LesionClassification(trueClass: classIndex, probabilities: characterise(output.fusedFeatures, mask: mask)))
+        }
+        return result
     }
 }
 

@@ -31,10 +31,12 @@ public struct PatchOptions: Sendable {
     }
 }
 
-/// One training window: phases per slot (NC, AP, PV, DP), nil where dropped, and labels.
+/// One training window: phases per slot (NC, AP, PV, DP), nil where dropped, labels, and the
+/// lesions inside it with their classes.
 public struct TrainingWindow: Sendable {
     public let phases: [Tensor?]
     public let labels: [UInt8]
+    public let lesions: [LesionTarget]
 }
 
 /// Maps CT HU to the network's input range: clipped to [-200, 300] HU, then scaled to [-1, 1].
@@ -114,6 +116,17 @@ public struct PhantomPatchSampler: Sendable {
             return Tensor(shape: [1] + window + [1], scalars: values)
         }
         let labels = sample(study.labels.voxels.map { Float($0) }, shift: 0).map { UInt8($0) }
-        return TrainingWindow(phases: phases, labels: labels)
+
+        // Lesions with at least 8 voxels in the window; the class order is that of LesionClass.
+        let instances = sample(study.lesionInstances.voxels.map { Float($0) }, shift: 0).map { Int($0) }
+        var voxelsByLesion: [Int: [Int]] = [:]
+        for (index, id) in instances.enumerated() where id != 0 { voxelsByLesion[id, default: []].append(index) }
+        let lesions = voxelsByLesion.keys.sorted().compactMap { id -> LesionTarget? in
+            guard let voxels = voxelsByLesion[id], voxels.count >= 8,
+                  let truth = study.lesions.first(where: { $0.id == id }),
+                  let classIndex = LesionClass.allCases.firstIndex(of: truth.lesionClass) else { return nil }
+            return LesionTarget(voxels: voxels, classIndex: classIndex)
+        }
+        return TrainingWindow(phases: phases, labels: labels, lesions: lesions)
     }
 }

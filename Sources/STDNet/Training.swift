@@ -1,16 +1,30 @@
-// The backward pass of the segmentation path and one optimiser step: forward with the values
-// the backward pass needs, then the layers in reverse, each with the engine's backward op.
-// The characterisation head is not trained here yet.
+// The backward pass and one optimiser step: forward with the values the backward pass needs,
+// then the layers in reverse, each with the engine's backward op. The loss is cross-entropy plus
+// soft Dice on the segmentation, plus the characterisation head's cross-entropy per lesion.
 import Foundation
 import NeuralEngine
 
 /// The loss of one window and the gradient of every named parameter.
 public struct SegmentationGradients: Sendable {
-    /// Cross-entropy plus soft Dice, averaged over the window's voxels.
+    /// Cross-entropy plus soft Dice over the window's voxels, plus the lesion class loss.
     public let loss: Float
     public let crossEntropy: Float
     public let dice: Float
+    /// Mean cross-entropy of the lesion classes; 0 for a window without lesions.
+    public let lesionClassLoss: Float
     public let gradients: [String: Tensor]
+}
+
+/// One lesion in a training window: its voxels (indices in (d, h, w) order) and its class, an
+/// index into ``ModelConfiguration/lesionClasses``.
+public struct LesionTarget: Sendable {
+    public let voxels: [Int]
+    public let classIndex: Int
+
+    public init(voxels: [Int], classIndex: Int) {
+        self.voxels = voxels
+        self.classIndex = classIndex
+    }
 }
 
 extension STDNetModel {
@@ -19,7 +33,7 @@ extension STDNetModel {
     /// - parameters:
     ///   - phases: as for ``forward(_:)``.
     ///   - labels: the true class of every voxel, D·H·W values in (d, h, w) order.
-    public func segmentationGradients(_ phases: [Tensor?], labels: [UInt8]) -> SegmentationGradients {
+    public func segmentationGradients(_ phases: [Tensor?], labels: [UInt8], lesions: [LesionTarget] = []) -> SegmentationGradients {
         var gradients: [String: Tensor] = [:]
         let present = phases.map { $0 != nil }
         let shape = phases.compactMap { $0 }.first!.shape
@@ -84,6 +98,8 @@ extension STDNetModel {
             decodedGradient = TrilinearUpsampling.backward(outputGradient: parts[0], inputShape: cache.previousShape)
         }
         add(decodedGradient, into: &skipGradients[levels - 1])
+        let lesionClassLoss = characterisationBackward(lesions, features: [skips[0], skips[1]], gradients: &gradients,
+                                                       featureGradients: &skipGradients)
 
         var featureGradients: [Tensor] = []
         for level in 0..<levels {
@@ -105,7 +121,63 @@ extension STDNetModel {
                 add(inputGradient, into: &outputGradient)
             }
         }
-        return SegmentationGradients(loss: crossEntropy + dice, crossEntropy: crossEntropy, dice: dice, gradients: gradients)
+        return SegmentationGradients(loss: crossEntropy + dice + lesionClassLoss, crossEntropy: crossEntropy, dice: dice,
+                                     lesionClassLoss: lesionClassLoss, gradients: gradients)
+    }
+
+    // MARK: Characterisation head
+
+    /// Adds the class loss of every lesion: forward through pooling and the MLP, then back into
+    /// the head's weights and the fused features at levels 0 and 1. Returns the mean loss.
+    private func characterisationBackward(_ lesions: [LesionTarget], features: [Tensor], gradients: inout [String: Tensor],
+                                          featureGradients: inout [Tensor]) -> Float {
+        let weight1 = weights["characterisation.fc1.weight"], weight2 = weights["characterisation.fc2.weight"]
+        var gradient1 = Tensor(shape: weight1.shape), bias1 = Tensor(shape: [weight1.shape[0]])
+        var gradient2 = Tensor(shape: weight2.shape), bias2 = Tensor(shape: [weight2.shape[0]])
+        defer {
+            gradients["characterisation.fc1.weight"] = gradient1
+            gradients["characterisation.fc1.bias"] = bias1
+            gradients["characterisation.fc2.weight"] = gradient2
+            gradients["characterisation.fc2.bias"] = bias2
+        }
+        guard !lesions.isEmpty else { return 0 }
+        let level0 = features[0], level1 = features[1]
+        let size = Array(level0.shape[1...3])
+        let voxels0 = size.reduce(1, *), voxels1 = voxels0 / 8
+        let scale = 1 / Float(lesions.count)
+        var total: Float = 0
+
+        for lesion in lesions {
+            var mask0 = [Bool](repeating: false, count: voxels0)
+            var mask1 = [Bool](repeating: false, count: voxels1)
+            for index in lesion.voxels {
+                mask0[index] = true
+                let (w, h, d) = (index % size[2], (index / size[2]) % size[1], index / (size[2] * size[1]))
+                mask1[(w / 2) + (size[2] / 2) * ((h / 2) + (size[1] / 2) * (d / 2))] = true
+            }
+            let pooled = Concatenation.forward([
+                MaskedMeanPooling.forward(level0.reshaped([1, voxels0, level0.shape[4]]), mask: mask0),
+                MaskedMeanPooling.forward(level1.reshaped([1, voxels1, level1.shape[4]]), mask: mask1),
+            ])
+            let hidden = Linear.forward(input: pooled, weight: weight1, bias: weights["characterisation.fc1.bias"])
+            let activated = GELU.forward(hidden)
+            let logits = Linear.forward(input: activated, weight: weight2, bias: weights["characterisation.fc2.bias"])
+            let (loss, probabilities) = CrossEntropyLoss.forward(logits: logits, labels: [UInt8(lesion.classIndex)])
+            total += loss * scale
+
+            var logitsGradient = CrossEntropyLoss.backward(probabilities: probabilities, labels: [UInt8(lesion.classIndex)])
+            for index in logitsGradient.scalars.indices { logitsGradient.scalars[index] *= scale }
+            let second = Linear.backward(outputGradient: logitsGradient, input: activated, weight: weight2)
+            add(second.weight, into: &gradient2)
+            add(second.bias, into: &bias2)
+            let first = Linear.backward(outputGradient: GELU.backward(outputGradient: second.input, input: hidden), input: pooled, weight: weight1)
+            add(first.weight, into: &gradient1)
+            add(first.bias, into: &bias1)
+            let parts = Concatenation.backward(outputGradient: first.input, widths: [level0.shape[4], level1.shape[4]])
+            add(MaskedMeanPooling.backward(outputGradient: parts[0], mask: mask0, tokens: voxels0).reshaped(level0.shape), into: &featureGradients[0])
+            add(MaskedMeanPooling.backward(outputGradient: parts[1], mask: mask1, tokens: voxels1).reshaped(level1.shape), into: &featureGradients[1])
+        }
+        return total
     }
 
     // MARK: Encoder stage
@@ -231,22 +303,22 @@ extension STDNetModel {
     }
 }
 
-/// Segmentation training with AdamW over every named parameter, the characterisation head aside.
+/// Training with AdamW over every named parameter.
 public struct SegmentationTrainer: Sendable {
     public private(set) var model: STDNetModel
     public var optimiser: AdamW
-    /// The trained parameters in the optimiser's order: every one but the characterisation head's.
+    /// The trained parameters in the optimiser's order.
     public let parameterNames: [String]
 
     public init(model: STDNetModel, optimiser: AdamW = AdamW()) {
         self.model = model
         self.optimiser = optimiser
-        parameterNames = model.weights.tensors.keys.filter { !$0.hasPrefix("characterisation.") }.sorted()
+        parameterNames = model.weights.tensors.keys.sorted()
     }
 
     /// Runs one optimiser step on one window and returns its loss before the step.
-    public mutating func step(_ phases: [Tensor?], labels: [UInt8]) throws -> Float {
-        let result = model.segmentationGradients(phases, labels: labels)
+    public mutating func step(_ phases: [Tensor?], labels: [UInt8], lesions: [LesionTarget] = []) throws -> Float {
+        let result = model.segmentationGradients(phases, labels: labels, lesions: lesions)
         var parameters = parameterNames.map { model.weights[$0] }
         optimiser.update(&parameters, gradients: parameterNames.map { name in result.gradients[name] ?? Tensor(shape: model.weights[name].shape) })
         var tensors = model.weights.tensors

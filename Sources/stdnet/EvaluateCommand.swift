@@ -10,8 +10,9 @@ enum EvaluateCommand: Command {
 
         Renders phantom patients 1...N of seed S at the model's spacing, segments each by sliding
         window and prints Dice (liver, lesion), lesion HD95 and lesion detection per study and
-        overall. Use a seed never used for training (training uses --seed, 1 by default).
-        Lesion classification is not scored: the characterisation head is not trained yet.
+        overall, and the lesion class accuracy, macro-F1 and HCC-against-rest AUC of the
+        characterisation head on each true lesion. Use a seed never used for training (training
+        uses --seed, 1 by default).
 
           --model DIR      model folder (config.json, model.safetensors)
           --seed S         phantom seed of the held-out set (default 1000)
@@ -42,6 +43,10 @@ enum EvaluateCommand: Command {
         for (label, counts) in [("all lesions", report.detection), ("lesions >= 10 mm", report.detectionAtLeast10mm)] {
             print(String(format: "| detection %@: precision / recall / F1 | %.3f / %.3f / %.3f |", label, counts.precision, counts.recall, counts.f1))
         }
+        let classification = report.classification
+        print(String(format: "| lesion class accuracy / macro-F1 (%d lesions) | %.3f / %.3f |", report.lesions.count,
+                     classification.accuracy, classification.macroF1))
+        print("| HCC-vs-rest AUC | \(report.hccAreaUnderCurve.map { String(format: "%.3f", $0) } ?? "n/a") |")
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -15,7 +15,8 @@ enum TrainCommand: Command {
         evaluation sets drawn with other seeds), with lesion-balanced sampling, flips, intensity
         scale and shift, extra inter-phase shifts and dropped phases. Writes a checkpoint to DIR
         (config.json, model.safetensors, optimiser.safetensors) every --checkpoint-every steps and
-        at the end. The characterisation head is not trained yet.
+        at the end. The loss is cross-entropy plus Dice on the segmentation plus the lesion class
+        cross-entropy of the characterisation head.
 
           --out DIR                checkpoint folder
           --steps N                optimiser steps in all, one window each
@@ -86,7 +87,7 @@ enum TrainCommand: Command {
             let step = trainer.optimiser.step
             trainer.optimiser.learningRate = schedule.rate(atStep: step)
             let window = sampler.next()
-            recentLosses.append(try trainer.step(window.phases, labels: window.labels))
+            recentLosses.append(try trainer.step(window.phases, labels: window.labels, lesions: window.lesions))
             windowsSinceReport += 1
             if recentLosses.count > 20 { recentLosses.removeFirst() }
 

@@ -36,9 +36,12 @@ import Testing
         configuration.architecture = architecture
         let model = STDNetModel.random(configuration, seed: 11)
         let (phases, labels) = Self.problem()
-        let analytic = model.segmentationGradients(phases, labels: labels)
+        let lesion = LesionTarget(voxels: labels.indices.filter { labels[$0] == 2 }, classIndex: 0)
+        let analytic = model.segmentationGradients(phases, labels: labels, lesions: [lesion])
+        #expect(analytic.lesionClassLoss > 0)
 
-        var names = ["head.weight", "decoder.0.conv2.weight", "encoder.0.conv1.weight", "encoder.3.norm2.scale", "decoder.2.conv1.bias"]
+        var names = ["head.weight", "decoder.0.conv2.weight", "encoder.0.conv1.weight", "encoder.3.norm2.scale", "decoder.2.conv1.bias",
+                     "characterisation.fc1.weight", "characterisation.fc2.bias", "decoder.1.conv2.weight"]
         if architecture == .stdNet { names += ["temporal.0.mlp.fc1.weight", "temporal.2.attention.in_proj.weight", "temporal.1.phase_embedding"] }
         for name in names {
             let gradient = try #require(analytic.gradients[name], "no gradient for \(name)")
@@ -49,7 +52,7 @@ import Testing
                 var tensors = model.weights.tensors
                 tensors[name]!.scalars[index] += delta
                 return try STDNetModel(configuration: configuration, weights: ModelWeights(tensors: tensors))
-                    .segmentationGradients(phases, labels: labels).loss
+                    .segmentationGradients(phases, labels: labels, lesions: [lesion]).loss
             }
             let numeric = (try loss(shiftedBy: step) - loss(shiftedBy: -step)) / (2 * step)
             let error = abs(numeric - gradient.scalars[index]) / max(abs(numeric), abs(gradient.scalars[index]), 1e-3)
