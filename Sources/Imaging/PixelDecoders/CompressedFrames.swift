@@ -9,7 +9,7 @@
 ///   - startsFrame: recognises a fragment that starts a codestream, to split frames that span
 ///     several fragments when there is no offset table.
 ///   - outputDescription: the layout of the result when decoding changes it (a colour conversion).
-///   - decodeFrame: returns `samplesPerFrame` samples, colour-by-pixel, or throws `JPEGStreamError`.
+///   - decodeFrame: returns `samplesPerFrame` samples, colour-by-pixel, or throws `CodestreamError`.
 func decodeEncapsulatedFrames(_ pixelData: DataElement, description: PixelDescription, in dataSet: DataSet, codec: String,
                               startsFrame: ((ArraySlice<UInt8>) -> Bool)? = startsWithJPEGStartOfImage,
                               outputDescription: PixelDescription? = nil,
@@ -31,7 +31,7 @@ func decodeEncapsulatedFrames(_ pixelData: DataElement, description: PixelDescri
         let samples: [Int32]
         do {
             samples = try decodeFrame(frame)
-        } catch let error as JPEGStreamError {
+        } catch let error as CodestreamError {
             throw DicomError(file: dataSet.file, offset: pixelData.offset, tag: .pixelData,
                              "\(codec) frame \(index) of \(frames.count): \(error.reason)")
         }

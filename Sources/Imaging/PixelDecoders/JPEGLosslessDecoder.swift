@@ -37,10 +37,10 @@ struct JPEGLosslessImage {
 
     /// Parses and decodes one JPEG Lossless codestream.
     ///
-    /// - throws: `JPEGStreamError` when the stream is truncated, uses another process or is malformed.
+    /// - throws: `CodestreamError` when the stream is truncated, uses another process or is malformed.
     init(_ stream: [UInt8]) throws {
         var reader = JPEGMarkerReader(stream)
-        guard try reader.nextMarker() == 0xD8 else { throw JPEGStreamError("the stream does not start with an SOI marker (FFD8)") }
+        guard try reader.nextMarker() == 0xD8 else { throw CodestreamError("the stream does not start with an SOI marker (FFD8)") }
         var dcTables = [HuffmanTable?](repeating: nil, count: 4)
         var restartInterval = 0
         var decodedComponents = Set<UInt8>()
@@ -51,7 +51,7 @@ struct JPEGLosslessImage {
             case 0xC3:
                 try parseFrameHeader(try reader.segment())
             case 0xC0, 0xC1, 0xC2, 0xC5...0xC7, 0xC9...0xCB, 0xCD...0xCF:
-                throw JPEGStreamError("the stream uses JPEG process SOF\(marker - 0xC0), not lossless process 14 (SOF3)")
+                throw CodestreamError("the stream uses JPEG process SOF\(marker - 0xC0), not lossless process 14 (SOF3)")
             case 0xC4:
                 let segment = try reader.segment()
                 var position = 0
@@ -62,26 +62,26 @@ struct JPEGLosslessImage {
                 }
             case 0xDD:
                 let segment = try reader.segment()
-                guard segment.count >= 2 else { throw JPEGStreamError("the DRI segment is shorter than 2 bytes") }
+                guard segment.count >= 2 else { throw CodestreamError("the DRI segment is shorter than 2 bytes") }
                 restartInterval = Int(segment[0]) << 8 | Int(segment[1])
             case 0xDA:
-                guard !components.isEmpty else { throw JPEGStreamError("a scan (SOS) comes before the frame header (SOF3)") }
+                guard !components.isEmpty else { throw CodestreamError("a scan (SOS) comes before the frame header (SOF3)") }
                 let header = try reader.segment()
                 let scanned = try decodeScan(header: header, reader: &reader, tables: dcTables, restartInterval: restartInterval)
                 decodedComponents.formUnion(scanned)
             case 0xD9:
                 break markers
             case 0xDC:
-                throw JPEGStreamError("the stream sets its height in a DNL marker, which is not supported")
+                throw CodestreamError("the stream sets its height in a DNL marker, which is not supported")
             default:
                 // APPn, COM, DQT, DAC and other segments carry nothing the lossless decoder needs.
                 _ = try reader.segment()
             }
         }
-        guard !components.isEmpty else { throw JPEGStreamError("the stream has no frame header (SOF3)") }
+        guard !components.isEmpty else { throw CodestreamError("the stream has no frame header (SOF3)") }
         let missing = components.filter { !decodedComponents.contains($0.id) }
         guard missing.isEmpty else {
-            throw JPEGStreamError("the stream ends before a scan decodes component(s) \(missing.map { String($0.id) }.joined(separator: ", "))")
+            throw CodestreamError("the stream ends before a scan decodes component(s) \(missing.map { String($0.id) }.joined(separator: ", "))")
         }
 
         let count = components.count
@@ -95,16 +95,16 @@ struct JPEGLosslessImage {
 
     private mutating func parseFrameHeader(_ segment: ArraySlice<UInt8>) throws {
         let bytes = Array(segment)
-        guard bytes.count >= 6 else { throw JPEGStreamError("the SOF3 segment is shorter than 6 bytes") }
+        guard bytes.count >= 6 else { throw CodestreamError("the SOF3 segment is shorter than 6 bytes") }
         precision = Int(bytes[0])
         height = Int(bytes[1]) << 8 | Int(bytes[2])
         width = Int(bytes[3]) << 8 | Int(bytes[4])
         let count = Int(bytes[5])
-        guard (2...16).contains(precision) else { throw JPEGStreamError("sample precision \(precision) is outside 2 to 16 bits") }
-        guard width > 0 else { throw JPEGStreamError("the frame header gives width 0") }
-        guard height > 0 else { throw JPEGStreamError("the frame header gives height 0, which needs a DNL marker") }
+        guard (2...16).contains(precision) else { throw CodestreamError("sample precision \(precision) is outside 2 to 16 bits") }
+        guard width > 0 else { throw CodestreamError("the frame header gives width 0") }
+        guard height > 0 else { throw CodestreamError("the frame header gives height 0, which needs a DNL marker") }
         guard count >= 1, bytes.count >= 6 + 3 * count else {
-            throw JPEGStreamError("the SOF3 segment is too short for \(count) component(s)")
+            throw CodestreamError("the SOF3 segment is too short for \(count) component(s)")
         }
         for index in 0..<count {
             let base = 6 + 3 * index
@@ -112,7 +112,7 @@ struct JPEGLosslessImage {
             let vertical = Int(bytes[base + 1] & 0x0F)
             guard horizontal == 1, vertical == 1 else {
                 // NOTE: T.81 allows other sampling factors in lossless mode, but this decoder rejects them.
-                throw JPEGStreamError("component \(bytes[base]) has sampling factors \(horizontal)x\(vertical); only 1x1 is supported")
+                throw CodestreamError("component \(bytes[base]) has sampling factors \(horizontal)x\(vertical); only 1x1 is supported")
             }
             components.append(Component(id: bytes[base], horizontalSampling: horizontal, verticalSampling: vertical,
                                         plane: [Int32](repeating: 0, count: width * height)))
@@ -124,18 +124,18 @@ struct JPEGLosslessImage {
                                      tables: [HuffmanTable?], restartInterval: Int) throws -> [UInt8] {
         let header = Array(segment)
         guard let count = header.first.map(Int.init), count >= 1, header.count >= 1 + 2 * count + 3 else {
-            throw JPEGStreamError("the SOS segment is too short")
+            throw CodestreamError("the SOS segment is too short")
         }
         var scanComponents: [Int] = []
         var scanTables: [HuffmanTable] = []
         for index in 0..<count {
             let id = header[1 + 2 * index]
             guard let position = components.firstIndex(where: { $0.id == id }) else {
-                throw JPEGStreamError("the scan names component \(id), which the frame header does not define")
+                throw CodestreamError("the scan names component \(id), which the frame header does not define")
             }
             let tableIndex = Int(header[2 + 2 * index] >> 4)
             guard tableIndex < 4, let table = tables[tableIndex] else {
-                throw JPEGStreamError("component \(id) uses Huffman table \(tableIndex), which no DHT segment defined")
+                throw CodestreamError("component \(id) uses Huffman table \(tableIndex), which no DHT segment defined")
             }
             scanComponents.append(position)
             scanTables.append(table)
@@ -143,10 +143,10 @@ struct JPEGLosslessImage {
         let selection = Int(header[1 + 2 * count])
         let pointTransform = Int(header[3 + 2 * count] & 0x0F)
         guard (1...7).contains(selection) else {
-            throw JPEGStreamError("predictor selection value \(selection) is not 1 to 7 (0 is for hierarchical mode only)")
+            throw CodestreamError("predictor selection value \(selection) is not 1 to 7 (0 is for hierarchical mode only)")
         }
         guard pointTransform < precision else {
-            throw JPEGStreamError("point transform \(pointTransform) is not below the precision \(precision)")
+            throw CodestreamError("point transform \(pointTransform) is not below the precision \(precision)")
         }
 
         var bits = JPEGBitReader(reader.bytes, position: reader.position)
@@ -205,19 +205,19 @@ struct JPEGLosslessImage {
     /// Checks the frame header against the DICOM Image Pixel module.
     func check(against description: PixelDescription) throws {
         guard width == description.columns, height == description.rows else {
-            throw JPEGStreamError("the stream is \(width) x \(height), but Columns x Rows is \(description.columns) x \(description.rows)")
+            throw CodestreamError("the stream is \(width) x \(height), but Columns x Rows is \(description.columns) x \(description.rows)")
         }
         guard components.count == description.samplesPerPixel else {
-            throw JPEGStreamError("the stream has \(components.count) component(s), but Samples per Pixel is \(description.samplesPerPixel)")
+            throw CodestreamError("the stream has \(components.count) component(s), but Samples per Pixel is \(description.samplesPerPixel)")
         }
         guard precision <= description.bytesPerSample * 8 else {
-            throw JPEGStreamError("sample precision \(precision) does not fit Bits Allocated \(description.bitsAllocated)")
+            throw CodestreamError("sample precision \(precision) does not fit Bits Allocated \(description.bitsAllocated)")
         }
     }
 }
 
-/// A malformed or unsupported JPEG-family codestream; decoders add the file, tag and frame.
-struct JPEGStreamError: Error {
+/// A malformed or unsupported compressed codestream. `decodeEncapsulatedFrames` adds the file, tag and frame.
+struct CodestreamError: Error {
     var reason: String
     init(_ reason: String) { self.reason = reason }
 }
@@ -233,7 +233,7 @@ struct JPEGMarkerReader {
     mutating func nextMarker() throws -> UInt8 {
         while position < bytes.count && bytes[position] != 0xFF { position += 1 }
         while position < bytes.count && bytes[position] == 0xFF { position += 1 }
-        guard position < bytes.count else { throw JPEGStreamError("the stream ends before an EOI marker (FFD9)") }
+        guard position < bytes.count else { throw CodestreamError("the stream ends before an EOI marker (FFD9)") }
         let marker = bytes[position]
         position += 1
         return marker
@@ -241,10 +241,10 @@ struct JPEGMarkerReader {
 
     /// Returns the body of the marker segment at the current position and moves past it.
     mutating func segment() throws -> ArraySlice<UInt8> {
-        guard position + 2 <= bytes.count else { throw JPEGStreamError("a marker segment length passes the end of the stream") }
+        guard position + 2 <= bytes.count else { throw CodestreamError("a marker segment length passes the end of the stream") }
         let length = Int(bytes[position]) << 8 | Int(bytes[position + 1])
         guard length >= 2, position + length <= bytes.count else {
-            throw JPEGStreamError("a marker segment of \(length) bytes at byte \(position) passes the end of the stream")
+            throw CodestreamError("a marker segment of \(length) bytes at byte \(position) passes the end of the stream")
         }
         defer { position += length }
         return bytes[(position + 2)..<(position + length)]
@@ -265,12 +265,12 @@ struct HuffmanTable {
     /// Parses one table and returns it, its destination (Th) and the bytes it used.
     static func parse(_ segment: ArraySlice<UInt8>, at offset: Int) throws -> (HuffmanTable, Int, Int) {
         let start = segment.startIndex + offset
-        guard start + 17 <= segment.endIndex else { throw JPEGStreamError("a DHT table is truncated") }
+        guard start + 17 <= segment.endIndex else { throw CodestreamError("a DHT table is truncated") }
         let destination = Int(segment[start] & 0x0F)
-        guard destination < 4 else { throw JPEGStreamError("Huffman table destination \(destination) is above 3") }
+        guard destination < 4 else { throw CodestreamError("Huffman table destination \(destination) is above 3") }
         let counts = (1...16).map { Int(segment[start + $0]) }
         let total = counts.reduce(0, +)
-        guard start + 17 + total <= segment.endIndex else { throw JPEGStreamError("a DHT table lists more values than its segment holds") }
+        guard start + 17 + total <= segment.endIndex else { throw CodestreamError("a DHT table lists more values than its segment holds") }
         var table = HuffmanTable()
         table.values = Array(segment[(start + 17)..<(start + 17 + total)])
 
@@ -295,7 +295,7 @@ struct HuffmanTable {
                 }
                 table.maxCode[length] = code - 1
             }
-            guard code <= (1 << length) else { throw JPEGStreamError("a DHT table defines more codes of length \(length) than fit") }
+            guard code <= (1 << length) else { throw CodestreamError("a DHT table defines more codes of length \(length) than fit") }
             code <<= 1
         }
         return (table, destination, 17 + total)
@@ -341,7 +341,7 @@ struct JPEGBitReader {
         count -= bits
         // Reading more padding than one byte's worth means the scan ran out of data.
         if padding > 0 && count < padding - 8 {
-            throw JPEGStreamError("the entropy-coded data ends early, at byte \(position)")
+            throw CodestreamError("the entropy-coded data ends early, at byte \(position)")
         }
         return value
     }
@@ -359,7 +359,7 @@ struct JPEGBitReader {
             let next16 = Int32(truncatingIfNeeded: buffer >> 48)
             var length = HuffmanTable.lookupBits + 1
             while length <= 16 && (next16 >> Int32(16 - length)) > table.maxCode[length] { length += 1 }
-            guard length <= 16 else { throw JPEGStreamError("invalid Huffman code near byte \(position)") }
+            guard length <= 16 else { throw CodestreamError("invalid Huffman code near byte \(position)") }
             let code = next16 >> Int32(16 - length)
             _ = try take(length)
             category = Int(table.values[table.valuePointer[length] + Int(code - table.minCode[length])])
@@ -375,7 +375,7 @@ struct JPEGBitReader {
             // F.2.2.1 EXTEND: values below 2^(SSSS-1) are negative.
             return extra < (Int32(1) << Int32(category - 1)) ? extra - (Int32(1) << Int32(category)) + 1 : extra
         default:
-            throw JPEGStreamError("difference category \(category) is above 16")
+            throw CodestreamError("difference category \(category) is above 16")
         }
     }
 
@@ -383,7 +383,7 @@ struct JPEGBitReader {
     mutating func restart() throws {
         position = endOfEntropyCodedData()
         guard position + 1 < bytes.count, bytes[position] == 0xFF, (0xD0...0xD7).contains(bytes[position + 1]) else {
-            throw JPEGStreamError("expected a restart marker (RSTn) at byte \(position)")
+            throw CodestreamError("expected a restart marker (RSTn) at byte \(position)")
         }
         position += 2
         buffer = 0
