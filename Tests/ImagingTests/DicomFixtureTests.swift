@@ -1,5 +1,5 @@
 // Every DICOM fixture decodes to the stored values pydicom 3.0.2 decoded (REFERENCE.json), or fails
-// with a message naming the file and, for compressed syntaxes, the transfer syntax.
+// with a message naming the file and the reason.
 import Foundation
 import Testing
 @testable import Imaging
@@ -14,8 +14,9 @@ struct DicomFixtureTests {
         return names
     }()
 
-    /// Syntaxes of fixtures that are expected to fail with a message naming the syntax.
-    static let undecodableSyntaxes: Set<String> = []
+    /// Fixtures that are expected to fail, with a phrase the message must contain. Debian's
+    /// libjpeg-turbo 2.1.5 decodes 8-bit samples only.
+    static let expectedFailures: [String: String] = ["pydicom/JPGExtended.dcm": "12-bit samples"]
 
     @Test func everyReferenceEntryIsTested() {
         // 21 pydicom files and 9 transfer syntax files, so a missing REFERENCE.json cannot pass silently.
@@ -51,12 +52,10 @@ struct DicomFixtureTests {
         }
 
         let uid = try #require(expected["transfer_syntax"] as? String)
-        let syntax = TransferSyntax.forUID(uid)
-        if !PixelDecoders.all.contains(where: { $0.transferSyntaxUIDs.contains(uid) }) {
-            #expect(Self.undecodableSyntaxes.contains(uid), "transfer syntax \(uid) of \(name) has no decoder")
+        #expect(PixelDecoders.all.contains { $0.transferSyntaxUIDs.contains(uid) }, "transfer syntax \(uid) has no decoder")
+        if let phrase = Self.expectedFailures[name] {
             let error = try #require(throws: DicomError.self) { try DicomFile(contentsOf: path).storedPixels() }
-            #expect(error.description.contains(uid))
-            #expect(error.description.contains(syntax.name))
+            #expect(error.description.contains(phrase))
             #expect(error.description.contains(path))
             return
         }

@@ -6,7 +6,7 @@ import Foundation
 /// 1.2.840.10008.1.2.4.91 (lossless or lossy).
 ///
 /// OpenJPEG applies the inverse multiple-component transform that the codestream signals, so
-/// YBR_RCT and YBR_ICT frames come back as RGB, and the result says RGB.
+/// YBR_RCT and YBR_ICT frames come back as RGB, and the result is labelled RGB.
 struct JPEG2000Decoder: PixelDecoder {
     var transferSyntaxUIDs: Set<String> { ["1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"] }
 

@@ -20,7 +20,7 @@ public protocol PixelDecoder: Sendable {
 /// The registered pixel decoders.
 public enum PixelDecoders {
     /// Every decoder this module has, one per transfer syntax family.
-    public static let all: [any PixelDecoder] = [NativePixelDecoder(), RLELosslessDecoder(), JPEGLosslessDecoder(), JPEGLSDecoder(), JPEG2000Decoder()]
+    public static let all: [any PixelDecoder] = [NativePixelDecoder(), RLELosslessDecoder(), JPEGLosslessDecoder(), JPEGLSDecoder(), JPEG2000Decoder(), JPEGBaselineDecoder()]
 
     /// Returns the decoder for a transfer syntax.
     ///
