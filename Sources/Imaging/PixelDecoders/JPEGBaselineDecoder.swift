@@ -9,8 +9,8 @@ import CLibJPEG
 /// result is labelled RGB. RGB frames are read without conversion. Other colour frames
 /// (YBR_PARTIAL_420, YBR_PARTIAL_422) are returned as decoded YCbCr.
 ///
-/// NOTE: 12-bit frames (process 4) fail, because Debian's libjpeg-turbo 2.1.5 is built for 8-bit
-/// samples only and its 12-bit API (`jpeg12_*`) arrived in libjpeg-turbo 3.0.
+/// 12-bit frames (process 4) are decoded by `JPEGSequentialDCTImage` in Swift, without chroma
+/// subsampling or colour conversion, because Debian's libjpeg-turbo 2.1.5 is built for 8-bit samples only.
 struct JPEGBaselineDecoder: PixelDecoder {
     var transferSyntaxUIDs: Set<String> { ["1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"] }
 
@@ -39,8 +39,11 @@ struct JPEGBaselineDecoder: PixelDecoder {
     static func decodeFrame(_ stream: [UInt8], description: PixelDescription,
                             streamSpace: J_COLOR_SPACE, outputSpace: J_COLOR_SPACE) throws -> [Int32] {
         let precision = try framePrecision(stream)
+        if precision == 12 {
+            return try decode12Bit(stream, description: description, streamSpace: streamSpace, outputSpace: outputSpace)
+        }
         guard precision == 8 else {
-            throw CodestreamError("the stream has \(precision)-bit samples; only 8-bit JPEG can be decoded, because Debian's libjpeg-turbo 2.1.5 is built without 12-bit support. Convert the file with 'dcmdjpeg' or 'gdcmconv --raw' first")
+            throw CodestreamError("sample precision \(precision) is not 8 or 12, the precisions of JPEG Baseline and Extended")
         }
         var result = stdnet_jpeg_result()
         let decoded = stream.withUnsafeBufferPointer { input in
@@ -63,6 +66,23 @@ struct JPEGBaselineDecoder: PixelDecoder {
         }
         let count = width * height * components
         return (0..<count).map { Int32(decoded[$0]) }
+    }
+
+    /// Decodes a 12-bit frame in Swift, because Debian's libjpeg-turbo 2.1.5 is built for 8-bit
+    /// samples only (its 12-bit API `jpeg12_*` arrived in libjpeg-turbo 3.0).
+    private static func decode12Bit(_ stream: [UInt8], description: PixelDescription,
+                                    streamSpace: J_COLOR_SPACE, outputSpace: J_COLOR_SPACE) throws -> [Int32] {
+        guard streamSpace == outputSpace else {
+            throw CodestreamError("12-bit JPEG in \(description.photometricInterpretation) needs a YCbCr to RGB conversion, which is not supported; convert the file with 'dcmdjpeg' first")
+        }
+        let image = try JPEGSequentialDCTImage(stream)
+        guard image.width == description.columns, image.height == description.rows else {
+            throw CodestreamError("the stream is \(image.width) x \(image.height), but Columns x Rows is \(description.columns) x \(description.rows)")
+        }
+        guard image.samples.count == description.samplesPerFrame else {
+            throw CodestreamError("the stream decodes to \(image.samples.count / (image.width * image.height)) component(s), but Samples per Pixel is \(description.samplesPerPixel)")
+        }
+        return image.samples
     }
 
     /// Returns the sample precision P of the stream's frame header.

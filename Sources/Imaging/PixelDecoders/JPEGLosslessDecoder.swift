@@ -56,8 +56,8 @@ struct JPEGLosslessImage {
                 let segment = try reader.segment()
                 var position = 0
                 while position < segment.count {
-                    let (table, index, length) = try HuffmanTable.parse(segment, at: position)
-                    dcTables[index] = table
+                    let (table, tableClass, index, length) = try HuffmanTable.parse(segment, at: position)
+                    if tableClass == 0 { dcTables[index] = table }
                     position += length
                 }
             case 0xDD:
@@ -262,8 +262,9 @@ struct HuffmanTable {
     var minCode = [Int32](repeating: 0, count: 17)
     var values: [UInt8] = []
 
-    /// Parses one table and returns it, its destination (Th) and the bytes it used.
-    static func parse(_ segment: ArraySlice<UInt8>, at offset: Int) throws -> (HuffmanTable, Int, Int) {
+    /// Parses one table and returns it, its class (Tc: 0 for DC and lossless, 1 for AC), its
+    /// destination (Th) and the bytes it used.
+    static func parse(_ segment: ArraySlice<UInt8>, at offset: Int) throws -> (HuffmanTable, Int, Int, Int) {
         let start = segment.startIndex + offset
         guard start + 17 <= segment.endIndex else { throw CodestreamError("a DHT table is truncated") }
         let destination = Int(segment[start] & 0x0F)
@@ -298,7 +299,7 @@ struct HuffmanTable {
             guard code <= (1 << length) else { throw CodestreamError("a DHT table defines more codes of length \(length) than fit") }
             code <<= 1
         }
-        return (table, destination, 17 + total)
+        return (table, Int(segment[start] >> 4), destination, 17 + total)
     }
 }
 
@@ -346,34 +347,41 @@ struct JPEGBitReader {
         return value
     }
 
-    /// Decodes one difference: a Huffman-coded category SSSS, then SSSS extra bits (H.1.2.2, F.2.2.1).
-    mutating func decodeDifference(_ table: HuffmanTable) throws -> Int32 {
+    /// Decodes one Huffman-coded symbol (T.81 F.2.2.3).
+    mutating func decodeSymbol(_ table: HuffmanTable) throws -> Int {
         if count < 16 { fill() }
         let peek = Int(buffer >> UInt64(64 - HuffmanTable.lookupBits))
-        var category: Int
         let entry = table.lookup[peek]
         if entry != 0 {
             _ = try take(Int(entry >> 8))
-            category = Int(entry & 0xFF)
-        } else {
-            let next16 = Int32(truncatingIfNeeded: buffer >> 48)
-            var length = HuffmanTable.lookupBits + 1
-            while length <= 16 && (next16 >> Int32(16 - length)) > table.maxCode[length] { length += 1 }
-            guard length <= 16 else { throw CodestreamError("invalid Huffman code near byte \(position)") }
-            let code = next16 >> Int32(16 - length)
-            _ = try take(length)
-            category = Int(table.values[table.valuePointer[length] + Int(code - table.minCode[length])])
+            return Int(entry & 0xFF)
         }
+        let next16 = Int32(truncatingIfNeeded: buffer >> 48)
+        var length = HuffmanTable.lookupBits + 1
+        while length <= 16 && (next16 >> Int32(16 - length)) > table.maxCode[length] { length += 1 }
+        guard length <= 16 else { throw CodestreamError("invalid Huffman code near byte \(position)") }
+        let code = next16 >> Int32(16 - length)
+        _ = try take(length)
+        return Int(table.values[table.valuePointer[length] + Int(code - table.minCode[length])])
+    }
+
+    /// Reads `category` extra bits and returns the signed value they code (T.81 F.2.2.1, EXTEND).
+    mutating func receiveExtended(_ category: Int) throws -> Int32 {
+        guard category > 0 else { return 0 }
+        let extra = try take(category)
+        // Values below 2^(SSSS-1) are negative.
+        return extra < (Int32(1) << Int32(category - 1)) ? extra - (Int32(1) << Int32(category)) + 1 : extra
+    }
+
+    /// Decodes one lossless difference: a Huffman-coded category SSSS, then SSSS extra bits (H.1.2.2).
+    mutating func decodeDifference(_ table: HuffmanTable) throws -> Int32 {
+        let category = try decodeSymbol(table)
         switch category {
-        case 0:
-            return 0
         case 16:
             // H.1.2.2: category 16 is the difference 32768 and has no extra bits.
             return 32768
-        case 1...15:
-            let extra = try take(category)
-            // F.2.2.1 EXTEND: values below 2^(SSSS-1) are negative.
-            return extra < (Int32(1) << Int32(category - 1)) ? extra - (Int32(1) << Int32(category)) + 1 : extra
+        case 0...15:
+            return try receiveExtended(category)
         default:
             throw CodestreamError("difference category \(category) is above 16")
         }
