@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jpeglib.h>
+#include <jerror.h>
 
 // libjpeg reports errors through error_exit, which must not return; the default one ends the
 // process. Swift cannot use setjmp, so the whole decode call sits in this C function.
@@ -30,13 +31,26 @@ static void stdnet_jpeg_error_exit(j_common_ptr info) {
     longjmp(error->jump, 1);
 }
 
-static void stdnet_jpeg_output_message(j_common_ptr info) {
-    (void)info;  // Warnings (for example corrupt data recovered) are not printed to stderr.
+// Warnings are not printed. Missing data (a premature end of the stream or of a scan) makes
+// libjpeg fill the rest of the image with grey and only warn, so those warnings are kept and the
+// decode fails.
+static void stdnet_jpeg_emit_message(j_common_ptr info, int level) {
+    stdnet_jpeg_error *error = (stdnet_jpeg_error *)info->err;
+    if (level >= 0) {
+        return;
+    }
+    info->err->num_warnings++;
+    if (info->err->msg_code == JWRN_JPEG_EOF || info->err->msg_code == JWRN_HIT_MARKER) {
+        if (error->result->message[0] == 0) {
+            (*info->err->format_message)(info, error->result->message);
+        }
+    }
 }
 
 // Decodes one JPEG stream to 8-bit samples, colour-by-pixel. `color_space` is the JCS_* value of
 // the stream's components (JCS_UNKNOWN lets libjpeg guess) and `output_space` the JCS_* value to
-// convert to. Returns a malloc'd buffer the caller frees, or NULL with result->message set.
+// convert to. Returns a malloc'd buffer the caller frees, or NULL with result->message set when
+// libjpeg raises an error or the stream ends before the image does.
 static inline unsigned char *stdnet_jpeg_decode(const unsigned char *data, unsigned long size, int color_space,
                                                 int output_space, stdnet_jpeg_result *result) {
     struct jpeg_decompress_struct info;
@@ -46,7 +60,7 @@ static inline unsigned char *stdnet_jpeg_decode(const unsigned char *data, unsig
     memset(result, 0, sizeof(*result));
     info.err = jpeg_std_error(&error.manager);
     error.manager.error_exit = stdnet_jpeg_error_exit;
-    error.manager.output_message = stdnet_jpeg_output_message;
+    error.manager.emit_message = stdnet_jpeg_emit_message;
     error.result = result;
     if (setjmp(error.jump)) {
         jpeg_destroy_decompress(&info);
@@ -81,5 +95,9 @@ static inline unsigned char *stdnet_jpeg_decode(const unsigned char *data, unsig
     }
     jpeg_finish_decompress(&info);
     jpeg_destroy_decompress(&info);
+    if (result->message[0] != 0) {
+        free(output);
+        return NULL;
+    }
     return output;
 }

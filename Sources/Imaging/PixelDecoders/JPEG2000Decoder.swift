@@ -40,6 +40,7 @@ struct JPEG2000Decoder: PixelDecoder {
     /// Decodes one J2K codestream or JP2 file into samples, colour-by-pixel.
     static func decodeFrame(_ frame: [UInt8], description: PixelDescription) throws -> [Int32] {
         let isJP2 = frame.count >= 8 && Array(frame[4..<8]) == [0x6A, 0x50, 0x20, 0x20]
+        try checkMarkerSegments(frame, isJP2: isJP2)
         guard let codec = opj_create_decompress(isJP2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K) else {
             throw CodestreamError("OpenJPEG could not create a decoder")
         }
@@ -56,6 +57,8 @@ struct JPEG2000Decoder: PixelDecoder {
         var parameters = opj_dparameters_t()
         opj_set_default_decoder_parameters(&parameters)
         guard opj_setup_decoder(codec, &parameters) != 0 else { throw CodestreamError("OpenJPEG rejected the decoder parameters") }
+        // Without strict mode OpenJPEG 2.5 decodes a truncated codestream to a partial image without an error.
+        _ = opj_decoder_set_strict_mode(codec, 1)
 
         guard let stream = opj_stream_create(1 << 16, 1) else { throw CodestreamError("OpenJPEG could not create a stream") }
         defer { opj_stream_destroy(stream) }
@@ -74,9 +77,15 @@ struct JPEG2000Decoder: PixelDecoder {
         }
         opj_stream_set_skip_function(stream) { count, userData in
             let source = Unmanaged<StreamSource>.fromOpaque(userData!).takeUnretainedValue()
-            let target = min(max(source.position + Int(count), 0), source.bytes.count)
-            defer { source.position = target }
-            return OPJ_OFF_T(target - source.position)
+            // A skip past either end returns -1, which OpenJPEG reads as the end of the stream.
+            // Returning a shorter skip would let its byte count pass the data length and trip an assertion.
+            let target = source.position + Int(count)
+            guard target >= 0, target <= source.bytes.count else {
+                source.position = source.bytes.count
+                return -1
+            }
+            source.position = target
+            return count
         }
         opj_stream_set_seek_function(stream) { offset, userData in
             let source = Unmanaged<StreamSource>.fromOpaque(userData!).takeUnretainedValue()
@@ -95,6 +104,59 @@ struct JPEG2000Decoder: PixelDecoder {
         guard opj_decode(codec, stream, image) != 0, opj_end_decompress(codec, stream) != 0 else { throw failure("decode") }
 
         return try withExtendedLifetime(source) { try samples(of: image.pointee, description: description) }
+    }
+
+    /// Checks that the main header's marker segments and the tile-parts fit in the data.
+    ///
+    /// OpenJPEG 2.5.0 (Debian 12) ends the process with a failed assertion in
+    /// `opj_stream_get_number_byte_left` on some codestreams cut inside the main header, so such
+    /// streams are rejected before it reads them.
+    static func checkMarkerSegments(_ frame: [UInt8], isJP2: Bool) throws {
+        var position = 0
+        if isJP2 {
+            // The codestream is the content of the Contiguous Codestream box ('jp2c').
+            guard let box = (0..<max(frame.count - 3, 0)).first(where: { frame[$0..<($0 + 4)].elementsEqual([0x6A, 0x70, 0x32, 0x63]) }) else {
+                throw CodestreamError("the JP2 file has no Contiguous Codestream box (jp2c)")
+            }
+            position = box + 4
+        }
+        func bigEndian(_ offset: Int, _ width: Int) -> Int {
+            (0..<width).reduce(0) { $0 << 8 | Int(frame[offset + $1]) }
+        }
+        guard position + 2 <= frame.count, frame[position] == 0xFF, frame[position + 1] == 0x4F else {
+            throw CodestreamError("the codestream does not start with an SOC marker (FF4F)")
+        }
+        position += 2
+        var inTileParts = false
+        while true {
+            if position + 2 <= frame.count, frame[position] == 0xFF, frame[position + 1] == 0xD9 { return }
+            guard position + 4 <= frame.count else {
+                throw CodestreamError("the codestream ends inside a marker segment or without an EOC marker (FFD9), at byte \(position)")
+            }
+            guard frame[position] == 0xFF else {
+                // Bytes after the tile-parts other than EOC are left to OpenJPEG, which reports them in strict mode.
+                if inTileParts { return }
+                throw CodestreamError("the main header has no marker at byte \(position)")
+            }
+            let marker = frame[position + 1]
+            let length = bigEndian(position + 2, 2)
+            guard length >= 2, position + 2 + length <= frame.count else {
+                throw CodestreamError("marker segment FF\(String(marker, radix: 16, uppercase: true)) at byte \(position) passes the end of the codestream")
+            }
+            guard marker == 0x90 else {
+                position += 2 + length
+                continue
+            }
+            // SOT: Psot is the tile-part length from the SOT marker, or 0 for a last tile-part that runs to the end.
+            guard length >= 10 else { throw CodestreamError("the SOT segment at byte \(position) is shorter than 10 bytes") }
+            let tilePartLength = bigEndian(position + 6, 4)
+            if tilePartLength == 0 { return }
+            guard tilePartLength >= 14, position + tilePartLength <= frame.count else {
+                throw CodestreamError("the tile-part at byte \(position) is \(tilePartLength) bytes, which passes the end of the codestream")
+            }
+            position += tilePartLength
+            inTileParts = true
+        }
     }
 
     /// Interleaves the component planes of a decoded image after checking them against the Image Pixel module.

@@ -284,6 +284,9 @@ struct HuffmanTable {
                 table.valuePointer[length] = index
                 table.minCode[length] = code
                 for _ in 0..<count {
+                    guard code < (1 << length) else {
+                        throw CodestreamError("a DHT table defines more codes of length \(length) than fit")
+                    }
                     if length <= lookupBits {
                         let shift = lookupBits - length
                         let first = Int(code) << shift
@@ -296,7 +299,6 @@ struct HuffmanTable {
                 }
                 table.maxCode[length] = code - 1
             }
-            guard code <= (1 << length) else { throw CodestreamError("a DHT table defines more codes of length \(length) than fit") }
             code <<= 1
         }
         return (table, Int(segment[start] >> 4), destination, 17 + total)

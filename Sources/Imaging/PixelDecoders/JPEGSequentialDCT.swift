@@ -201,7 +201,7 @@ struct JPEGSequentialDCTImage {
                 for blockY in 0..<down {
                     for blockX in 0..<across {
                         try decodeBlock(&coefficients, bits: &bits, component: index, dc: scanDC[scanIndex], ac: scanAC[scanIndex])
-                        for index in 0..<64 { coefficients[index] *= scanQuantization[scanIndex][index] }
+                        for index in 0..<64 { coefficients[index] = coefficients[index] &* scanQuantization[scanIndex][index] }
                         inverseDCT(coefficients, component: index,
                                    blockX: unitX * across + blockX, blockY: unitY * down + blockY)
                     }
@@ -216,8 +216,9 @@ struct JPEGSequentialDCTImage {
         for index in 0..<64 { block[index] = 0 }
         let category = try bits.decodeSymbol(dc)
         guard category <= 15 else { throw CodestreamError("DC difference category \(category) is above 15") }
-        components[component].predictor += try bits.receiveExtended(category)
-        block[0] = components[component].predictor
+        // IJG stores coefficients as 16-bit JCOEF values, so corrupt streams wrap the same way here.
+        components[component].predictor &+= try bits.receiveExtended(category)
+        block[0] = Int32(Int16(truncatingIfNeeded: components[component].predictor))
         var k = 1
         while k < 64 {
             let symbol = try bits.decodeSymbol(ac)
@@ -231,7 +232,7 @@ struct JPEGSequentialDCTImage {
             }
             k += run
             guard k < 64 else { throw CodestreamError("an AC coefficient run passes the end of the block") }
-            block[Self.zigzag[k]] = try bits.receiveExtended(size)
+            block[Self.zigzag[k]] = Int32(Int16(truncatingIfNeeded: try bits.receiveExtended(size)))
             k += 1
         }
     }
