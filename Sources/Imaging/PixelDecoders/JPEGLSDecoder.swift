@@ -14,6 +14,14 @@ struct JPEGLSDecoder: PixelDecoder {
 
     /// Decodes one JPEG-LS codestream into samples, colour-by-pixel.
     static func decodeFrame(_ stream: [UInt8], description: PixelDescription) throws -> [Int32] {
+        // CharLS 2.4.1 spends seconds on a truncated stream before it fails (6.8 s for a
+        // 64 x 64 frame measured in a debug build), so a stream without its EOI marker is
+        // rejected first. Encoders pad odd-length streams with one byte after EOI, and DCMTK
+        // 3.6.7's dcmcjpls writes varying values there (0x24, 0xDC, 0xAC seen), so EOI may end one byte early.
+        let tail = stream.suffix(3)
+        guard zip(tail, tail.dropFirst()).contains(where: { $0 == 0xFF && $1 == 0xD9 }) else {
+            throw CodestreamError("the JPEG-LS stream does not end with an EOI marker (FFD9), so it is truncated")
+        }
         guard let decoder = charls_jpegls_decoder_create() else {
             throw CodestreamError("CharLS could not create a decoder (out of memory)")
         }
