@@ -157,6 +157,7 @@ struct JPEGLosslessImage {
         var unitsLeft = restartInterval
         var intervalStart = 0
         for pixel in 0..<pixels {
+            // NOTE: no encoder available to the tests writes restart markers in lossless JPEG, so this path is untested.
             if restartInterval > 0 {
                 if unitsLeft == 0 {
                     try bits.restart()
