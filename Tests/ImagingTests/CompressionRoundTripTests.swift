@@ -296,6 +296,7 @@ struct CompressionRoundTripTests {
             ("mono-extended", Self.monochrome8Bit, ["+ee"], "1.2.840.10008.1.2.4.51", 46),
             ("rgb-422", rgb, ["+eb", "+s2"], "1.2.840.10008.1.2.4.50", 25),
             ("rgb-444", rgb, ["+eb", "+s4"], "1.2.840.10008.1.2.4.50", 33),
+            ("rgb-without-ycbcr", rgb, ["+eb", "+cr"], "1.2.840.10008.1.2.4.50", 43),
         ]
         for item in cases {
             let compressed = output("\(item.name).dcm")
