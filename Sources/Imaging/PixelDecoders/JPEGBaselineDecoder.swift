@@ -75,6 +75,9 @@ struct JPEGBaselineDecoder: PixelDecoder {
         guard streamSpace == outputSpace else {
             throw CodestreamError("12-bit JPEG in \(description.photometricInterpretation) needs a YCbCr to RGB conversion, which is not supported; convert the file with 'dcmdjpeg' first")
         }
+        guard description.bytesPerSample >= 2 else {
+            throw CodestreamError("12-bit samples do not fit Bits Allocated \(description.bitsAllocated)")
+        }
         let image = try JPEGSequentialDCTImage(stream)
         guard image.width == description.columns, image.height == description.rows else {
             throw CodestreamError("the stream is \(image.width) x \(image.height), but Columns x Rows is \(description.columns) x \(description.rows)")
