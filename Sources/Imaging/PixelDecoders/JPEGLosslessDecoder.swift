@@ -272,7 +272,7 @@ struct HuffmanTable {
         guard destination < 4 else { throw CodestreamError("Huffman table destination \(destination) is above 3") }
         let counts = (1...16).map { Int(segment[start + $0]) }
         let total = counts.reduce(0, +)
-        guard start + 17 + total <= segment.endIndex else { throw CodestreamError("a DHT table lists more values than its segment holds") }
+        guard start + 17 + total <= segment.endIndex else { throw CodestreamError("a DHT table lists more values than its segment contains") }
         var table = HuffmanTable()
         table.values = Array(segment[(start + 17)..<(start + 17 + total)])
 
