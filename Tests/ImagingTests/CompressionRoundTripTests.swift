@@ -153,6 +153,18 @@ struct CompressionRoundTripTests {
         #expect(worst.error == 0, "\(compressed): max error \(worst.error) at sample \(worst.index)", sourceLocation: sourceLocation)
     }
 
+    /// Checks that a file has an empty Basic Offset Table and more fragments than frames.
+    private func expectFragmentsWithoutOffsetTable(_ path: String, frames: Int,
+                                                   sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let element = try #require(try DicomFile(contentsOf: path).dataSet[.pixelData], sourceLocation: sourceLocation)
+        guard case .encapsulated(let pixelData) = element.value else {
+            Issue.record("pixel data of \(path) is not encapsulated", sourceLocation: sourceLocation)
+            return
+        }
+        #expect(pixelData.basicOffsetTable.isEmpty, sourceLocation: sourceLocation)
+        #expect(pixelData.fragments.count > frames, sourceLocation: sourceLocation)
+    }
+
     // MARK: JPEG Lossless (process 14)
 
     @Test(.enabled(if: ExternalTool.isInstalled("dcmcjpeg"), "dcmcjpeg (Debian dcmtk) is not installed"),
@@ -181,12 +193,7 @@ struct CompressionRoundTripTests {
         // Fragments of at most 1 KB and an empty Basic Offset Table: frames are found by their SOI marker.
         let compressed = output("multiframe-fragments.dcm")
         try ExternalTool.run("dcmcjpeg", ["+e1", "+fs", "1", "-ot", Self.multiFrameMR, compressed])
-        guard case .encapsulated(let pixelData) = try #require(try DicomFile(contentsOf: compressed).dataSet[.pixelData]).value else {
-            Issue.record("pixel data is not encapsulated")
-            return
-        }
-        #expect(pixelData.basicOffsetTable.isEmpty)
-        #expect(pixelData.fragments.count > 10)
+        try expectFragmentsWithoutOffsetTable(compressed, frames: 10)
         try expectLossless(compressed, equalTo: Self.multiFrameMR, uid: "1.2.840.10008.1.2.4.70")
     }
 
@@ -209,6 +216,11 @@ struct CompressionRoundTripTests {
             try ExternalTool.run("dcmcjpls", ["+el", source, compressed])
             try expectLossless(compressed, equalTo: source, uid: "1.2.840.10008.1.2.4.80")
         }
+        // Fragments of at most 1 KB and an empty Basic Offset Table: frames are found by their SOI marker.
+        let fragmented = output("multiframe-jls-fragments.dcm")
+        try ExternalTool.run("dcmcjpls", ["+el", "+fs", "1", "-ot", Self.multiFrameMR, fragmented])
+        try expectFragmentsWithoutOffsetTable(fragmented, frames: 10)
+        try expectLossless(fragmented, equalTo: Self.multiFrameMR, uid: "1.2.840.10008.1.2.4.80")
         for interleave in ["+il", "+is", "+in"] {
             let compressed = output("rgb-jls\(interleave).dcm")
             try ExternalTool.run("dcmcjpls", ["+el", interleave, rgb, compressed])
