@@ -270,9 +270,11 @@ struct CompressionRoundTripTests {
         }
     }
 
-    @Test(.enabled(if: ExternalTool.isInstalled("gdcmconv"), "gdcmconv (Debian libgdcm-tools) is not installed"))
+    @Test(.enabled(if: ExternalTool.isInstalled("gdcmconv") && ExternalTool.isInstalled("img2dcm"),
+                   "gdcmconv (Debian libgdcm-tools) or img2dcm (Debian dcmtk) is not installed"))
     func jpeg2000Lossy() throws {
-        for (name, source) in [("ct", Self.signedCT), ("mr", Self.mr12Bit)] {
+        let rgb = try makeRGBSource()
+        for (name, source) in [("ct", Self.signedCT), ("mr", Self.mr12Bit), ("rgb", rgb)] {
             let compressed = output("\(name)-j2k-lossy.dcm")
             let reference = output("\(name)-j2k-lossy-raw.dcm")
             try ExternalTool.run("gdcmconv", ["--j2k", "--lossy", "--irreversible", "-r", "10", source, compressed])
@@ -287,9 +289,10 @@ struct CompressionRoundTripTests {
             let worst = decoded.maxError(to: toolDecoded)
             #expect(worst.error == 0, "\(name): max error \(worst.error) to gdcmconv --raw at sample \(worst.index)")
             let psnr = decoded.psnr(against: original)
-            // At 10:1 OpenJPEG 2.5 measured 76 dB (CT, 16 bits stored) and 47 dB (MR, 12 bits stored).
-            // 40 dB leaves room for encoder changes; the exact match with gdcmconv is the main check.
-            #expect(psnr >= 40, "\(name): PSNR \(psnr) dB")
+            // At 10:1 OpenJPEG 2.5 measured 76 dB (CT, 16 bits stored), 47 dB (MR, 12 bits stored)
+            // and 42.5 dB (RGB, 8 bits). The bound of 39 dB leaves room for encoder changes, and the
+            // exact match with gdcmconv is the main check.
+            #expect(psnr >= 39, "\(name): PSNR \(psnr) dB")
             #expect(psnr.isFinite, "\(name): lossy coding changed no sample, so the test checks nothing")
         }
     }
