@@ -12,6 +12,8 @@ struct JPEG2000Decoder: PixelDecoder {
 
     func decode(_ pixelData: DataElement, description: PixelDescription, in dataSet: DataSet) throws -> StoredPixels {
         var output = description
+        // NOTE: no test file has YBR_RCT or YBR_ICT, because gdcmconv 3.0.21 writes RGB without a
+        // component transform. A YBR_* file whose codestream has no transform would be mislabelled RGB.
         if ["YBR_RCT", "YBR_ICT"].contains(description.photometricInterpretation) {
             output.photometricInterpretation = "RGB"
         }
