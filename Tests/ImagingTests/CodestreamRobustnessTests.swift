@@ -67,3 +67,26 @@ struct CodestreamRobustnessTests {
         }
     }
 }
+
+struct JPEG2000HeaderTests {
+    @Test func componentTransformFlagIsRead() throws {
+        let frame = try CodestreamRobustnessTests.firstFrame("MR_small_jp2klossless.dcm")
+        #expect(try JPEG2000Decoder.checkMarkerSegments(frame.bytes, isJP2: false) == false)
+
+        // Set MCT, the last byte of SGcod, 8 bytes after the COD marker.
+        var bytes = frame.bytes
+        let cod = try #require((0..<(bytes.count - 1)).first { bytes[$0] == 0xFF && bytes[$0 + 1] == 0x52 })
+        bytes[cod + 8] = 1
+        #expect(try JPEG2000Decoder.checkMarkerSegments(bytes, isJP2: false) == true)
+    }
+
+    @Test func ybrWithoutTransformFails() throws {
+        let frame = try CodestreamRobustnessTests.firstFrame("MR_small_jp2klossless.dcm")
+        var description = frame.description
+        description.photometricInterpretation = "YBR_RCT"
+        let error = try #require(throws: CodestreamError.self) {
+            try JPEG2000Decoder.decodeFrame(frame.bytes, description: description)
+        }
+        #expect(error.reason.contains("no multiple-component transform"))
+    }
+}

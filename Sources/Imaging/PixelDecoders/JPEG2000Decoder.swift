@@ -13,7 +13,7 @@ struct JPEG2000Decoder: PixelDecoder {
     func decode(_ pixelData: DataElement, description: PixelDescription, in dataSet: DataSet) throws -> StoredPixels {
         var output = description
         // NOTE: no test file has YBR_RCT or YBR_ICT, because gdcmconv 3.0.21 writes RGB without a
-        // component transform. A YBR_* file whose codestream has no transform would be mislabelled RGB.
+        // component transform.
         if ["YBR_RCT", "YBR_ICT"].contains(description.photometricInterpretation) {
             output.photometricInterpretation = "RGB"
         }
@@ -42,7 +42,10 @@ struct JPEG2000Decoder: PixelDecoder {
     /// Decodes one J2K codestream or JP2 file into samples, colour-by-pixel.
     static func decodeFrame(_ frame: [UInt8], description: PixelDescription) throws -> [Int32] {
         let isJP2 = frame.count >= 8 && Array(frame[4..<8]) == [0x6A, 0x50, 0x20, 0x20]
-        try checkMarkerSegments(frame, isJP2: isJP2)
+        let hasComponentTransform = try checkMarkerSegments(frame, isJP2: isJP2)
+        if ["YBR_RCT", "YBR_ICT"].contains(description.photometricInterpretation) && !hasComponentTransform {
+            throw CodestreamError("Photometric Interpretation is \(description.photometricInterpretation), but the codestream has no multiple-component transform (MCT 0 in COD), so its colour space is unknown")
+        }
         guard let codec = opj_create_decompress(isJP2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K) else {
             throw CodestreamError("OpenJPEG could not create a decoder")
         }
@@ -108,12 +111,14 @@ struct JPEG2000Decoder: PixelDecoder {
         return try withExtendedLifetime(source) { try samples(of: image.pointee, description: description) }
     }
 
-    /// Checks that the main header's marker segments and the tile-parts fit in the data.
+    /// Checks that the main header's marker segments and the tile-parts fit in the data, and
+    /// returns whether the COD segment turns on the multiple-component transform.
     ///
     /// OpenJPEG 2.5.0 (Debian 12) ends the process with a failed assertion in
     /// `opj_stream_get_number_byte_left` on some codestreams cut inside the main header, so such
     /// streams are rejected before it reads them.
-    static func checkMarkerSegments(_ frame: [UInt8], isJP2: Bool) throws {
+    @discardableResult
+    static func checkMarkerSegments(_ frame: [UInt8], isJP2: Bool) throws -> Bool {
         var position = 0
         if isJP2 {
             // The codestream is the content of the Contiguous Codestream box ('jp2c').
@@ -130,20 +135,25 @@ struct JPEG2000Decoder: PixelDecoder {
         }
         position += 2
         var inTileParts = false
+        var hasComponentTransform = false
         while true {
-            if position + 2 <= frame.count, frame[position] == 0xFF, frame[position + 1] == 0xD9 { return }
+            if position + 2 <= frame.count, frame[position] == 0xFF, frame[position + 1] == 0xD9 { return hasComponentTransform }
             guard position + 4 <= frame.count else {
                 throw CodestreamError("the codestream ends inside a marker segment or without an EOC marker (FFD9), at byte \(position)")
             }
             guard frame[position] == 0xFF else {
                 // Bytes after the tile-parts other than EOC are left to OpenJPEG, which reports them in strict mode.
-                if inTileParts { return }
+                if inTileParts { return hasComponentTransform }
                 throw CodestreamError("the main header has no marker at byte \(position)")
             }
             let marker = frame[position + 1]
             let length = bigEndian(position + 2, 2)
             guard length >= 2, position + 2 + length <= frame.count else {
                 throw CodestreamError("marker segment FF\(String(marker, radix: 16, uppercase: true)) at byte \(position) passes the end of the codestream")
+            }
+            if marker == 0x52 && length >= 7 && !inTileParts {
+                // COD: Lcod, Scod, then SGcod = progression order, 2 bytes of layers, MCT.
+                hasComponentTransform = frame[position + 8] == 1
             }
             guard marker == 0x90 else {
                 position += 2 + length
@@ -152,7 +162,7 @@ struct JPEG2000Decoder: PixelDecoder {
             // SOT: Psot is the tile-part length from the SOT marker, or 0 for a last tile-part that runs to the end.
             guard length >= 10 else { throw CodestreamError("the SOT segment at byte \(position) is shorter than 10 bytes") }
             let tilePartLength = bigEndian(position + 6, 4)
-            if tilePartLength == 0 { return }
+            if tilePartLength == 0 { return hasComponentTransform }
             guard tilePartLength >= 14, position + tilePartLength <= frame.count else {
                 throw CodestreamError("the tile-part at byte \(position) is \(tilePartLength) bytes, which passes the end of the codestream")
             }
