@@ -61,7 +61,7 @@ struct JPEGLosslessImage {
                     position += length
                 }
             case 0xDD:
-                let segment = try reader.segment()
+                let segment = Array(try reader.segment())
                 guard segment.count >= 2 else { throw CodestreamError("the DRI segment is shorter than 2 bytes") }
                 restartInterval = Int(segment[0]) << 8 | Int(segment[1])
             case 0xDA:
@@ -157,7 +157,7 @@ struct JPEGLosslessImage {
         var unitsLeft = restartInterval
         var intervalStart = 0
         for pixel in 0..<pixels {
-            // NOTE: no encoder available to the tests writes restart markers in lossless JPEG, so this path is untested.
+            // NOTE: only the minimal encoder in JPEGLosslessRestartTests writes restart markers, because DCMTK and GDCM do not.
             if restartInterval > 0 {
                 if unitsLeft == 0 {
                     try bits.restart()
