@@ -185,7 +185,7 @@ struct JPEGSequentialDCTImage {
         var unitsLeft = restartInterval
         var coefficients = [Int32](repeating: 0, count: 64)
         for unit in 0..<(columnsOfUnits * rowsOfUnits) {
-            // NOTE: dcmcjpeg writes no restart markers, so this path is untested for 12-bit streams.
+            // NOTE: only the minimal encoder in JPEGSequentialRestartTests writes restart markers, because dcmcjpeg does not.
             if restartInterval > 0 {
                 if unitsLeft == 0 {
                     try bits.restart()
