@@ -12,8 +12,6 @@ struct JPEG2000Decoder: PixelDecoder {
 
     func decode(_ pixelData: DataElement, description: PixelDescription, in dataSet: DataSet) throws -> StoredPixels {
         var output = description
-        // NOTE: no test file has YBR_RCT or YBR_ICT, because gdcmconv 3.0.21 writes RGB without a
-        // component transform.
         if ["YBR_RCT", "YBR_ICT"].contains(description.photometricInterpretation) {
             output.photometricInterpretation = "RGB"
         }
