@@ -56,3 +56,9 @@ func decodeEncapsulatedFrames(_ pixelData: DataElement, description: PixelDescri
 func startsWithJPEGStartOfImage(_ fragment: ArraySlice<UInt8>) -> Bool {
     fragment.count >= 2 && fragment[fragment.startIndex] == 0xFF && fragment[fragment.startIndex + 1] == 0xD8
 }
+
+/// A malformed or unsupported compressed codestream. `decodeEncapsulatedFrames` adds the file, tag and frame.
+struct CodestreamError: Error {
+    var reason: String
+    init(_ reason: String) { self.reason = reason }
+}
