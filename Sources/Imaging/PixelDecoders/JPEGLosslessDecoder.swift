@@ -153,51 +153,57 @@ struct JPEGLosslessImage {
         let pixels = width * height
         // Table H.1 and H.1.2.1: the first sample of a restart interval is predicted from 2^(P-Pt-1).
         let initialPrediction = Int32(1) << Int32(precision - pointTransform - 1)
-        var planes = scanComponents.map { components[$0].plane }
+        // The scan's planes one after another, so the loop indexes one buffer.
+        var planes = scanComponents.flatMap { components[$0].plane }
         var unitsLeft = restartInterval
         var intervalStart = 0
-        for pixel in 0..<pixels {
-            // NOTE: only the minimal encoder in JPEGLosslessRestartTests writes restart markers, because DCMTK and GDCM do not.
-            if restartInterval > 0 {
-                if unitsLeft == 0 {
-                    try bits.restart()
-                    unitsLeft = restartInterval
-                    intervalStart = pixel
-                }
-                unitsLeft -= 1
-            }
-            let x = pixel % width
-            // After a restart the first line (of the interval) is predicted from the left neighbour only.
-            let onFirstLine = pixel - intervalStart < width
-            for index in 0..<count {
-                let difference = try bits.decodeDifference(scanTables[index])
-                let prediction: Int32
-                if pixel == intervalStart {
-                    prediction = initialPrediction
-                } else if onFirstLine {
-                    prediction = planes[index][pixel - 1]
-                } else if x == 0 {
-                    prediction = planes[index][pixel - width]
-                } else {
-                    let a = planes[index][pixel - 1]
-                    let b = planes[index][pixel - width]
-                    let c = planes[index][pixel - width - 1]
-                    switch selection {
-                    case 1: prediction = a
-                    case 2: prediction = b
-                    case 3: prediction = c
-                    case 4: prediction = a + b - c
-                    case 5: prediction = a + ((b - c) >> 1)
-                    case 6: prediction = b + ((a - c) >> 1)
-                    default: prediction = (a + b) >> 1
+        try planes.withUnsafeMutableBufferPointer { planes in
+            var x = -1
+            for pixel in 0..<pixels {
+                x += 1
+                if x == width { x = 0 }
+                // NOTE: only the minimal encoder in JPEGLosslessRestartTests writes restart markers, because DCMTK and GDCM do not.
+                if restartInterval > 0 {
+                    if unitsLeft == 0 {
+                        try bits.restart()
+                        unitsLeft = restartInterval
+                        intervalStart = pixel
                     }
+                    unitsLeft -= 1
                 }
-                // H.1.2.1: reconstruction is modulo 2^16.
-                planes[index][pixel] = (prediction + difference) & 0xFFFF
+                // After a restart the first line (of the interval) is predicted from the left neighbour only.
+                let onFirstLine = pixel - intervalStart < width
+                for index in 0..<count {
+                    let difference = try bits.decodeDifference(scanTables[index])
+                    let here = index * pixels + pixel
+                    let prediction: Int32
+                    if pixel == intervalStart {
+                        prediction = initialPrediction
+                    } else if onFirstLine {
+                        prediction = planes[here - 1]
+                    } else if x == 0 {
+                        prediction = planes[here - width]
+                    } else {
+                        let a = planes[here - 1]
+                        let b = planes[here - width]
+                        let c = planes[here - width - 1]
+                        switch selection {
+                        case 1: prediction = a
+                        case 2: prediction = b
+                        case 3: prediction = c
+                        case 4: prediction = a + b - c
+                        case 5: prediction = a + ((b - c) >> 1)
+                        case 6: prediction = b + ((a - c) >> 1)
+                        default: prediction = (a + b) >> 1
+                        }
+                    }
+                    // H.1.2.1: reconstruction is modulo 2^16.
+                    planes[here] = (prediction + difference) & 0xFFFF
+                }
             }
         }
         for (index, component) in scanComponents.enumerated() {
-            components[component].plane = planes[index].map { $0 << Int32(pointTransform) }
+            components[component].plane = planes[(index * pixels)..<((index + 1) * pixels)].map { $0 << Int32(pointTransform) }
         }
         reader.position = bits.endOfEntropyCodedData()
         return scanComponents.map { components[$0].id }

@@ -31,7 +31,9 @@ struct JPEGMarkerReader {
 }
 
 /// A Huffman table of a DHT segment (T.81 B.2.4.2), with the decoding procedure of F.2.2.3.
-struct HuffmanTable {
+///
+/// A class, so that passing a table per decoded symbol copies no arrays.
+final class HuffmanTable {
     static let lookupBits = 9
     /// For codes of up to `lookupBits` bits, indexed by the next `lookupBits` bits: length << 8 | value.
     var lookup = [UInt16](repeating: 0, count: 1 << lookupBits)
@@ -51,7 +53,7 @@ struct HuffmanTable {
         let counts = (1...16).map { Int(segment[start + $0]) }
         let total = counts.reduce(0, +)
         guard start + 17 + total <= segment.endIndex else { throw CodestreamError("a DHT table lists more values than its segment contains") }
-        var table = HuffmanTable()
+        let table = HuffmanTable()
         table.values = Array(segment[(start + 17)..<(start + 17 + total)])
 
         // Generate the canonical codes (C.2) and the decoding tables (F.2.2.3).
