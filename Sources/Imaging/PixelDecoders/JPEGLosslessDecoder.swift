@@ -175,18 +175,18 @@ struct JPEGLosslessImage {
                 let onFirstLine = pixel - intervalStart < width
                 for index in 0..<count {
                     let difference = try bits.decodeDifference(scanTables[index])
-                    let here = index * pixels + pixel
+                    let position = index * pixels + pixel
                     let prediction: Int32
                     if pixel == intervalStart {
                         prediction = initialPrediction
                     } else if onFirstLine {
-                        prediction = planes[here - 1]
+                        prediction = planes[position - 1]
                     } else if x == 0 {
-                        prediction = planes[here - width]
+                        prediction = planes[position - width]
                     } else {
-                        let a = planes[here - 1]
-                        let b = planes[here - width]
-                        let c = planes[here - width - 1]
+                        let a = planes[position - 1]
+                        let b = planes[position - width]
+                        let c = planes[position - width - 1]
                         switch selection {
                         case 1: prediction = a
                         case 2: prediction = b
@@ -198,7 +198,7 @@ struct JPEGLosslessImage {
                         }
                     }
                     // H.1.2.1: reconstruction is modulo 2^16.
-                    planes[here] = (prediction + difference) & 0xFFFF
+                    planes[position] = (prediction + difference) & 0xFFFF
                 }
             }
         }
