@@ -91,7 +91,7 @@ struct DecodedValues {
     }
 }
 
-struct CompressionRoundTripTests {
+final class CompressionRoundTripTests {
     /// Uncompressed sources: signed 16-bit CT, 12-bit MR, a 10-frame 12-bit MR and 8-bit RGB (written by img2dcm).
     static let signedCT = Fixtures.path("pydicom/CT_small.dcm")
     static let mr12Bit = Fixtures.path("transfer-syntaxes/In/1.dcm")
@@ -102,6 +102,10 @@ struct CompressionRoundTripTests {
 
     init() throws {
         folder = try makeTemporaryFolder("round-trip")
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: folder)
     }
 
     private func output(_ name: String) -> String {
