@@ -5,10 +5,13 @@ extension EncapsulatedPixelData {
     ///
     /// With a Basic Offset Table, or else an Extended Offset Table (7FE0,0001) in `dataSet`, frame
     /// `n` is every fragment from offset `n` up to offset `n + 1`. Without either, a single frame
-    /// is all fragments joined, and several frames need one fragment each.
+    /// is all fragments joined, and several frames need one fragment each. The exception is a
+    /// `startsFrame` that recognises the fragment opening each codestream: then a frame is such a
+    /// fragment and the fragments up to the next one.
     ///
     /// - throws: `DicomError` when the offsets and fragments disagree with the number of frames.
-    func frames(count: Int, in dataSet: DataSet, offset: Int) throws -> [[UInt8]] {
+    func frames(count: Int, in dataSet: DataSet, offset: Int,
+                startsFrame: ((ArraySlice<UInt8>) -> Bool)? = nil) throws -> [[UInt8]] {
         func fail(_ reason: String) -> DicomError {
             DicomError(file: dataSet.file, offset: offset, tag: .pixelData, reason)
         }
@@ -42,6 +45,18 @@ extension EncapsulatedPixelData {
         }
         if count == 1 {
             return [fragments.reduce(into: []) { $0.append(contentsOf: $1) }]
+        }
+        if fragments.count > count, let startsFrame, startsFrame(fragments[0]) {
+            var frames: [[UInt8]] = []
+            for fragment in fragments {
+                if startsFrame(fragment) || frames.isEmpty {
+                    frames.append(Array(fragment))
+                } else {
+                    frames[frames.count - 1].append(contentsOf: fragment)
+                }
+            }
+            if frames.count == count { return frames }
+            throw fail("\(fragments.count) fragments without a Basic or Extended Offset Table hold \(frames.count) codestream start(s) for \(count) frame(s)")
         }
         guard fragments.count == count else {
             throw fail("\(count) frames in \(fragments.count) fragments without a Basic or Extended Offset Table; cannot tell where frames start")

@@ -20,12 +20,14 @@ public protocol PixelDecoder: Sendable {
 /// The registered pixel decoders.
 public enum PixelDecoders {
     /// Every decoder this module has, one per transfer syntax family.
-    public static let all: [any PixelDecoder] = [NativePixelDecoder(), RLELosslessDecoder()]
+    public static let all: [any PixelDecoder] = [
+        NativePixelDecoder(), RLELosslessDecoder(), JPEGLosslessDecoder(), JPEGLSDecoder(), JPEG2000Decoder(), JPEGBaselineDecoder(),
+    ]
 
     /// Returns the decoder for a transfer syntax.
     ///
     /// - throws: `DicomError` naming the transfer syntax UID and name when no decoder reads it
-    ///   (the JPEG, JPEG-LS and JPEG 2000 families).
+    ///   (for example High-Throughput JPEG 2000 or MPEG video).
     public static func decoder(for syntax: TransferSyntax, file: String) throws -> any PixelDecoder {
         if let decoder = all.first(where: { $0.transferSyntaxUIDs.contains(syntax.uid) }) {
             return decoder

@@ -1,0 +1,224 @@
+// Decodes JPEG Lossless, Non-Hierarchical (process 14) pixel data in Swift, because libjpeg-turbo
+// 2.1 has no lossless mode. The algorithm is ITU-T T.81 (09/92) annex H: Huffman-coded differences
+// (H.1.2.2, with the categories of F.1.2.1), the seven predictors of table H.1 and the point
+// transform of H.1.2.3 (Al in the scan header).
+
+/// The JPEG Lossless decoder for transfer syntaxes 1.2.840.10008.1.2.4.57 (any selection value)
+/// and 1.2.840.10008.1.2.4.70 (selection value 1).
+struct JPEGLosslessDecoder: PixelDecoder {
+    var transferSyntaxUIDs: Set<String> { ["1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"] }
+
+    func decode(_ pixelData: DataElement, description: PixelDescription, in dataSet: DataSet) throws -> StoredPixels {
+        try decodeEncapsulatedFrames(pixelData, description: description, in: dataSet, codec: "JPEG Lossless") { frame in
+            let image = try JPEGLosslessImage(frame)
+            try image.check(against: description)
+            return image.samples
+        }
+    }
+}
+
+/// One decoded JPEG Lossless frame: the reconstructed samples, interleaved, after the point transform.
+struct JPEGLosslessImage {
+    var width = 0
+    var height = 0
+    /// Sample precision P from the frame header, 2 to 16 bits.
+    var precision = 0
+    var components: [Component] = []
+    /// `width * height * components.count` values, colour-by-pixel.
+    var samples: [Int32] = []
+
+    struct Component {
+        var id: UInt8
+        var horizontalSampling: Int
+        var verticalSampling: Int
+        /// Reconstructed values, row by row, shifted left by the point transform once their scan ends.
+        var plane: [Int32]
+    }
+
+    /// Parses and decodes one JPEG Lossless codestream.
+    ///
+    /// - throws: `CodestreamError` when the stream is truncated, uses another process or is malformed.
+    init(_ stream: [UInt8]) throws {
+        var reader = JPEGMarkerReader(stream)
+        guard try reader.nextMarker() == 0xD8 else { throw CodestreamError("the stream does not start with an SOI marker (FFD8)") }
+        var dcTables = [HuffmanTable?](repeating: nil, count: 4)
+        var restartInterval = 0
+        var decodedComponents = Set<UInt8>()
+
+        markers: while true {
+            let marker = try reader.nextMarker()
+            switch marker {
+            case 0xC3:
+                try parseFrameHeader(try reader.segment())
+            case 0xC0, 0xC1, 0xC2, 0xC5...0xC7, 0xC9...0xCB, 0xCD...0xCF:
+                throw CodestreamError("the stream uses JPEG process SOF\(marker - 0xC0), not lossless process 14 (SOF3)")
+            case 0xC4:
+                let segment = try reader.segment()
+                var position = 0
+                while position < segment.count {
+                    let (table, tableClass, index, length) = try HuffmanTable.parse(segment, at: position)
+                    if tableClass == 0 { dcTables[index] = table }
+                    position += length
+                }
+            case 0xDD:
+                let segment = Array(try reader.segment())
+                guard segment.count >= 2 else { throw CodestreamError("the DRI segment is shorter than 2 bytes") }
+                restartInterval = Int(segment[0]) << 8 | Int(segment[1])
+            case 0xDA:
+                guard !components.isEmpty else { throw CodestreamError("a scan (SOS) comes before the frame header (SOF3)") }
+                let header = try reader.segment()
+                let scanned = try decodeScan(header: header, reader: &reader, tables: dcTables, restartInterval: restartInterval)
+                decodedComponents.formUnion(scanned)
+            case 0xD9:
+                break markers
+            case 0xDC:
+                throw CodestreamError("the stream sets its height in a DNL marker, which is not supported")
+            default:
+                // APPn, COM, DQT, DAC and other segments carry nothing the lossless decoder needs.
+                _ = try reader.segment()
+            }
+        }
+        guard !components.isEmpty else { throw CodestreamError("the stream has no frame header (SOF3)") }
+        let missing = components.filter { !decodedComponents.contains($0.id) }
+        guard missing.isEmpty else {
+            throw CodestreamError("the stream ends before a scan decodes component(s) \(missing.map { String($0.id) }.joined(separator: ", "))")
+        }
+
+        let count = components.count
+        samples = [Int32](repeating: 0, count: width * height * count)
+        for (index, component) in components.enumerated() {
+            for pixel in 0..<(width * height) {
+                samples[pixel * count + index] = component.plane[pixel]
+            }
+        }
+    }
+
+    private mutating func parseFrameHeader(_ segment: ArraySlice<UInt8>) throws {
+        let bytes = Array(segment)
+        guard bytes.count >= 6 else { throw CodestreamError("the SOF3 segment is shorter than 6 bytes") }
+        precision = Int(bytes[0])
+        height = Int(bytes[1]) << 8 | Int(bytes[2])
+        width = Int(bytes[3]) << 8 | Int(bytes[4])
+        let count = Int(bytes[5])
+        guard (2...16).contains(precision) else { throw CodestreamError("sample precision \(precision) is outside 2 to 16 bits") }
+        guard width > 0 else { throw CodestreamError("the frame header gives width 0") }
+        guard height > 0 else { throw CodestreamError("the frame header gives height 0, which needs a DNL marker") }
+        guard count >= 1, bytes.count >= 6 + 3 * count else {
+            throw CodestreamError("the SOF3 segment is too short for \(count) component(s)")
+        }
+        for index in 0..<count {
+            let base = 6 + 3 * index
+            let horizontal = Int(bytes[base + 1] >> 4)
+            let vertical = Int(bytes[base + 1] & 0x0F)
+            guard horizontal == 1, vertical == 1 else {
+                // NOTE: T.81 allows other sampling factors in lossless mode, but this decoder rejects them.
+                throw CodestreamError("component \(bytes[base]) has sampling factors \(horizontal)x\(vertical); only 1x1 is supported")
+            }
+            components.append(Component(id: bytes[base], horizontalSampling: horizontal, verticalSampling: vertical,
+                                        plane: [Int32](repeating: 0, count: width * height)))
+        }
+    }
+
+    /// Decodes one scan and returns the ids of the components it contained.
+    private mutating func decodeScan(header segment: ArraySlice<UInt8>, reader: inout JPEGMarkerReader,
+                                     tables: [HuffmanTable?], restartInterval: Int) throws -> [UInt8] {
+        let header = Array(segment)
+        guard let count = header.first.map(Int.init), count >= 1, header.count >= 1 + 2 * count + 3 else {
+            throw CodestreamError("the SOS segment is too short")
+        }
+        var scanComponents: [Int] = []
+        var scanTables: [HuffmanTable] = []
+        for index in 0..<count {
+            let id = header[1 + 2 * index]
+            guard let position = components.firstIndex(where: { $0.id == id }) else {
+                throw CodestreamError("the scan names component \(id), which the frame header does not define")
+            }
+            let tableIndex = Int(header[2 + 2 * index] >> 4)
+            guard tableIndex < 4, let table = tables[tableIndex] else {
+                throw CodestreamError("component \(id) uses Huffman table \(tableIndex), which no DHT segment defined")
+            }
+            scanComponents.append(position)
+            scanTables.append(table)
+        }
+        let selection = Int(header[1 + 2 * count])
+        let pointTransform = Int(header[3 + 2 * count] & 0x0F)
+        guard (1...7).contains(selection) else {
+            throw CodestreamError("predictor selection value \(selection) is not 1 to 7 (0 is for hierarchical mode only)")
+        }
+        guard pointTransform < precision else {
+            throw CodestreamError("point transform \(pointTransform) is not below the precision \(precision)")
+        }
+
+        var bits = JPEGBitReader(reader.bytes, position: reader.position)
+        let pixels = width * height
+        // Table H.1 and H.1.2.1: the first sample of a restart interval is predicted from 2^(P-Pt-1).
+        let initialPrediction = Int32(1) << Int32(precision - pointTransform - 1)
+        // The scan's planes one after another, so the loop indexes one buffer.
+        var planes = scanComponents.flatMap { components[$0].plane }
+        var unitsLeft = restartInterval
+        var intervalStart = 0
+        try planes.withUnsafeMutableBufferPointer { planes in
+            var x = -1
+            for pixel in 0..<pixels {
+                x += 1
+                if x == width { x = 0 }
+                // NOTE: only the minimal encoder in JPEGLosslessRestartTests writes restart markers, because DCMTK and GDCM do not.
+                if restartInterval > 0 {
+                    if unitsLeft == 0 {
+                        try bits.restart()
+                        unitsLeft = restartInterval
+                        intervalStart = pixel
+                    }
+                    unitsLeft -= 1
+                }
+                // After a restart the first line (of the interval) is predicted from the left neighbour only.
+                let onFirstLine = pixel - intervalStart < width
+                for index in 0..<count {
+                    let difference = try bits.decodeDifference(scanTables[index])
+                    let position = index * pixels + pixel
+                    let prediction: Int32
+                    if pixel == intervalStart {
+                        prediction = initialPrediction
+                    } else if onFirstLine {
+                        prediction = planes[position - 1]
+                    } else if x == 0 {
+                        prediction = planes[position - width]
+                    } else {
+                        let a = planes[position - 1]
+                        let b = planes[position - width]
+                        let c = planes[position - width - 1]
+                        switch selection {
+                        case 1: prediction = a
+                        case 2: prediction = b
+                        case 3: prediction = c
+                        case 4: prediction = a + b - c
+                        case 5: prediction = a + ((b - c) >> 1)
+                        case 6: prediction = b + ((a - c) >> 1)
+                        default: prediction = (a + b) >> 1
+                        }
+                    }
+                    // H.1.2.1: reconstruction is modulo 2^16.
+                    planes[position] = (prediction + difference) & 0xFFFF
+                }
+            }
+        }
+        for (index, component) in scanComponents.enumerated() {
+            components[component].plane = planes[(index * pixels)..<((index + 1) * pixels)].map { $0 << Int32(pointTransform) }
+        }
+        reader.position = bits.endOfEntropyCodedData()
+        return scanComponents.map { components[$0].id }
+    }
+
+    /// Checks the frame header against the DICOM Image Pixel module.
+    func check(against description: PixelDescription) throws {
+        guard width == description.columns, height == description.rows else {
+            throw CodestreamError("the stream is \(width) x \(height), but Columns x Rows is \(description.columns) x \(description.rows)")
+        }
+        guard components.count == description.samplesPerPixel else {
+            throw CodestreamError("the stream has \(components.count) component(s), but Samples per Pixel is \(description.samplesPerPixel)")
+        }
+        guard precision <= description.bytesPerSample * 8 else {
+            throw CodestreamError("sample precision \(precision) does not fit Bits Allocated \(description.bitsAllocated)")
+        }
+    }
+}
