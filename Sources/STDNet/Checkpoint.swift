@@ -17,8 +17,8 @@ extension SegmentationTrainer {
         try Safetensors.write(tensors, metadata: ["step": String(optimiser.step)], to: folder.appendingPathComponent("optimiser.safetensors"))
     }
 
-    /// Loads a checkpoint written by ``saveCheckpoint(to:)``; without optimiser.safetensors the
-    /// moments start from zero.
+    /// Loads a checkpoint written by ``saveCheckpoint(to:)``; without optimiser.safetensors, or
+    /// for parameters it lacks, the moments start from zero.
     public static func loadCheckpoint(from folder: URL, optimiser: AdamW) throws -> SegmentationTrainer {
         var trainer = SegmentationTrainer(model: try STDNetModel.load(from: folder), optimiser: optimiser)
         let url = folder.appendingPathComponent("optimiser.safetensors")
@@ -28,11 +28,10 @@ extension SegmentationTrainer {
         var first: [[Float]] = []
         var second: [[Float]] = []
         for name in trainer.parameterNames {
-            guard let m = tensors["first.\(name)"], let v = tensors["second.\(name)"] else {
-                throw SafetensorsError(description: "\(url.path) has no moments for '\(name)'")
-            }
-            first.append(m.scalars)
-            second.append(v.scalars)
+            // A parameter the checkpoint did not train yet starts with zero moments.
+            let count = trainer.model.weights[name].count
+            first.append(tensors["first.\(name)"]?.scalars ?? [Float](repeating: 0, count: count))
+            second.append(tensors["second.\(name)"]?.scalars ?? [Float](repeating: 0, count: count))
         }
         trainer.optimiser.restore(step: step, firstMoments: first, secondMoments: second)
         return trainer
