@@ -35,3 +35,23 @@ extension Coordinator {
         }
     }
 }
+
+extension Coordinator {
+    /// The payload and attachments of an analyze job: every series' phase and grid, and its
+    /// volume (Float32, little endian, i fastest) as an attachment named by the phase.
+    func analyzeInputs(study: Int64) throws -> (payload: String, attachments: [Attachment]) {
+        let rows = try queue.connection.execute("""
+            SELECT phase, array_to_json(size), array_to_json(spacing), array_to_json(origin), array_to_json(direction), volume_sha256,
+                   (SELECT modality FROM studies WHERE id = $1)
+            FROM series WHERE study_id = $1 ORDER BY phase
+            """, [study]).rows
+        var series: [String] = []
+        var attachments: [Attachment] = []
+        for row in rows {
+            series.append("{\"phase\": \"\(row[0]!)\", \"size\": \(row[1]!), \"spacing\": \(row[2]!), \"origin\": \(row[3]!), \"direction\": \(row[4]!)}")
+            attachments.append(Attachment(name: row[0]!, data: try studies.readBlob(row[5]!)))
+        }
+        let modality = rows.first?[6] ?? "CT"
+        return ("{\"study\": \(study), \"modality\": \"\(modality)\", \"series\": [\(series.joined(separator: ", "))]}", attachments)
+    }
+}

@@ -112,9 +112,20 @@ extension Coordinator {
             if jobs.count < worker.credits { claimedAll = false }
             for job in jobs {
                 workers[worker.name]?.credits -= 1
-                let order = JobOrder(job: job.id, attempt: job.attempt, kind: job.kind, payload: job.payload,
+                var payload = job.payload
+                var attachments: [Attachment] = []
+                if job.kind == StudyStore.analyzeKind, let studyID = job.studyID {
+                    do {
+                        (payload, attachments) = try analyzeInputs(study: studyID)
+                    } catch {
+                        logger.error("inputs of an analyze job could not be read", ["job": job.id, "study": studyID, "error": error])
+                        releaseAttempt(JobAttempt(job: job.id, attempt: job.attempt), of: worker.name, reason: "its inputs could not be read: \(error)")
+                        continue
+                    }
+                }
+                let order = JobOrder(job: job.id, attempt: job.attempt, kind: job.kind, payload: payload,
                                      leaseMilliseconds: configuration.lease.milliseconds)
-                guard send(.job(order), to: worker.name) else {
+                guard send(.job(order), attachments: attachments, to: worker.name) else {
                     // The worker is gone; give the attempt back instead of waiting for its lease.
                     logger.warning("job not delivered to worker", ["job": job.id, "attempt": job.attempt, "worker": worker.name])
                     releaseAttempt(JobAttempt(job: job.id, attempt: job.attempt), of: worker.name, reason: "could not be delivered to worker \(worker.name)")

@@ -1,6 +1,7 @@
 // `stdnet worker`: runs a worker.
 import Foundation
 import ServiceSupport
+import STDNet
 import Wire
 import Worker
 
@@ -19,6 +20,8 @@ enum WorkerCommand: Command {
           --name NAME                unique worker name, also its lease owner (env STDNET_WORKER_NAME; default HOST-PID)
           --heartbeat SECONDS        heartbeat interval (env STDNET_HEARTBEAT; default 1)
           --shutdown-timeout SECONDS time running jobs get to finish when stopping (env STDNET_SHUTDOWN_TIMEOUT; default 30)
+          --model DIR                STD-Net model folder (config.json, model.safetensors); with it the worker
+                                     also runs analyze jobs (env STDNET_MODEL)
         \(loggingUsage)
         """
 
@@ -30,6 +33,7 @@ enum WorkerCommand: Command {
         configuration.name = try arguments.option("name", environment: "STDNET_WORKER_NAME") ?? WorkerConfiguration.defaultName()
         configuration.heartbeatInterval = try arguments.seconds("heartbeat", environment: "STDNET_HEARTBEAT", default: .seconds(1))
         configuration.shutdownTimeout = try arguments.seconds("shutdown-timeout", environment: "STDNET_SHUTDOWN_TIMEOUT", default: .seconds(30))
+        let modelFolder = try arguments.option("model", environment: "STDNET_MODEL")
         let logger = try parseLogger(&arguments, component: "worker")
         try arguments.finish()
         guard configuration.concurrency >= 1 else { throw UsageError("--concurrency must be at least 1") }
@@ -37,7 +41,13 @@ enum WorkerCommand: Command {
 
         let shutdown = ShutdownRequest()
         shutdown.installSignalHandlers()
-        let worker = try Worker(configuration: configuration, handlers: [NoopJobHandler()], logger: logger)
+        var handlers: [any JobHandler] = [NoopJobHandler()]
+        if let modelFolder {
+            let model = try STDNetModel.load(from: URL(fileURLWithPath: modelFolder))
+            configuration.modelVersion = "\(model.configuration.architecture.rawValue):\(modelFolder)"
+            handlers.append(AnalyzeJobHandler(model: model))
+        }
+        let worker = try Worker(configuration: configuration, handlers: handlers, logger: logger)
         worker.run(until: shutdown)
         shutDownZeroMQ()
         return 0

@@ -1,0 +1,128 @@
+// The `analyze` job: the worker pipeline from phase volumes to a lesion list, each stage timed.
+//
+// 1. decode the volumes sent with the job
+// 2. bring every phase onto the portal venous grid (or the first phase's) at the model's spacing
+// 3. normalise intensities (CT: clipped HU window)
+// 4. STD-Net by sliding window
+// 5. lesions: components, measurements, enhancement features, LI-RADS category
+import Foundation
+import Imaging
+import Lesions
+import STDNet
+
+/// Runs the analysis of one study with a loaded model.
+public struct AnalyzeJobHandler: JobHandler {
+    public let kinds = ["analyze"]
+    public let model: STDNetModel
+    public let window: [Int]
+
+    public init(model: STDNetModel, window: [Int] = [32, 64, 64]) {
+        self.model = model
+        self.window = window
+    }
+
+    struct Payload: Decodable {
+        struct Series: Decodable {
+            let phase: String
+            let size: [Int]
+            let spacing: [Double]
+            let origin: [Double]
+            let direction: [Double]
+        }
+        let study: Int64
+        let modality: String
+        let series: [Series]
+    }
+
+    public func run(_ context: JobContext) throws -> JobOutput {
+        var timings: [String: Double] = [:]
+        let clock = ContinuousClock()
+        var stageStart = clock.now
+        func finishStage(_ name: String) {
+            let elapsed = clock.now - stageStart
+            timings[name] = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            stageStart = clock.now
+        }
+
+        let payload: Payload
+        do {
+            payload = try JSONDecoder().decode(Payload.self, from: Data(context.order.payload.utf8))
+        } catch {
+            throw JobError("analyze job \(context.order.job) has an invalid payload: \(error)", retryable: false)
+        }
+        var volumes: [Phase: Volume<Float>] = [:]
+        for series in payload.series {
+            guard let phase = Phase(code: series.phase), series.size.count == 3, series.spacing.count == 3,
+                  series.origin.count == 3, series.direction.count == 9,
+                  let attachment = context.attachments.first(where: { $0.name == series.phase }),
+                  attachment.data.count == series.size.reduce(1, *) * 4 else {
+                throw JobError("analyze job \(context.order.job): series \(series.phase) has an invalid grid or volume", retryable: false)
+            }
+            let direction = Matrix3(rows: Vector3(series.direction[0], series.direction[1], series.direction[2]),
+                                    Vector3(series.direction[3], series.direction[4], series.direction[5]),
+                                    Vector3(series.direction[6], series.direction[7], series.direction[8]))
+            let geometry = Geometry(size: VolumeSize(series.size[0], series.size[1], series.size[2]),
+                                    spacing: Vector3(series.spacing[0], series.spacing[1], series.spacing[2]),
+                                    origin: Vector3(series.origin[0], series.origin[1], series.origin[2]), direction: direction)
+            let voxels = attachment.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            volumes[phase] = Volume(geometry: geometry, voxels: voxels)
+        }
+        guard let reference = volumes[.portalVenous] ?? volumes.values.first else {
+            throw JobError("analyze job \(context.order.job) carries no volume", retryable: false)
+        }
+        finishStage("decode_ms")
+        context.reportProgress(0.1, "decoded")
+
+        // The model's grid: the reference grid's extent at the model's spacing.
+        let spacing = Vector3(model.configuration.spacing[0], model.configuration.spacing[1], model.configuration.spacing[2])
+        let extent = Vector3(Double(reference.size.x), Double(reference.size.y), Double(reference.size.z)) * reference.spacing
+        let size = VolumeSize(max(1, Int((extent.x / spacing.x).rounded(.up))), max(1, Int((extent.y / spacing.y).rounded(.up))),
+                              max(1, Int((extent.z / spacing.z).rounded(.up))))
+        let grid = Geometry(size: size, spacing: spacing, origin: reference.origin, direction: reference.direction)
+        var resampled: [Phase: Volume<Float>] = [:]
+        for (phase, volume) in volumes {
+            resampled[phase] = Resampler.resample(volume, onto: grid, outsideValue: -1000)
+        }
+        finishStage("resample_ms")
+
+        let isCT = payload.modality == "CT"
+        // NOTE: MRI inputs are normalised with the CT window too; per-phase percentiles are not implemented yet.
+        let phases = Phase.allCases.map { phase in resampled[phase].map { $0.voxels.map(normaliseHounsfieldUnits) } }
+        finishStage("normalise_ms")
+        guard !context.isAbandoned() else { throw JobError("abandoned", retryable: true) }
+
+        let segmentation = model.segment(phases, extent: [size.z, size.y, size.x], options: SlidingWindowOptions(window: window, overlap: 0.25))
+        finishStage("network_ms")
+        context.reportProgress(0.8, "segmented")
+
+        let labels = Volume<UInt8>(geometry: grid, voxels: segmentation.labels)
+        let reports = analyzeLesions(labels: labels, phases: resampled, isCT: isCT)
+        finishStage("lesions_ms")
+
+        let result = AnalyzeResult(study: payload.study, modelArchitecture: model.configuration.architecture.rawValue,
+                                   grid: [size.x, size.y, size.z], liverVoxels: segmentation.labels.filter { $0 != 0 }.count,
+                                   lesions: reports, timingsMilliseconds: timings,
+                                   networkTimingsMilliseconds: [
+                                       "spatial_encoding_ms": segmentation.timings.spatialEncodingMilliseconds,
+                                       "temporal_modelling_ms": segmentation.timings.temporalModellingMilliseconds,
+                                       "decoding_ms": segmentation.timings.decodingMilliseconds,
+                                   ])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // An empty region (a lesion too small for a core) has no mean.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return JobOutput(result: String(decoding: try encoder.encode(result), as: UTF8.self))
+    }
+}
+
+/// The result of one analysis, stored as the job's result.
+struct AnalyzeResult: Encodable {
+    let study: Int64
+    let modelArchitecture: String
+    /// Voxels of the model grid (x, y, z).
+    let grid: [Int]
+    let liverVoxels: Int
+    let lesions: [LesionReport]
+    let timingsMilliseconds: [String: Double]
+    let networkTimingsMilliseconds: [String: Double]
+}

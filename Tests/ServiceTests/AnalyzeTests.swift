@@ -1,0 +1,37 @@
+import Foundation
+import JobStore
+import STDNet
+import Testing
+import TestSupport
+
+/// A submitted study analysed by a worker with a model: the pipeline's plumbing, not the
+/// model's accuracy (the model here has random weights).
+@Suite(.serialized) struct AnalyzeTests {
+    @Test func submittedStudyIsAnalysed() throws {
+        let modelFolder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-analyze-model-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: modelFolder) }
+        let configuration = ModelConfiguration(channels: [4, 8, 8, 8], heads: 2, characterisationHidden: 8, spacing: [8, 8, 12])
+        try STDNetModel.random(configuration, seed: 1).save(to: modelFolder)
+
+        let deployment = try Deployment(lease: "20", heartbeat: "0.5")
+        try deployment.startCoordinator()
+        let worker = try ServiceProcess(["worker", "--coordinator", deployment.workerEndpoint, "--name", "analyst",
+                                         "--heartbeat", "0.5", "--model", modelFolder.path], label: "analyst")
+        defer { worker.stop() }
+
+        let dicom = SubmissionTests.study(patient: 1).appendingPathComponent("dicom").path
+        let submit = try ServiceProcess(["submit", dicom, "--coordinator", deployment.clientEndpoint, "--timeout", "60"], label: "submit")
+        #expect(submit.wait(timeout: .seconds(120)) == 0, "\(submit.output)")
+        try waitUntil("the analyze job did not end; worker log:\n\(worker.output.suffix(2000))", timeout: .seconds(240)) {
+            try deployment.value("SELECT state::text FROM jobs WHERE kind = 'analyze'").map { ["succeeded", "dead"].contains($0) } ?? false
+        }
+
+        #expect(try deployment.value("SELECT state::text FROM jobs WHERE kind = 'analyze'") == "succeeded", "\(worker.output.suffix(2000))")
+        let result = try #require(try deployment.value("SELECT result::text FROM jobs WHERE kind = 'analyze'"))
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.utf8)) as? [String: Any])
+        #expect(json["lesions"] is [Any])
+        #expect((json["grid"] as? [Int])?.count == 3)
+        let timings = try #require(json["timingsMilliseconds"] as? [String: Double])
+        #expect(Set(timings.keys) == ["decode_ms", "resample_ms", "normalise_ms", "network_ms", "lesions_ms"])
+    }
+}
