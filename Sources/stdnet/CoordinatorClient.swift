@@ -25,10 +25,28 @@ final class CoordinatorClient {
             _ = try poll([.socket(socket)], timeout: min(deadline - ContinuousClock.now, .milliseconds(200)))
             guard let frames = try socket.receive() else { continue }
             let reply = try Envelope.decode(frames).message
+            // A late reply to an earlier request that timed out is not this request's answer.
+            if let expected = requestID(of: message), let answered = requestID(of: reply), answered != expected { continue }
             if case .error(let error) = reply { throw ClientError("the coordinator rejected the request: \(error.message)") }
             return reply
         }
         throw ClientError("the coordinator at \(endpoint) did not answer within \(Double(timeout.milliseconds) / 1000) s; is 'stdnet coordinator' running there? (set --coordinator or STDNET_CLIENT_ENDPOINT)")
+    }
+}
+
+/// The request ID a message carries, when its type has one.
+private func requestID(of message: Message) -> String? {
+    switch message {
+    case .submitNoop(let body): body.request
+    case .submitted(let body): body.request
+    case .status(let body): body.request
+    case .statusReply(let body): body.request
+    case .cancel(let body): body.request
+    case .cancelReply(let body): body.request
+    case .submitStudy(let body): body.request
+    case .studySubmitted(let body): body.request
+    case .error(let body): body.request
+    default: nil
     }
 }
 
