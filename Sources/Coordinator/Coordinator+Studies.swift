@@ -37,7 +37,7 @@ extension Coordinator {
 }
 
 extension Coordinator {
-    /// The payload and attachments of an analyze job: every series' phase and grid, and its
+    /// Reads the payload and attachments of an analyze job: every series' phase and grid, and its
     /// volume (Float32, little endian, i fastest) as an attachment named by the phase.
     func analyzeInputs(study: Int64) throws -> (payload: String, attachments: [Attachment]) {
         let rows = try queue.connection.execute("""

@@ -14,7 +14,11 @@ public enum TestDatabase {
             return url
         }
         let cluster = try! startCluster(named: "shared")
-        atexit { try? TestDatabase.sharedCluster?.stop(mode: "immediate") }
+        atexit {
+            guard let cluster = TestDatabase.sharedCluster else { return }
+            try? cluster.stop(mode: "immediate")
+            try? FileManager.default.removeItem(at: cluster.dataDirectory)
+        }
         sharedCluster = cluster
         return cluster.url()
     }()
