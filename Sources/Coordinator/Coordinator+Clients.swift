@@ -39,6 +39,8 @@ extension Coordinator {
                 reply(.cancelReply(try cancel(request)), to: client)
             case .submitStudy(let submission):
                 try submitStudy(submission, attachments: attachments, from: client)
+            case .history(let request):
+                reply(try history(request), to: client)
             default:
                 reply(.error(ErrorReply(request: nil, message: "\(message.name) is not a client request")), to: client)
             }
@@ -98,6 +100,7 @@ extension Coordinator {
         case .status(let body): body.request
         case .cancel(let body): body.request
         case .submitStudy(let body): body.request
+        case .history(let body): body.request
         default: nil
         }
     }

@@ -55,3 +55,35 @@ extension Coordinator {
         return ("{\"study\": \(study), \"modality\": \"\(modality)\", \"series\": [\(series.joined(separator: ", "))]}", attachments)
     }
 }
+
+extension Coordinator {
+    /// Reads a patient's studies and lesions, and writes the read to the audit log in the same
+    /// transaction.
+    func history(_ request: HistoryRequest) throws -> Message {
+        let connection = queue.connection
+        return try connection.transaction {
+            guard let patient = try connection.execute("SELECT id FROM patients WHERE patient_key = $1", [request.patientKey]).scalar else {
+                return .error(ErrorReply(request: request.request, message: "no studies stored for this patient"))
+            }
+            try connection.execute("INSERT INTO audit_log (actor, action, patient_id) VALUES ($1, 'history', $2)",
+                                   [request.user.isEmpty ? "unknown" : request.user, patient])
+            let studyRows = try connection.execute("""
+                SELECT s.id, s.study_date::text, coalesce((SELECT state::text FROM jobs WHERE study_id = s.id AND kind = 'analyze'), 'none')
+                FROM studies s WHERE s.patient_id = $1 ORDER BY s.study_date NULLS LAST, s.id
+                """, [patient]).rows
+            var studies: [StudyHistoryEntry] = []
+            for row in studyRows {
+                let lesions = try connection.execute("""
+                    SELECT lesion_index, track_id, volume_ml, longest_axial_mm, perpendicular_mm, lirads_category
+                    FROM lesions WHERE study_id = $1 ORDER BY lesion_index
+                    """, [row[0]!]).rows.map {
+                        LesionHistoryEntry(lesionIndex: Int($0[0]!)!, track: $0[1].flatMap(Int64.init), volumeMillilitres: Double($0[2]!)!,
+                                           longestAxialMillimetres: Double($0[3]!)!, perpendicularMillimetres: Double($0[4]!)!, category: $0[5]!)
+                    }
+                studies.append(StudyHistoryEntry(study: Int64(row[0]!)!, studyDate: row[1], analysis: row[2]!, lesions: lesions))
+            }
+            logger.info("history read", ["patient": patient, "studies": studies.count])
+            return .historyReply(HistoryReply(request: request.request, studies: studies))
+        }
+    }
+}

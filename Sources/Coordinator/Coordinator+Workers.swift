@@ -195,7 +195,12 @@ extension Coordinator {
         let batch = pendingResults
         let accepted: Set<Int64>
         do {
-            accepted = try queue.complete(batch: batch.map { ($0.result.job, $0.result.attempt, $0.worker, $0.result.result) })
+            // Completions and the lesions of analyze results commit together.
+            accepted = try queue.connection.transaction {
+                let accepted = try queue.complete(batch: batch.map { ($0.result.job, $0.result.attempt, $0.worker, $0.result.result) })
+                try studies.storeLesions(ofJobs: Array(accepted))
+                return accepted
+            }
         } catch {
             // Kept for the next loop; completion is idempotent, so a batch that did commit is harmless to repeat.
             databaseErrors.report("recording results failed", error)

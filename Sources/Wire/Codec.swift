@@ -42,6 +42,8 @@ public enum Message: Sendable, Equatable {
     case cancelReply(CancelReply)
     case submitStudy(SubmitStudy)
     case studySubmitted(StudySubmitted)
+    case history(HistoryRequest)
+    case historyReply(HistoryReply)
     case error(ErrorReply)
 
     /// The type code in frame 0.
@@ -64,6 +66,8 @@ public enum Message: Sendable, Equatable {
         case .cancelReply: 25
         case .submitStudy: 26
         case .studySubmitted: 27
+        case .history: 28
+        case .historyReply: 29
         case .error: 30
         }
     }
@@ -88,6 +92,8 @@ public enum Message: Sendable, Equatable {
         case .cancelReply: "CANCEL_REPLY"
         case .submitStudy: "SUBMIT_STUDY"
         case .studySubmitted: "STUDY_SUBMITTED"
+        case .history: "HISTORY"
+        case .historyReply: "HISTORY_REPLY"
         case .error: "ERROR"
         }
     }
@@ -134,6 +140,8 @@ public struct Envelope: Sendable, Equatable {
         case .cancelReply(let body): header = Self.encodeHeader(body, manifest)
         case .submitStudy(let body): header = Self.encodeHeader(body, manifest)
         case .studySubmitted(let body): header = Self.encodeHeader(body, manifest)
+        case .history(let body): header = Self.encodeHeader(body, manifest)
+        case .historyReply(let body): header = Self.encodeHeader(body, manifest)
         case .error(let body): header = Self.encodeHeader(body, manifest)
         }
         var frames = [Data([protocolVersion, message.typeCode]), header]
@@ -196,6 +204,8 @@ public struct Envelope: Sendable, Equatable {
         case 25: return .cancelReply(try decodeJSON(HeaderFrame<CancelReply>.self, frame, type: type).header)
         case 26: return .submitStudy(try decodeJSON(HeaderFrame<SubmitStudy>.self, frame, type: type).header)
         case 27: return .studySubmitted(try decodeJSON(HeaderFrame<StudySubmitted>.self, frame, type: type).header)
+        case 28: return .history(try decodeJSON(HeaderFrame<HistoryRequest>.self, frame, type: type).header)
+        case 29: return .historyReply(try decodeJSON(HeaderFrame<HistoryReply>.self, frame, type: type).header)
         case 30: return .error(try decodeJSON(HeaderFrame<ErrorReply>.self, frame, type: type).header)
         default: throw DecodingError(description: "unknown message type \(type) in frame 0")
         }

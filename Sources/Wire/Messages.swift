@@ -237,6 +237,71 @@ public struct StudySubmitted: Codable, Sendable, Equatable {
     }
 }
 
+/// Client -> coordinator: a patient's lesion history. Every such read is written to the audit log
+/// with the user named here.
+public struct HistoryRequest: Codable, Sendable, Equatable {
+    public let request: String
+    /// Patient ID as in the studies' DICOM files.
+    public let patientKey: String
+    /// Who asks, for the audit log.
+    public let user: String
+
+    public init(request: String, patientKey: String, user: String) {
+        self.request = request
+        self.patientKey = patientKey
+        self.user = user
+    }
+}
+
+/// One lesion of one study in a HISTORY_REPLY.
+public struct LesionHistoryEntry: Codable, Sendable, Equatable {
+    public let lesionIndex: Int
+    /// Nil until tracking has linked the lesion to a track.
+    public let track: Int64?
+    public let volumeMillilitres: Double
+    public let longestAxialMillimetres: Double
+    public let perpendicularMillimetres: Double
+    public let category: String
+
+    public init(lesionIndex: Int, track: Int64?, volumeMillilitres: Double, longestAxialMillimetres: Double,
+                perpendicularMillimetres: Double, category: String) {
+        self.lesionIndex = lesionIndex
+        self.track = track
+        self.volumeMillilitres = volumeMillilitres
+        self.longestAxialMillimetres = longestAxialMillimetres
+        self.perpendicularMillimetres = perpendicularMillimetres
+        self.category = category
+    }
+}
+
+/// One study in a HISTORY_REPLY, oldest first.
+public struct StudyHistoryEntry: Codable, Sendable, Equatable {
+    public let study: Int64
+    /// ISO date, if known.
+    public let studyDate: String?
+    /// State of the study's analyze job.
+    public let analysis: String
+    public let lesions: [LesionHistoryEntry]
+
+    public init(study: Int64, studyDate: String?, analysis: String, lesions: [LesionHistoryEntry]) {
+        self.study = study
+        self.studyDate = studyDate
+        self.analysis = analysis
+        self.lesions = lesions
+    }
+}
+
+/// Coordinator -> client: the patient's studies and their lesions.
+public struct HistoryReply: Codable, Sendable, Equatable {
+    public let request: String
+    public let studies: [StudyHistoryEntry]
+
+    public init(request: String, studies: [StudyHistoryEntry]) {
+        self.request = request
+        self.studies = studies
+    }
+}
+
 /// Coordinator -> client: the IDs of the enqueued jobs.
 public struct Submitted: Codable, Sendable, Equatable {
     public let request: String

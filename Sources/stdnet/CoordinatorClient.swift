@@ -45,6 +45,8 @@ private func requestID(of message: Message) -> String? {
     case .cancelReply(let body): body.request
     case .submitStudy(let body): body.request
     case .studySubmitted(let body): body.request
+    case .history(let body): body.request
+    case .historyReply(let body): body.request
     case .error(let body): body.request
     default: nil
     }

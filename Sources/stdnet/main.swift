@@ -9,6 +9,7 @@ let commands: [any Command.Type] = [
     SubmitCommand.self,
     StatusCommand.self,
     CancelCommand.self,
+    HistoryCommand.self,
     ConvertCommand.self,
     PhantomCommand.self,
     TrainCommand.self,

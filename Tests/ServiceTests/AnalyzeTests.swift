@@ -33,5 +33,21 @@ import TestSupport
         #expect((json["grid"] as? [Int])?.count == 3)
         let timings = try #require(json["timingsMilliseconds"] as? [String: Double])
         #expect(Set(timings.keys) == ["decode_ms", "resample_ms", "normalise_ms", "network_ms", "lesions_ms"])
+
+        // The result's lesions are stored with the completion, one row each.
+        let lesionCount = (json["lesions"] as? [Any])?.count ?? -1
+        #expect(try deployment.value("SELECT count(*) FROM lesions") == String(lesionCount))
+
+        // The history read names the study and is audited with its user.
+        let patientKey = try #require(try deployment.value("SELECT patient_key FROM patients"))
+        let history = try ServiceProcess(["history", patientKey, "--user", "dr-test", "--json", "--coordinator", deployment.clientEndpoint],
+                                         label: "history")
+        #expect(history.wait(timeout: .seconds(60)) == 0, "\(history.output)")
+        let studies = try #require(try JSONSerialization.jsonObject(with: Data(history.output.utf8)) as? [[String: Any]])
+        #expect(studies.count == 1)
+        #expect(studies.first?["analysis"] as? String == "succeeded")
+        #expect((studies.first?["lesions"] as? [Any])?.count == lesionCount)
+        #expect(try deployment.value("SELECT actor || ' ' || action FROM audit_log") == "dr-test history")
+        #expect(!deployment.coordinators[0].output.contains(patientKey), "the coordinator logged the Patient ID")
     }
 }

@@ -47,6 +47,10 @@ import Wire
             .statusReply(StatusReply(request: "r", counts: ["queued": 1], jobs: [JobStatus(id: 1, kind: "noop", state: "queued", attempt: 0, errors: [])])),
             .cancel(CancelRequest(request: "r", job: 1)),
             .cancelReply(CancelReply(request: "r", job: 1, cancelled: true)),
+            .history(HistoryRequest(request: "r", patientKey: "P", user: "u")),
+            .historyReply(HistoryReply(request: "r", studies: [StudyHistoryEntry(study: 1, studyDate: "2026-01-05", analysis: "succeeded",
+                lesions: [LesionHistoryEntry(lesionIndex: 0, track: nil, volumeMillilitres: 1.5, longestAxialMillimetres: 14,
+                                             perpendicularMillimetres: 11, category: "LR-4")])])),
             .error(ErrorReply(request: nil, message: "malformed")),
         ]
         for message in messages {
