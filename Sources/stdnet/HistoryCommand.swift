@@ -39,8 +39,10 @@ enum HistoryCommand: Command {
             let head = "\(String(study.study).padding(toLength: 6, withPad: " ", startingAt: 0)) \((study.studyDate ?? "-").padding(toLength: 11, withPad: " ", startingAt: 0)) \(study.analysis.padding(toLength: 10, withPad: " ", startingAt: 0))"
             if study.lesions.isEmpty { print(head) }
             for lesion in study.lesions {
-                print(head + String(format: " %6d  %5@  %9.2f  %8.1f  %8.1f  %@", lesion.lesionIndex + 1, lesion.track.map(String.init) ?? "-",
-                                    lesion.volumeMillilitres, lesion.longestAxialMillimetres, lesion.perpendicularMillimetres, lesion.category))
+                let track = (lesion.track.map(String.init) ?? "-")
+                let padded = String(repeating: " ", count: max(0, 5 - track.count)) + track
+                let sizes = String(format: "%9.2f  %8.1f  %8.1f", lesion.volumeMillilitres, lesion.longestAxialMillimetres, lesion.perpendicularMillimetres)
+                print(head + String(format: " %6d", lesion.lesionIndex + 1) + "  \(padded)  \(sizes)  \(lesion.category)")
             }
         }
         return 0
