@@ -63,6 +63,9 @@ extension Coordinator {
         let connection = queue.connection
         return try connection.transaction {
             guard let patient = try connection.execute("SELECT id FROM patients WHERE patient_key = $1", [request.patientKey]).scalar else {
+                // A lookup of an unknown patient is audited too, without the Patient ID asked for.
+                try connection.execute("INSERT INTO audit_log (actor, action, detail) VALUES ($1, 'history', '{\"patientFound\": false}')",
+                                       [request.user.isEmpty ? "unknown" : request.user])
                 return .error(ErrorReply(request: request.request, message: "no studies stored for this patient"))
             }
             try connection.execute("INSERT INTO audit_log (actor, action, patient_id) VALUES ($1, 'history', $2)",

@@ -67,7 +67,7 @@ public struct AnalyzeJobHandler: JobHandler {
             let voxels = attachment.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             volumes[phase] = Volume(geometry: geometry, voxels: voxels)
         }
-        guard let reference = volumes[.portalVenous] ?? volumes.values.first else {
+        guard let reference = volumes[.portalVenous] ?? Phase.allCases.compactMap({ volumes[$0] }).first else {
             throw JobError("analyze job \(context.order.job) carries no volume", retryable: false)
         }
         finishStage("decode_ms")
