@@ -49,5 +49,13 @@ import TestSupport
         #expect((studies.first?["lesions"] as? [Any])?.count == lesionCount)
         #expect(try deployment.value("SELECT actor || ' ' || action FROM audit_log") == "dr-test history")
         #expect(!deployment.coordinators[0].output.contains(patientKey), "the coordinator logged the Patient ID")
+
+        // A lookup of an unknown patient fails and is audited without the ID asked for.
+        let unknown = try ServiceProcess(["history", "NOBODY-0000", "--user", "dr-test", "--coordinator", deployment.clientEndpoint],
+                                         label: "history-unknown")
+        #expect(unknown.wait(timeout: .seconds(60)) == 1)
+        #expect(unknown.output.contains("no studies stored for this patient"), "\(unknown.output)")
+        #expect(try deployment.value("SELECT count(*) FROM audit_log WHERE patient_id IS NULL AND detail ->> 'patientFound' = 'false'") == "1")
+        #expect(try deployment.value("SELECT count(*) FROM audit_log WHERE detail::text LIKE '%NOBODY%'") == "0")
     }
 }
