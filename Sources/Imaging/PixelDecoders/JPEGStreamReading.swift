@@ -32,16 +32,25 @@ struct JPEGMarkerReader {
 
 /// A Huffman table of a DHT segment (T.81 B.2.4.2), with the decoding procedure of F.2.2.3.
 ///
-/// A class, so that passing a table per decoded symbol copies no arrays.
+/// A class, so that passing a table per decoded symbol copies no arrays; its properties are
+/// constants, so reading them in the decoding loop needs no exclusivity checks.
 final class HuffmanTable {
     static let lookupBits = 9
     /// For codes of up to `lookupBits` bits, indexed by the next `lookupBits` bits: length << 8 | value.
-    var lookup = [UInt16](repeating: 0, count: 1 << lookupBits)
+    let lookup: [UInt16]
     /// Largest code of each length 1...16, or -1 when there is none.
-    var maxCode = [Int32](repeating: -1, count: 17)
-    var valuePointer = [Int](repeating: 0, count: 17)
-    var minCode = [Int32](repeating: 0, count: 17)
-    var values: [UInt8] = []
+    let maxCode: [Int32]
+    let valuePointer: [Int]
+    let minCode: [Int32]
+    let values: [UInt8]
+
+    private init(lookup: [UInt16], maxCode: [Int32], valuePointer: [Int], minCode: [Int32], values: [UInt8]) {
+        self.lookup = lookup
+        self.maxCode = maxCode
+        self.valuePointer = valuePointer
+        self.minCode = minCode
+        self.values = values
+    }
 
     /// Parses one table and returns it, its class (Tc: 0 for DC and lossless, 1 for AC), its
     /// destination (Th) and the bytes it used.
@@ -53,8 +62,11 @@ final class HuffmanTable {
         let counts = (1...16).map { Int(segment[start + $0]) }
         let total = counts.reduce(0, +)
         guard start + 17 + total <= segment.endIndex else { throw CodestreamError("a DHT table lists more values than its segment contains") }
-        let table = HuffmanTable()
-        table.values = Array(segment[(start + 17)..<(start + 17 + total)])
+        let values = Array(segment[(start + 17)..<(start + 17 + total)])
+        var lookup = [UInt16](repeating: 0, count: 1 << lookupBits)
+        var maxCode = [Int32](repeating: -1, count: 17)
+        var valuePointer = [Int](repeating: 0, count: 17)
+        var minCode = [Int32](repeating: 0, count: 17)
 
         // Generate the canonical codes (C.2) and the decoding tables (F.2.2.3).
         var code: Int32 = 0
@@ -62,8 +74,8 @@ final class HuffmanTable {
         for length in 1...16 {
             let count = counts[length - 1]
             if count > 0 {
-                table.valuePointer[length] = index
-                table.minCode[length] = code
+                valuePointer[length] = index
+                minCode[length] = code
                 for _ in 0..<count {
                     guard code < (1 << length) else {
                         throw CodestreamError("a DHT table defines more codes of length \(length) than fit")
@@ -72,16 +84,17 @@ final class HuffmanTable {
                         let shift = lookupBits - length
                         let first = Int(code) << shift
                         for fill in 0..<(1 << shift) {
-                            table.lookup[first + fill] = UInt16(length) << 8 | UInt16(table.values[index])
+                            lookup[first + fill] = UInt16(length) << 8 | UInt16(values[index])
                         }
                     }
                     code += 1
                     index += 1
                 }
-                table.maxCode[length] = code - 1
+                maxCode[length] = code - 1
             }
             code <<= 1
         }
+        let table = HuffmanTable(lookup: lookup, maxCode: maxCode, valuePointer: valuePointer, minCode: minCode, values: values)
         return (table, Int(segment[start] >> 4), destination, 17 + total)
     }
 }
