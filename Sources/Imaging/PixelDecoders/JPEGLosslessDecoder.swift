@@ -85,6 +85,11 @@ struct JPEGLosslessImage {
         }
 
         let count = components.count
+        if count == 1 {
+            // One component needs no interleaving: its plane is the sample buffer.
+            samples = components[0].plane
+            return
+        }
         samples = [Int32](repeating: 0, count: width * height * count)
         for (index, component) in components.enumerated() {
             for pixel in 0..<(width * height) {
@@ -153,8 +158,15 @@ struct JPEGLosslessImage {
         let pixels = width * height
         // Table H.1 and H.1.2.1: the first sample of a restart interval is predicted from 2^(P-Pt-1).
         let initialPrediction = Int32(1) << Int32(precision - pointTransform - 1)
-        // The scan's planes one after another, so the loop indexes one buffer.
-        var planes = scanComponents.flatMap { components[$0].plane }
+        // The scan's planes one after another, so the loop indexes one buffer. A single plane is
+        // moved out of its component rather than copied.
+        var planes: [Int32]
+        if scanComponents.count == 1 {
+            planes = []
+            swap(&planes, &components[scanComponents[0]].plane)
+        } else {
+            planes = scanComponents.flatMap { components[$0].plane }
+        }
         var unitsLeft = restartInterval
         var intervalStart = 0
         try planes.withUnsafeMutableBufferPointer { planes in
@@ -202,8 +214,12 @@ struct JPEGLosslessImage {
                 }
             }
         }
-        for (index, component) in scanComponents.enumerated() {
-            components[component].plane = planes[(index * pixels)..<((index + 1) * pixels)].map { $0 << Int32(pointTransform) }
+        if scanComponents.count == 1 && pointTransform == 0 {
+            components[scanComponents[0]].plane = planes
+        } else {
+            for (index, component) in scanComponents.enumerated() {
+                components[component].plane = planes[(index * pixels)..<((index + 1) * pixels)].map { $0 << Int32(pointTransform) }
+            }
         }
         reader.position = bits.endOfEntropyCodedData()
         return scanComponents.map { components[$0].id }
