@@ -46,6 +46,10 @@ struct ConvertCommand: Command {
             print("skipped \(skipped.path): \(skipped.reason)")
         }
         print("converted=\(report.converted.count) failed=\(report.failedSeries.count) skipped_files=\(report.skippedFiles.count)")
+        if report.converted.isEmpty {
+            print("nothing converted: no DICOM image series found under \(positionals[0])")
+            return 1
+        }
         return report.failedSeries.isEmpty ? 0 : 1
     }
 }

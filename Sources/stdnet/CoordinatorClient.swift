@@ -16,7 +16,8 @@ final class CoordinatorClient {
     }
 
     /// Sends `message` and returns the reply; an ERROR reply becomes a thrown error.
-    func request(_ message: Message, attachments: [Attachment] = []) throws -> Message {
+    func request(_ message: Message, attachments: [Attachment] = [], timeout requestTimeout: Duration? = nil) throws -> Message {
+        let timeout = requestTimeout ?? self.timeout
         guard socket.send(Envelope(message, attachments: attachments).encode()) else {
             throw ClientError("could not queue the request for the coordinator at \(endpoint)")
         }

@@ -12,14 +12,16 @@ enum HistoryCommand: Command {
         found: size, LI-RADS category and track (once tracking has run). The coordinator writes each
         read to the audit log with the user named.
 
-          --user NAME         who asks, for the audit log (env STDNET_USER, then USER)
+          --user NAME         who asks, for the audit log (env STDNET_USER, then USER, then the account name)
           --json              print the reply as JSON
         \(clientUsage)
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
         let environment = ProcessInfo.processInfo.environment
-        let user = try arguments.option("user", environment: "STDNET_USER") ?? environment["USER"] ?? ""
+        // The account name is the last resort, for shells that set no USER.
+        let account = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) }
+        let user = try arguments.option("user", environment: "STDNET_USER") ?? environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? account ?? ""
         guard !user.isEmpty else { throw UsageError("name the user for the audit log with --user or STDNET_USER") }
         let json = arguments.flag("json")
         let client = try parseClient(&arguments)

@@ -21,6 +21,6 @@ func parseLogger(_ arguments: inout Arguments, component: String) throws -> Logg
 }
 
 let loggingUsage = """
-      --log-level LEVEL        debug, info, warning or error (env STDNET_LOG_LEVEL; default info)
-      --log-format FORMAT      text or json (env STDNET_LOG_FORMAT; default text)
+      --log-level LEVEL          debug, info, warning or error (env STDNET_LOG_LEVEL; default info)
+      --log-format FORMAT        text or json (env STDNET_LOG_FORMAT; default text)
     """

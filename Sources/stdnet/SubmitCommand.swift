@@ -32,6 +32,9 @@ enum SubmitCommand: Command {
         let paths = try arguments.positionals()
         guard !paths.isEmpty else { throw UsageError("nothing to submit: give DICOM folders, or --noop COUNT") }
         let mapping = try parsePhaseMapping(mappingText)
+        // A short request first, so a coordinator that is not running is reported in seconds
+        // rather than after the upload timeout.
+        _ = try client.request(.status(StatusRequest(request: UUID().uuidString)), timeout: min(client.timeout, .seconds(10)))
 
         let collection = try StudyCollector.collect(paths, phaseMapping: mapping) { line in
             FileHandle.standardError.write(Data("  \(line)\n".utf8))

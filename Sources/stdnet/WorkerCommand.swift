@@ -43,6 +43,9 @@ enum WorkerCommand: Command {
         shutdown.installSignalHandlers()
         var handlers: [any JobHandler] = [NoopJobHandler()]
         if let modelFolder {
+            for file in ["config.json", "model.safetensors"] where !FileManager.default.fileExists(atPath: "\(modelFolder)/\(file)") {
+                throw UsageError("model folder \(modelFolder) has no \(file); give a folder written by 'stdnet train' (config.json and model.safetensors)")
+            }
             let model = try STDNetModel.load(from: URL(fileURLWithPath: modelFolder))
             configuration.modelVersion = "\(model.configuration.architecture.rawValue):\(modelFolder)"
             handlers.append(AnalyzeJobHandler(model: model))

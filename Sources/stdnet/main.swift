@@ -1,5 +1,6 @@
 // Entry point: selects the subcommand and reports its errors on standard error.
 import Foundation
+import JobStore
 
 let commands: [any Command.Type] = [
     DatabaseCommand.self,
@@ -50,6 +51,9 @@ guard let command = commands.first(where: { $0.name == name }) else {
 var arguments = Arguments(Array(argv.dropFirst()))
 do {
     exit(try command.run(&arguments))
+} catch let error as JobStoreError where error.isConnectionError {
+    standardError("stdnet \(name): \(error)\nCheck that PostgreSQL runs ('stdnet database start' starts the private one) and the connection string (--database or STDNET_DATABASE_URL; default \(DatabaseOptions.defaultURL)).")
+    exit(1)
 } catch let error as UsageError {
     standardError("stdnet \(name): \(error)\n\n\(command.usage)")
     exit(2)
