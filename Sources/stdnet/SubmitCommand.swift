@@ -39,10 +39,14 @@ enum SubmitCommand: Command {
         let collection = try StudyCollector.collect(paths, phaseMapping: mapping) { line in
             FileHandle.standardError.write(Data("  \(line)\n".utf8))
         }
-        for skipped in collection.skippedFiles.prefix(20) {
+        // Files that are not DICOM at all (manifests, NIfTI) are only counted; damaged DICOM is listed.
+        let notDicom = collection.skippedFiles.filter { $0.reason.contains("no DICM prefix") }
+        let damaged = collection.skippedFiles.filter { !$0.reason.contains("no DICM prefix") }
+        if !notDicom.isEmpty { print("skipped \(notDicom.count) file(s) that are not DICOM") }
+        for skipped in damaged.prefix(20) {
             print("skipped file \(skipped.path): \(skipped.reason)")
         }
-        if collection.skippedFiles.count > 20 { print("... and \(collection.skippedFiles.count - 20) more skipped files") }
+        if damaged.count > 20 { print("... and \(damaged.count - 20) more unreadable DICOM files") }
         for skipped in collection.skippedSeries {
             print("skipped series \(skipped.seriesInstanceUID): \(skipped.reason)")
         }
