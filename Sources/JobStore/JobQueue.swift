@@ -73,7 +73,7 @@ public final class JobQueue {
     }
 
     /// Extends the leases of attempts `owner` still holds to `lease` from now and returns the
-    /// IDs of those jobs; a job missing from the answer was lost (expired, cancelled, reclaimed).
+    /// IDs of those jobs; a job missing from the result was lost (expired, cancelled, reclaimed).
     @discardableResult
     public func heartbeat(owner: String, attempts: [(job: Int64, attempt: Int)], lease: Duration) throws -> Set<Int64> {
         guard !attempts.isEmpty else { return [] }
@@ -147,7 +147,7 @@ public final class JobQueue {
 
     // MARK: Reading
 
-    /// The job with this ID, or nil.
+    /// Returns the job with this ID, or nil.
     public func job(_ id: Int64) throws -> JobRow? {
         let result = try connection.execute(Statements.select, [id])
         guard let row = result.rows.first else { return nil }
