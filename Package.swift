@@ -32,7 +32,7 @@ let package = Package(
         .systemLibrary(name: "CLibJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .target(name: "JobStore", dependencies: ["CLibPQ", "CLibCrypto"]),
         .target(name: "NeuralEngine", dependencies: ["CDNNL", "COpenBLAS"]),
-        .target(name: "STDNet", dependencies: ["NeuralEngine", "Imaging", "Phantom"]),
+        .target(name: "STDNet", dependencies: ["NeuralEngine", "Imaging", "Phantom", "Lesions"]),
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .target(name: "Wire", dependencies: ["CZeroMQ"]),
         .target(name: "ServiceSupport"),

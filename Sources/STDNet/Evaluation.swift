@@ -2,6 +2,7 @@
 // lesion-wise detection per study and overall.
 import Foundation
 import Imaging
+import Lesions
 import Phantom
 
 /// The scores of one study.
@@ -74,7 +75,7 @@ extension STDNetModel {
 
             var predictedLabels = study.labels
             predictedLabels.voxels = segmentation.labels
-            let predictedComponents = lesionComponents(predictedLabels)
+            let predictedComponents = connectedLesions(in: predictedLabels, minimumVolumeMillilitres: 0).map(\.voxels)
             var truthComponents: [[Int]] = []
             var largeTruthComponents: [[Int]] = []
             for lesion in study.lesions {
@@ -123,33 +124,4 @@ extension STDNetModel {
         }
         return result
     }
-}
-
-/// 26-connected components of label 2, as voxel index lists.
-func lesionComponents(_ labels: Volume<UInt8>) -> [[Int]] {
-    let size = labels.size
-    var visited = [Bool](repeating: false, count: labels.voxels.count)
-    var components: [[Int]] = []
-    for seed in labels.voxels.indices where labels.voxels[seed] == 2 && !visited[seed] {
-        var members: [Int] = []
-        var stack = [seed]
-        visited[seed] = true
-        while let index = stack.popLast() {
-            members.append(index)
-            let (i, j, k) = (index % size.x, (index / size.x) % size.y, index / (size.x * size.y))
-            for dk in -1...1 where k + dk >= 0 && k + dk < size.z {
-                for dj in -1...1 where j + dj >= 0 && j + dj < size.y {
-                    for di in -1...1 where i + di >= 0 && i + di < size.x {
-                        let neighbour = (i + di) + size.x * ((j + dj) + size.y * (k + dk))
-                        if !visited[neighbour] && labels.voxels[neighbour] == 2 {
-                            visited[neighbour] = true
-                            stack.append(neighbour)
-                        }
-                    }
-                }
-            }
-        }
-        components.append(members)
-    }
-    return components
 }

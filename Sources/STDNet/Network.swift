@@ -95,12 +95,7 @@ public struct STDNetModel: Sendable {
         let level0 = features[0]
         let size = Array(level0.shape[1...3])
         precondition(mask.count == size.reduce(1, *), "lesion mask has \(mask.count) voxels for a grid of \(size)")
-        // Level 1 is half the grid: a coarse voxel is inside when any of its fine voxels is.
-        var coarseMask = [Bool](repeating: false, count: mask.count / 8)
-        for index in mask.indices where mask[index] {
-            let x = index % size[2], y = (index / size[2]) % size[1], z = index / (size[2] * size[1])
-            coarseMask[(x / 2) + (size[2] / 2) * ((y / 2) + (size[1] / 2) * (z / 2))] = true
-        }
+        let coarseMask = halvedMask(mask, extent: size)
         let pooled = Concatenation.forward([
             MaskedMeanPooling.forward(level0.reshaped([1, mask.count, level0.shape[4]]), mask: mask),
             MaskedMeanPooling.forward(features[1].reshaped([1, coarseMask.count, features[1].shape[4]]), mask: coarseMask),
@@ -165,6 +160,17 @@ public struct STDNetModel: Sendable {
             mlpOutputWeight: weights["\(prefix).mlp.fc2.weight"], mlpOutputBias: weights["\(prefix).mlp.fc2.bias"],
             poolingQuery: weights["\(prefix).pooling_query"])
     }
+}
+
+/// Returns a (d, h, w) mask on the grid of half the extent (level 1): a coarse voxel is inside
+/// when any of its fine voxels is.
+func halvedMask(_ mask: [Bool], extent: [Int]) -> [Bool] {
+    var coarse = [Bool](repeating: false, count: mask.count / 8)
+    for index in mask.indices where mask[index] {
+        let w = index % extent[2], h = (index / extent[2]) % extent[1], d = index / (extent[2] * extent[1])
+        coarse[(w / 2) + (extent[2] / 2) * ((h / 2) + (extent[1] / 2) * (d / 2))] = true
+    }
+    return coarse
 }
 
 /// Stacks (1, D, H, W, C) volumes into one (N, D, H, W, C) batch.

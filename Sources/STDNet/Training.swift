@@ -149,12 +149,8 @@ extension STDNetModel {
 
         for lesion in lesions {
             var mask0 = [Bool](repeating: false, count: voxels0)
-            var mask1 = [Bool](repeating: false, count: voxels1)
-            for index in lesion.voxels {
-                mask0[index] = true
-                let (w, h, d) = (index % size[2], (index / size[2]) % size[1], index / (size[2] * size[1]))
-                mask1[(w / 2) + (size[2] / 2) * ((h / 2) + (size[1] / 2) * (d / 2))] = true
-            }
+            for index in lesion.voxels { mask0[index] = true }
+            let mask1 = halvedMask(mask0, extent: size)
             let pooled = Concatenation.forward([
                 MaskedMeanPooling.forward(level0.reshaped([1, voxels0, level0.shape[4]]), mask: mask0),
                 MaskedMeanPooling.forward(level1.reshaped([1, voxels1, level1.shape[4]]), mask: mask1),
