@@ -3,9 +3,9 @@ import JobStore
 /// Settings of one coordinator process.
 public struct CoordinatorConfiguration: Sendable {
     public var database: Connection.Configuration
-    /// Where workers connect (ROUTER).
+    /// The endpoint the coordinator binds for workers (ROUTER).
     public var workerEndpoint: String
-    /// Where clients connect (ROUTER).
+    /// The endpoint the coordinator binds for clients (ROUTER).
     public var clientEndpoint: String
     /// Names this coordinator in logs.
     public var name: String

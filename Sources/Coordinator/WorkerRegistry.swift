@@ -42,7 +42,7 @@ struct WorkerRegistry {
         workers.values.filter { $0.credits > 0 && !$0.leaving && !$0.kinds.isEmpty }.sorted { $0.credits > $1.credits }
     }
 
-    /// The worker running `job`, if any.
+    /// Returns the worker running `job`, if any.
     func holder(of job: Int64) -> ConnectedWorker? {
         workers.values.first { worker in worker.inFlight.contains { $0.job == job } }
     }

@@ -19,7 +19,7 @@ public struct PrivateCluster: Sendable {
         self.settings = settings
     }
 
-    /// A connection URL for `database` as the superuser `postgres`.
+    /// Returns a connection URL for `database` as the superuser `postgres`.
     public func url(database: String = "postgres") -> String {
         "postgresql://postgres@127.0.0.1:\(port)/\(database)"
     }
@@ -29,7 +29,7 @@ public struct PrivateCluster: Sendable {
         FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("PG_VERSION").path)
     }
 
-    /// Runs `initdb` unless the folder already holds a cluster.
+    /// Runs `initdb` unless the folder already contains a cluster.
     public func initialise() throws {
         if isInitialised { return }
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
@@ -62,7 +62,7 @@ public struct PrivateCluster: Sendable {
 
     // MARK: Running the server programs
 
-    /// The folder of the PostgreSQL server programs, from `pg_config` or Debian's layout.
+    /// Returns the folder of the PostgreSQL server programs, from Debian's layout or the PATH.
     static func binDirectory() throws -> URL {
         let debian = URL(fileURLWithPath: "/usr/lib/postgresql")
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: debian.path)) ?? []

@@ -67,7 +67,7 @@ private func mean(_ points: [Vector3]) -> Vector3 {
 
 private func trace(_ matrix: Matrix3) -> Double { matrix[0, 0] + matrix[1, 1] + matrix[2, 2] }
 
-/// The rotation and translation that best map `source` onto `target` in the least-squares sense,
+/// Returns the rotation and translation that best map `source` onto `target` in the least-squares sense,
 /// from the quaternion eigenvector of Horn's 4x4 matrix (found by power iteration on a shifted
 /// matrix, which needs no general eigen-solver).
 private func kabsch(from source: [Vector3], to target: [Vector3]) -> RigidTransform {
@@ -121,7 +121,7 @@ private struct PointGrid {
         SIMD3(Int((point.x / cellSize).rounded(.down)), Int((point.y / cellSize).rounded(.down)), Int((point.z / cellSize).rounded(.down)))
     }
 
-    /// The nearest stored point, searching rings of cells outward until one holds a point.
+    /// Returns the nearest stored point, searching rings of cells outward until one contains a point.
     func nearest(to point: Vector3) -> Vector3 {
         let centre = cell(of: point)
         var best: (distance: Double, point: Vector3)?

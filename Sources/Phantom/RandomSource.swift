@@ -15,12 +15,12 @@ public struct RandomSource: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
-    /// A uniform value in `range`.
+    /// Returns a uniform value in `range`.
     public mutating func uniform(_ range: ClosedRange<Double>) -> Double {
         Double.random(in: range, using: &self)
     }
 
-    /// A normally distributed value (Box-Muller).
+    /// Returns a normally distributed value (Box-Muller).
     public mutating func normal(mean: Double = 0, deviation: Double = 1) -> Double {
         let u1 = max(Double.random(in: 0..<1, using: &self), 1e-12)
         let u2 = Double.random(in: 0..<1, using: &self)

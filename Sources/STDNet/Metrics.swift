@@ -13,7 +13,7 @@ public func dice(_ prediction: [Bool], _ truth: [Bool]) -> Double {
     return predicted + actual == 0 ? 1 : 2 * Double(intersection) / Double(predicted + actual)
 }
 
-/// The 95th percentile of the symmetric surface distances between two masks, in mm.
+/// Returns the 95th percentile of the symmetric surface distances between two masks, in mm.
 ///
 /// Surface voxels are mask voxels with a face neighbour outside the mask. Every surface voxel of
 /// each mask is measured to the nearest surface voxel of the other, and the result is the 95th

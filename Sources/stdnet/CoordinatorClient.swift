@@ -26,7 +26,7 @@ final class CoordinatorClient {
             _ = try poll([.socket(socket)], timeout: min(deadline - ContinuousClock.now, .milliseconds(200)))
             guard let frames = try socket.receive() else { continue }
             let reply = try Envelope.decode(frames).message
-            // A late reply to an earlier request that timed out is not this request's answer.
+            // A late reply to an earlier request that timed out is not the reply to this request.
             if let expected = requestID(of: message), let answered = requestID(of: reply), answered != expected { continue }
             if case .error(let error) = reply { throw ClientError("the coordinator rejected the request: \(error.message)") }
             return reply
@@ -35,7 +35,7 @@ final class CoordinatorClient {
     }
 }
 
-/// The request ID a message carries, when its type has one.
+/// Returns the request ID a message carries, when its type has one.
 private func requestID(of message: Message) -> String? {
     switch message {
     case .submitNoop(let body): body.request

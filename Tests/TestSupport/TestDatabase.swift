@@ -61,7 +61,7 @@ public enum TestDatabase {
     }
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
+/// Returns a TCP port on 127.0.0.1 that was free a moment ago.
 public func freePort() -> Int {
     let socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(socketDescriptor) }
