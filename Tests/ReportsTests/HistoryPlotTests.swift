@@ -151,6 +151,14 @@ import Testing
         #expect(document.elements(named: "text").first { $0.attributes["class"] == "title" }?.text == title)
     }
 
+    @Test func forbiddenCharactersAreReplaced() throws {
+        // XML 1.0 allows U+0001 and U+FFFF in no form, so they become U+FFFD. A tab stays.
+        let svg = try historyPlotSVG(Self.threeTracks(), title: "P\u{1}12\tx\u{FFFF}")
+
+        let document = try SVGDocument(svg)
+        #expect(document.elements(named: "title").map(\.text) == ["P\u{FFFD}12\tx\u{FFFD}"])
+    }
+
     @Test func noMeasurementsDrawsAxesOnly() throws {
         let document = try SVGDocument(try historyPlotSVG([TrackHistory(track: 4, sizes: [])], title: "empty"))
 

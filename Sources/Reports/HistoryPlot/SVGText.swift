@@ -2,17 +2,20 @@
 import Foundation
 
 /// Returns `text` with the five XML special characters replaced by entities, safe in element
-/// content and in quoted attributes.
+/// content and in quoted attributes. Characters that XML 1.0 forbids even as entities (control
+/// characters other than tab, line feed and carriage return, and U+FFFE, U+FFFF) become U+FFFD.
 func xmlEscaped(_ text: String) -> String {
     var escaped = ""
-    for character in text {
-        switch character {
+    for scalar in text.unicodeScalars {
+        switch scalar {
         case "&": escaped += "&amp;"
         case "<": escaped += "&lt;"
         case ">": escaped += "&gt;"
         case "\"": escaped += "&quot;"
         case "'": escaped += "&apos;"
-        default: escaped.append(character)
+        case "\t", "\n", "\r": escaped.unicodeScalars.append(scalar)
+        case "\u{0}"..<"\u{20}", "\u{FFFE}", "\u{FFFF}": escaped += "\u{FFFD}"
+        default: escaped.unicodeScalars.append(scalar)
         }
     }
     return escaped
