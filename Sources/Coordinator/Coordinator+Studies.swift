@@ -90,3 +90,11 @@ extension Coordinator {
         }
     }
 }
+
+extension Coordinator {
+    /// Reads the patient of a `track` job's payload.
+    func trackedPatient(_ payload: String) -> Int64? {
+        struct TrackPayload: Decodable { let patient: Int64 }
+        return try? JSONDecoder().decode(TrackPayload.self, from: Data(payload.utf8)).patient
+    }
+}

@@ -58,7 +58,7 @@ extension Coordinator {
                                           "stage": progress.stage, "fraction": progress.fraction])
         case .result(let result):
             workers[worker]?.inFlight.remove(JobAttempt(job: result.job, attempt: result.attempt))
-            pendingResults.append((worker, result))
+            pendingResults.append((worker, result, envelope.attachments))
         case .failed(let failure):
             workers[worker]?.inFlight.remove(JobAttempt(job: failure.job, attempt: failure.attempt))
             pendingFailures.append((worker, failure))
@@ -114,14 +114,16 @@ extension Coordinator {
                 workers[worker.name]?.credits -= 1
                 var payload = job.payload
                 var attachments: [Attachment] = []
-                if job.kind == StudyStore.analyzeKind, let studyID = job.studyID {
-                    do {
+                do {
+                    if job.kind == StudyStore.analyzeKind, let studyID = job.studyID {
                         (payload, attachments) = try analyzeInputs(study: studyID)
-                    } catch {
-                        logger.error("inputs of an analyze job could not be read", ["job": job.id, "study": studyID, "error": error])
-                        releaseAttempt(JobAttempt(job: job.id, attempt: job.attempt), of: worker.name, reason: "its inputs could not be read: \(error)")
-                        continue
+                    } else if job.kind == StudyStore.trackKind, let patient = trackedPatient(job.payload) {
+                        payload = try studies.trackInputs(patient: patient)
                     }
+                } catch {
+                    logger.error("inputs of a job could not be read", ["job": job.id, "kind": job.kind, "error": error])
+                    releaseAttempt(JobAttempt(job: job.id, attempt: job.attempt), of: worker.name, reason: "its inputs could not be read: \(error)")
+                    continue
                 }
                 let order = JobOrder(job: job.id, attempt: job.attempt, kind: job.kind, payload: payload,
                                      leaseMilliseconds: configuration.lease.milliseconds)
@@ -195,10 +197,18 @@ extension Coordinator {
         let batch = pendingResults
         let accepted: Set<Int64>
         do {
-            // Completions and the lesions of analyze results commit together.
+            // Completions commit together with what they write back: the lesions and files of
+            // analyses, the tracking jobs that follow them, and the outcome of tracking.
             accepted = try queue.connection.transaction {
                 let accepted = try queue.complete(batch: batch.map { ($0.result.job, $0.result.attempt, $0.worker, $0.result.result) })
+                for pending in batch where accepted.contains(pending.result.job) && !pending.attachments.isEmpty {
+                    try studies.storeResultFiles(job: pending.result.job, files: pending.attachments.map {
+                        ($0.name, $0.data, $0.name.hasSuffix(".png") ? "image/png" : "application/octet-stream")
+                    })
+                }
                 try studies.storeLesions(ofJobs: Array(accepted))
+                try studies.enqueueTracking(afterJobs: Array(accepted))
+                try studies.storeTracking(ofJobs: Array(accepted))
                 return accepted
             }
         } catch {
@@ -207,7 +217,9 @@ extension Coordinator {
             return
         }
         pendingResults.removeAll()
-        for (worker, result) in batch {
+        // A finished job may let the next job of its serial key run.
+        if !accepted.isEmpty { workMayBeQueued = true }
+        for (worker, result, _) in batch {
             let isAccepted = accepted.contains(result.job)
             if isAccepted {
                 logger.debug("job succeeded", ["job": result.job, "attempt": result.attempt, "worker": worker])

@@ -22,7 +22,7 @@ public final class Coordinator {
     /// Set when an enqueue notification arrived or a sweep requeued jobs; cleared when a claim
     /// finds less than it asked for.
     var workMayBeQueued = true
-    var pendingResults: [(worker: String, result: JobResult)] = []
+    var pendingResults: [(worker: String, result: JobResult, attachments: [Attachment])] = []
     var pendingFailures: [(worker: String, failure: JobFailure)] = []
     /// Random per run; workers see a new value after a restart.
     let session = makeSessionID()

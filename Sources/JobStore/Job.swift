@@ -92,6 +92,8 @@ public struct NewJob: Sendable {
     public var studyID: Int64?
     /// Delay before the job may be claimed.
     public var delay: Duration
+    /// Jobs sharing a serial key run one at a time, oldest first.
+    public var serialKey: String?
 
     public init(
         kind: String,
@@ -100,7 +102,8 @@ public struct NewJob: Sendable {
         maxAttempts: Int = 5,
         idempotencyKey: String? = nil,
         studyID: Int64? = nil,
-        delay: Duration = .zero
+        delay: Duration = .zero,
+        serialKey: String? = nil
     ) {
         self.kind = kind
         self.payload = payload
@@ -109,6 +112,7 @@ public struct NewJob: Sendable {
         self.idempotencyKey = idempotencyKey
         self.studyID = studyID
         self.delay = delay
+        self.serialKey = serialKey
     }
 }
 

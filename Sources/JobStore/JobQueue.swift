@@ -29,7 +29,7 @@ public final class JobQueue {
     public func enqueue(_ job: NewJob) throws -> EnqueueResult {
         let inserted = try connection.execute(Statements.enqueue, [
             job.kind, job.payload, job.priority, job.maxAttempts, job.idempotencyKey,
-            job.studyID, milliseconds(job.delay),
+            job.studyID, milliseconds(job.delay), job.serialKey,
         ])
         if let id = inserted.scalar.flatMap(Int64.init) {
             return EnqueueResult(id: id, inserted: true)
@@ -51,7 +51,7 @@ public final class JobQueue {
             PostgresArray(jobs.map(\.kind)), PostgresArray(jobs.map(\.payload)),
             PostgresArray(jobs.map { String($0.priority) }), PostgresArray(jobs.map { String($0.maxAttempts) }),
             PostgresArray(jobs.map(\.idempotencyKey)), PostgresArray(jobs.map { $0.studyID.map(String.init) }),
-            PostgresArray(jobs.map { String(milliseconds($0.delay)) }),
+            PostgresArray(jobs.map { String(milliseconds($0.delay)) }), PostgresArray(jobs.map(\.serialKey)),
         ])
         return result.rows.map { Int64($0[0]!)! }
     }

@@ -9,8 +9,8 @@ enum Statements {
 
     static let enqueue = PreparedStatement(name: "stdnet_enqueue", sql: """
         WITH inserted AS (
-            INSERT INTO jobs (kind, payload, priority, max_attempts, idempotency_key, study_id, run_after)
-            VALUES ($1, $2::jsonb, $3, $4, $5, $6, now() + $7::bigint * interval '1 millisecond')
+            INSERT INTO jobs (kind, payload, priority, max_attempts, idempotency_key, study_id, run_after, serial_key)
+            VALUES ($1, $2::jsonb, $3, $4, $5, $6, now() + $7::bigint * interval '1 millisecond', $8)
             ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING id
         ), logged AS (
@@ -26,11 +26,11 @@ enum Statements {
 
     static let enqueueBatch = PreparedStatement(name: "stdnet_enqueue_batch", sql: """
         WITH inserted AS (
-            INSERT INTO jobs (kind, payload, priority, max_attempts, idempotency_key, study_id, run_after)
+            INSERT INTO jobs (kind, payload, priority, max_attempts, idempotency_key, study_id, run_after, serial_key)
             SELECT kind, payload::jsonb, priority::smallint, max_attempts::integer, key, study::bigint,
-                   now() + delay::bigint * interval '1 millisecond'
-            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-                AS input (kind, payload, priority, max_attempts, key, study, delay)
+                   now() + delay::bigint * interval '1 millisecond', serial_key
+            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])
+                AS input (kind, payload, priority, max_attempts, key, study, delay, serial_key)
             ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING id
         ), logged AS (
@@ -40,10 +40,16 @@ enum Statements {
         SELECT id FROM inserted ORDER BY id
         """)
 
+    /// A job with a serial key is claimable only while no job of its key runs and no older one
+    /// waits: concurrent claimers all see that oldest job, and SKIP LOCKED gives it to one.
     static let claim = PreparedStatement(name: "stdnet_claim", sql: """
         WITH next AS (
-            SELECT id FROM jobs
+            SELECT id FROM jobs candidate
             WHERE state = 'queued' AND run_after <= now() AND ($4::text[] IS NULL OR kind = ANY ($4::text[]))
+              AND (serial_key IS NULL OR NOT EXISTS (
+                  SELECT 1 FROM jobs other
+                  WHERE other.serial_key = candidate.serial_key
+                    AND (other.state = 'running' OR (other.state = 'queued' AND other.id < candidate.id))))
             ORDER BY priority, id
             LIMIT $2
             FOR UPDATE SKIP LOCKED

@@ -130,14 +130,15 @@ public final class StudyStore {
         guard !jobs.isEmpty else { return }
         try connection.execute("""
             INSERT INTO lesions (study_id, job_id, lesion_index, volume_ml, longest_axial_mm, perpendicular_mm, maximum_diameter_mm,
-                                 centroid, lirads_category, features, class_probabilities)
+                                 centroid, lirads_category, features, class_probabilities, viable_axial_mm)
             SELECT j.study_id, j.id, (l.ordinality - 1)::integer,
                    (l.value -> 'measurements' ->> 'volumeMillilitres')::double precision,
                    (l.value -> 'measurements' ->> 'longestAxialDiameterMillimetres')::double precision,
                    (l.value -> 'measurements' ->> 'perpendicularDiameterMillimetres')::double precision,
                    (l.value -> 'measurements' ->> 'maximumDiameterMillimetres')::double precision,
                    ARRAY(SELECT value::double precision FROM jsonb_array_elements_text(l.value -> 'measurements' -> 'centroid')),
-                   l.value ->> 'category', l.value -> 'features', l.value -> 'classProbabilities'
+                   l.value ->> 'category', l.value -> 'features', l.value -> 'classProbabilities',
+                   (l.value ->> 'viableAxialDiameterMillimetres')::double precision
             FROM jobs j, jsonb_array_elements(j.result -> 'lesions') WITH ORDINALITY AS l (value, ordinality)
             WHERE j.id = ANY ($1::bigint[]) AND j.kind = 'analyze' AND j.state = 'succeeded' AND j.study_id IS NOT NULL
             ON CONFLICT (study_id, lesion_index) DO NOTHING

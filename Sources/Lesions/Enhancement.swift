@@ -23,6 +23,12 @@ public struct EnhancementFeatures: Codable, Sendable, Equatable {
     public let arterialEnhancement: ArterialEnhancement
     public let nonperipheralWashout: Bool
     public let enhancingCapsule: Bool
+
+    public init(arterialEnhancement: ArterialEnhancement, nonperipheralWashout: Bool, enhancingCapsule: Bool) {
+        self.arterialEnhancement = arterialEnhancement
+        self.nonperipheralWashout = nonperipheralWashout
+        self.enhancingCapsule = enhancingCapsule
+    }
 }
 
 /// Judges APHE, washout and capsule from the region statistics of the phases present.

@@ -6,6 +6,9 @@ import Imaging
 /// probabilities kept beside the table-based category, never mixed into it.
 public struct LesionReport: Codable, Sendable, Equatable {
     public let measurements: LesionMeasurements
+    /// Longest axial diameter of the arterially enhancing part (mRECIST's viable tumour) in mm;
+    /// nil without an arterial phase.
+    public let viableAxialDiameterMillimetres: Double?
     public let statistics: [String: LesionRegionStatistics]
     public let features: EnhancementFeatures
     public let thresholdGrowth: Bool
@@ -41,7 +44,10 @@ public func analyzeLesions(labels: Volume<UInt8>, phases: [Phase: Volume<Float>]
         let category = liradsCategory(MajorFeatures(
             arterialEnhancement: features.arterialEnhancement, sizeMillimetres: measurements.longestAxialDiameterMillimetres,
             nonperipheralWashout: features.nonperipheralWashout, enhancingCapsule: features.enhancingCapsule, thresholdGrowth: growth))
-        return LesionReport(measurements: measurements,
+        let viable = phases[.arterial].flatMap { arterial in
+            statistics[.arterial].map { viableAxialDiameter(of: component, arterial: arterial, liverRing: $0.liverRing, isCT: isCT) }
+        }
+        return LesionReport(measurements: measurements, viableAxialDiameterMillimetres: viable,
                             statistics: Dictionary(uniqueKeysWithValues: statistics.map { ($0.key.rawValue, $0.value) }),
                             features: features, thresholdGrowth: growth, category: category,
                             classProbabilities: classProbabilities[index])

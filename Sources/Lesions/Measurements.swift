@@ -74,6 +74,16 @@ public func measure(_ lesion: LesionComponent, on geometry: Geometry) -> LesionM
         centroid: [centroid.x, centroid.y, centroid.z])
 }
 
+/// Measures the longest axial diameter of the lesion's voxels brighter than the liver ring in
+/// the arterial phase by the APHE margin: mRECIST's viable (enhancing) tumour. 0 when none is.
+public func viableAxialDiameter(of lesion: LesionComponent, arterial: Volume<Float>, liverRing: RegionStatistics, isCT: Bool,
+                                thresholds: EnhancementThresholds = EnhancementThresholds()) -> Double {
+    let threshold = liverRing.mean + thresholds.margin(liver: liverRing.mean, isCT: isCT)
+    let viable = lesion.voxels.filter { Double(arterial.voxels[$0]) > threshold }
+    guard !viable.isEmpty else { return 0 }
+    return measure(LesionComponent(voxels: viable), on: arterial.geometry).longestAxialDiameterMillimetres
+}
+
 /// The longest outer-edge distance between `points` over `directions`: for each direction the
 /// extreme points are candidates, and the farthest candidate pair wins.
 private func longestExtent(_ points: [Vector3], directions: [Vector3], matrix: Matrix3) -> (length: Double, direction: Vector3) {

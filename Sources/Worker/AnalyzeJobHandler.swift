@@ -9,6 +9,7 @@ import Foundation
 import Imaging
 import Lesions
 import STDNet
+import Wire
 
 /// Runs the analysis of one study with a loaded model.
 public struct AnalyzeJobHandler: JobHandler {
@@ -99,9 +100,13 @@ public struct AnalyzeJobHandler: JobHandler {
         let reports = analyzeLesions(labels: labels, phases: resampled, isCT: isCT)
         finishStage("lesions_ms")
 
+        // A tenth of a millimetre is far below the grid's resolution and keeps the JSON short.
+        let surface = liverSurfacePoints(labels, limit: 2000).flatMap { point in
+            [point.x, point.y, point.z].map { ($0 * 10).rounded() / 10 }
+        }
         let result = AnalyzeResult(study: payload.study, modelArchitecture: model.configuration.architecture.rawValue,
-                                   grid: [size.x, size.y, size.z], liverVoxels: segmentation.labels.filter { $0 != 0 }.count,
-                                   lesions: reports, timingsMilliseconds: timings,
+                                   labelGrid: LabelGrid(grid), liverVoxels: segmentation.labels.filter { $0 != 0 }.count,
+                                   liverSurface: surface, lesions: reports, timingsMilliseconds: timings,
                                    networkTimingsMilliseconds: [
                                        "spatial_encoding_ms": segmentation.timings.spatialEncodingMilliseconds,
                                        "temporal_modelling_ms": segmentation.timings.temporalModellingMilliseconds,
@@ -111,18 +116,39 @@ public struct AnalyzeJobHandler: JobHandler {
         encoder.outputFormatting = [.sortedKeys]
         // An empty region (a lesion too small for a core) has no mean.
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return JobOutput(result: String(decoding: try encoder.encode(result), as: UTF8.self))
+        return JobOutput(result: String(decoding: try encoder.encode(result), as: UTF8.self),
+                         attachments: [Attachment(name: AnalyzeResult.labelsAttachment, data: Data(segmentation.labels))])
     }
 }
 
-/// The result of one analysis, stored as the job's result.
+/// The result of one analysis, stored as the job's result. The label map (one byte per voxel of
+/// `labelGrid`, i fastest: 0 background, 1 liver, 2 lesion) travels as an attachment.
 struct AnalyzeResult: Encodable {
+    static let labelsAttachment = "labels"
+
     let study: Int64
     let modelArchitecture: String
-    /// Voxels of the model grid (x, y, z).
-    let grid: [Int]
+    let labelGrid: LabelGrid
     let liverVoxels: Int
+    /// Up to 2,000 liver surface points, x y z after each other in LPS mm, for tracking.
+    let liverSurface: [Double]
     let lesions: [LesionReport]
     let timingsMilliseconds: [String: Double]
     let networkTimingsMilliseconds: [String: Double]
+}
+
+/// The model grid the label map lies on.
+struct LabelGrid: Encodable {
+    let size: [Int]
+    let spacing: [Double]
+    let origin: [Double]
+    /// Row-major direction cosines; column c is grid axis c in LPS.
+    let direction: [Double]
+
+    init(_ geometry: Geometry) {
+        size = [geometry.size.x, geometry.size.y, geometry.size.z]
+        spacing = [geometry.spacing.x, geometry.spacing.y, geometry.spacing.z]
+        origin = [geometry.origin.x, geometry.origin.y, geometry.origin.z]
+        direction = (0..<3).flatMap { row in (0..<3).map { column in geometry.direction[row, column] } }
+    }
 }

@@ -41,7 +41,7 @@ enum WorkerCommand: Command {
 
         let shutdown = ShutdownRequest()
         shutdown.installSignalHandlers()
-        var handlers: [any JobHandler] = [NoopJobHandler()]
+        var handlers: [any JobHandler] = [NoopJobHandler(), TrackJobHandler()]
         if let modelFolder {
             for file in ["config.json", "model.safetensors"] where !FileManager.default.fileExists(atPath: "\(modelFolder)/\(file)") {
                 throw UsageError("model folder \(modelFolder) has no \(file); give a folder written by 'stdnet train' (config.json and model.safetensors)")

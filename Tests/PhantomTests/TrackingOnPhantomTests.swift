@@ -8,48 +8,47 @@ import Testing
 @Suite struct TrackingOnPhantomTests {
     @Test func tracksMatchGroundTruth() throws {
         let options = PhantomOptions(size: VolumeSize(72, 56, 30), spacing: Vector3(4, 4, 5), lesionCount: 3...5)
-        var assigned = 0
+        let features = EnhancementFeatures(arterialEnhancement: .nonrim, nonperipheralWashout: true, enhancingCapsule: false)
+        var followed = 0
         var correct = 0
 
         for number in 1...3 {
             let patient = PhantomPatient(seed: 31, number: number, options: options)
-            var previous: (lesions: [TrackedLesion], liver: [Vector3])?
-            var nextTrack = 1000
+            var studies: [AnalysedStudy] = []
+            var truthOfLesion: [Int64: Int] = [:]
             for timepoint in 0..<4 {
                 let maps = patient.renderLabelMaps(timepoint: timepoint)
-                let liver = liverSurfacePoints(maps.labels, limit: 1500)
                 let components = connectedLesions(in: maps.labels, minimumVolumeMillilitres: 0.2)
-                // Ground truth: the lesion ID most of the component's voxels carry.
-                let truths = components.map { component -> Int in
+                let lesions = components.enumerated().map { index, component in
+                    // Ground truth: the lesion ID most of the component's voxels carry.
                     let counts = Dictionary(grouping: component.voxels.map { maps.lesionInstances.voxels[$0] }, by: { $0 }).mapValues(\.count)
-                    return Int(counts.max { $0.value < $1.value }!.key)
+                    let id = Int64(timepoint * 100 + index)
+                    truthOfLesion[id] = Int(counts.max { $0.value < $1.value }!.key)
+                    let measured = measure(component, on: maps.labels.geometry)
+                    return AnalysedLesion(id: id, centroid: Vector3(measured.centroid[0], measured.centroid[1], measured.centroid[2]),
+                                          maximumDiameterMillimetres: measured.maximumDiameterMillimetres,
+                                          longestAxialDiameterMillimetres: measured.longestAxialDiameterMillimetres,
+                                          viableAxialDiameterMillimetres: measured.longestAxialDiameterMillimetres, features: features)
                 }
-                let measured = components.map { measure($0, on: maps.labels.geometry) }
-                let current = measured.map { NewLesion(centroid: Vector3($0.centroid[0], $0.centroid[1], $0.centroid[2]),
-                                                       maximumDiameterMillimetres: $0.maximumDiameterMillimetres) }
+                studies.append(AnalysedStudy(study: Int64(timepoint), date: nil, liverSurface: liverSurfacePoints(maps.labels, limit: 1500),
+                                             lesions: lesions))
+            }
 
-                var tracks: [Int]
-                if let previous {
-                    let transform = alignRigidly(moving: liver, onto: previous.liver)
-                    let assignment = assignTracks(previous: previous.lesions, current: current, transform: transform, firstNewTrack: nextTrack)
-                    tracks = assignment.tracks
-                    nextTrack += assignment.newTracks.count
-                    // A lesion seen before must keep its ground-truth ID as its track.
-                    let known = Set(previous.lesions.map(\.track))
-                    for (track, truth) in zip(tracks, truths) where known.contains(truth) {
-                        assigned += 1
-                        if track == truth { correct += 1 }
-                    }
-                    // A lesion seen for the first time gets a track ID of its own, then keeps it.
-                    for (index, truth) in truths.enumerated() where !known.contains(truth) { tracks[index] = truth }
-                } else {
-                    tracks = truths
+            // A track stands for the ground-truth lesion it first held; a lesion seen before must
+            // be on the track that first held it. Outcomes come in study order.
+            var truthOfTrack: [Int: Int] = [:]
+            var seen = Set<Int>()
+            for outcome in trackPatient(studies).lesions {
+                let truth = truthOfLesion[outcome.lesion]!
+                if seen.contains(truth) {
+                    followed += 1
+                    if truthOfTrack[outcome.track] == truth { correct += 1 }
                 }
-                previous = (zip(tracks, measured).map { TrackedLesion(track: $0, centroid: Vector3($1.centroid[0], $1.centroid[1], $1.centroid[2]),
-                                                                       maximumDiameterMillimetres: $1.maximumDiameterMillimetres) }, liver)
+                seen.insert(truth)
+                if truthOfTrack[outcome.track] == nil { truthOfTrack[outcome.track] = truth }
             }
         }
-        #expect(assigned >= 15, "only \(assigned) lesions followed")
-        #expect(Double(correct) >= 0.95 * Double(assigned), "\(correct) of \(assigned) lesions kept their ground-truth track")
+        #expect(followed >= 15, "only \(followed) lesions followed")
+        #expect(Double(correct) >= 0.95 * Double(followed), "\(correct) of \(followed) lesions kept their ground-truth track")
     }
 }

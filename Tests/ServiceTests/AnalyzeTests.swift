@@ -30,13 +30,22 @@ import TestSupport
         let result = try #require(try deployment.value("SELECT result::text FROM jobs WHERE kind = 'analyze'"))
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.utf8)) as? [String: Any])
         #expect(json["lesions"] is [Any])
-        #expect((json["grid"] as? [Int])?.count == 3)
+        let grid = try #require((json["labelGrid"] as? [String: Any])?["size"] as? [Int])
+        #expect(grid.count == 3)
+        // The label map is stored beside the result, one byte per voxel of its grid.
+        #expect(try deployment.value("SELECT b.byte_count FROM result_files f JOIN blobs b USING (sha256) WHERE f.name = 'labels'")
+                == String(grid.reduce(1, *)))
         let timings = try #require(json["timingsMilliseconds"] as? [String: Double])
         #expect(Set(timings.keys) == ["decode_ms", "resample_ms", "normalise_ms", "network_ms", "lesions_ms"])
 
         // The result's lesions are stored with the completion, one row each.
         let lesionCount = (json["lesions"] as? [Any])?.count ?? -1
         #expect(try deployment.value("SELECT count(*) FROM lesions") == String(lesionCount))
+        // Tracking follows the analysis and gives every lesion a track.
+        try waitUntil("the track job did not succeed; worker log:\n\(worker.output.suffix(2000))", timeout: .seconds(60)) {
+            try deployment.value("SELECT state::text FROM jobs WHERE kind = 'track'") == "succeeded"
+        }
+        #expect(try deployment.value("SELECT count(*) FROM lesions WHERE track_id IS NULL") == "0")
 
         // The history read names the study and is audited with its user.
         let patientKey = try #require(try deployment.value("SELECT patient_key FROM patients"))

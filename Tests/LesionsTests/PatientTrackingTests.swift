@@ -1,0 +1,79 @@
+import Foundation
+import Imaging
+import Lesions
+import Testing
+
+/// Tracking a constructed patient over three studies, with sizes and features chosen so that
+/// each step's outcome can be worked out by hand.
+@Suite struct PatientTrackingTests {
+    static let plain = EnhancementFeatures(arterialEnhancement: .nonrim, nonperipheralWashout: false, enhancingCapsule: false)
+    static let hccPattern = EnhancementFeatures(arterialEnhancement: .nonrim, nonperipheralWashout: true, enhancingCapsule: false)
+
+    /// The same irregular liver surface in every study, so alignment is the identity.
+    static let liver: [Vector3] = (0..<300).map { index in
+        let t = Double(index)
+        return Vector3(80 * cos(t * 0.37), 50 * sin(t * 0.61), 40 * cos(t * 0.23) + 10 * sin(t * 1.7))
+    }
+
+    static func lesion(_ id: Int64, at x: Double, diameter: Double, viable: Double, _ features: EnhancementFeatures) -> AnalysedLesion {
+        AnalysedLesion(id: id, centroid: Vector3(x, 0, 0), maximumDiameterMillimetres: diameter, longestAxialDiameterMillimetres: diameter,
+                       viableAxialDiameterMillimetres: viable, features: features)
+    }
+
+    static func date(_ text: String) -> Date { try! Date.ISO8601FormatStyle().year().month().day().parse(text) }
+
+    static let studies = [
+        AnalysedStudy(study: 1, date: date("2024-01-01"), liverSurface: liver, lesions: [
+            lesion(10, at: 50, diameter: 20, viable: 20, hccPattern),
+            lesion(11, at: 0, diameter: 15, viable: 15, plain),
+        ]),
+        AnalysedStudy(study: 2, date: date("2024-03-01"), liverSurface: liver, lesions: [
+            lesion(20, at: 51, diameter: 12, viable: 12, hccPattern),
+            lesion(21, at: 1, diameter: 10, viable: 10, plain),
+        ]),
+        // The HCC has gone, the other lesion grew by 60% in two months, a lesion without the HCC pattern appeared.
+        AnalysedStudy(study: 3, date: date("2024-05-01"), liverSurface: liver, lesions: [
+            lesion(30, at: 0, diameter: 16, viable: 16, plain),
+            lesion(31, at: -50, diameter: 12, viable: 12, plain),
+        ]),
+    ]
+
+    @Test func tracksFollowTheLesionsAndRecordEvents() {
+        let tracking = trackPatient(Self.studies)
+        #expect(tracking.tracks == [1, 2, 3])
+        #expect(tracking.lesions.map(\.track) == [1, 2, 1, 2, 2, 3])
+        #expect(tracking.events == [
+            TrackEvent(study: 3, event: .new, track: 3, other: nil),
+            TrackEvent(study: 3, event: .vanished, track: 1, other: nil),
+        ])
+    }
+
+    @Test func thresholdGrowthRaisesTheCategory() {
+        let outcomes = Dictionary(uniqueKeysWithValues: trackPatient(Self.studies).lesions.map { ($0.lesion, $0) })
+        // 15 mm with nonrim APHE alone is LR-3; 10 -> 16 mm within six months is threshold growth,
+        // which as the one feature of a 10-19 mm APHE lesion makes it LR-5.
+        #expect(outcomes[11]!.category == .lr3)
+        #expect(outcomes[21]!.thresholdGrowth == false)
+        #expect(outcomes[30]!.thresholdGrowth == true)
+        #expect(outcomes[30]!.category == .lr5)
+        // The new lesion has no history.
+        #expect(outcomes[31]!.thresholdGrowth == false)
+    }
+
+    @Test func responsesFollowBothCriteria() {
+        let responses = trackPatient(Self.studies).responses
+        func response(_ study: Int64, _ criteria: ResponseCriteria) -> ResponseAssessment? {
+            responses.first { $0.study == study && $0.assessment.criteria == criteria }?.assessment
+        }
+        // RECIST 1.1: targets 20 + 15 = 35 mm; 12 + 10 = 22 mm is below 70% (24.5 mm): PR; then a new lesion: PD.
+        #expect(response(2, .recist11)?.category == .partialResponse)
+        #expect(response(2, .recist11)?.sumMillimetres == 22)
+        #expect(response(3, .recist11)?.category == .progressiveDisease)
+        #expect(response(3, .recist11)?.newLesionTracks == [3])
+        // mRECIST: the HCC alone is the target, 20 -> 12 mm viable is PR; gone, and the new lesion
+        // lacks the HCC pattern: CR.
+        #expect(response(2, .mRECIST)?.category == .partialResponse)
+        #expect(response(3, .mRECIST)?.category == .completeResponse)
+        #expect(response(3, .mRECIST)?.nadirSumMillimetres == 12)
+    }
+}
