@@ -41,6 +41,9 @@ extension Coordinator {
                 try submitStudy(submission, attachments: attachments, from: client)
             case .history(let request):
                 reply(try history(request), to: client)
+            case .export(let request):
+                let (message, files) = try export(request)
+                reply(message, attachments: files, to: client)
             default:
                 reply(.error(ErrorReply(request: nil, message: "\(message.name) is not a client request")), to: client)
             }
@@ -80,7 +83,19 @@ extension Coordinator {
             jobs.append(JobStatus(id: job.id, kind: job.kind, state: job.state.rawValue, attempt: job.attempt,
                                   errors: job.errors.suffix(5).map { "attempt \($0.attempt): \($0.error)" }))
         }
-        return StatusReply(request: request.request, counts: byState, jobs: jobs)
+        var studies: [StudyStatus] = []
+        for study in (request.studies ?? []).prefix(1000) {
+            guard let row = try queue.connection.execute("""
+                SELECT a.id, coalesce(a.state::text, 'none'), (SELECT count(*) FROM lesions WHERE study_id = s.id),
+                       coalesce((SELECT state::text FROM jobs WHERE serial_key = 'track:' || s.patient_id ORDER BY id DESC LIMIT 1), 'none'),
+                       EXISTS (SELECT 1 FROM jobs WHERE serial_key = 'track:' || s.patient_id AND state IN ('queued', 'running'))
+                FROM studies s LEFT JOIN jobs a ON a.study_id = s.id AND a.kind = 'analyze'
+                WHERE s.id = $1
+                """, [study]).rows.first else { continue }
+            studies.append(StudyStatus(study: study, analyzeJob: row[0].flatMap(Int64.init), analysis: row[1]!, lesions: Int(row[2]!)!,
+                                       tracking: row[3]!, trackingPending: row[4] == "t"))
+        }
+        return StatusReply(request: request.request, counts: byState, jobs: jobs, studies: request.studies == nil ? nil : studies)
     }
 
     private func cancel(_ request: CancelRequest) throws -> CancelReply {
@@ -101,6 +116,7 @@ extension Coordinator {
         case .cancel(let body): body.request
         case .submitStudy(let body): body.request
         case .history(let body): body.request
+        case .export(let body): body.request
         default: nil
         }
     }

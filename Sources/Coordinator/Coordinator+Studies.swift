@@ -70,28 +70,71 @@ extension Coordinator {
             }
             try connection.execute("INSERT INTO audit_log (actor, action, patient_id) VALUES ($1, 'history', $2)",
                                    [request.user.isEmpty ? "unknown" : request.user, patient])
-            let studyRows = try connection.execute("""
-                SELECT s.id, s.study_date::text, coalesce((SELECT state::text FROM jobs WHERE study_id = s.id AND kind = 'analyze'), 'none')
-                FROM studies s WHERE s.patient_id = $1 ORDER BY s.study_date NULLS LAST, s.id
-                """, [patient]).rows
-            var studies: [StudyHistoryEntry] = []
-            for row in studyRows {
-                let lesions = try connection.execute("""
-                    SELECT lesion_index, track_id, volume_ml, longest_axial_mm, perpendicular_mm, lirads_category
-                    FROM lesions WHERE study_id = $1 ORDER BY lesion_index
-                    """, [row[0]!]).rows.map {
-                        LesionHistoryEntry(lesionIndex: Int($0[0]!)!, track: $0[1].flatMap(Int64.init), volumeMillilitres: Double($0[2]!)!,
-                                           longestAxialMillimetres: Double($0[3]!)!, perpendicularMillimetres: Double($0[4]!)!, category: $0[5]!)
-                    }
-                studies.append(StudyHistoryEntry(study: Int64(row[0]!)!, studyDate: row[1], analysis: row[2]!, lesions: lesions))
-            }
-            logger.info("history read", ["patient": patient, "studies": studies.count])
-            return .historyReply(HistoryReply(request: request.request, studies: studies))
+            let studies = try connection.execute(Self.historyQuery, [patient]).scalar ?? "[]"
+            let tracking = try connection.execute("""
+                SELECT state::text FROM jobs WHERE serial_key = 'track:' || $1 ORDER BY id DESC LIMIT 1
+                """, [patient]).scalar ?? "none"
+            let entries = try JSONDecoder().decode([StudyHistoryEntry].self, from: Data(studies.utf8))
+            logger.info("history read", ["patient": patient, "studies": entries.count])
+            return .historyReply(HistoryReply(request: request.request, studies: entries, tracking: tracking))
         }
     }
 }
 
 extension Coordinator {
+    /// Reads the label map and key images of a study's analysis, and writes the read to the
+    /// audit log in the same transaction.
+    func export(_ request: ExportRequest) throws -> (Message, [Attachment]) {
+        let connection = queue.connection
+        return try connection.transaction {
+            let rows = try connection.execute("""
+                SELECT s.patient_id, j.result -> 'labelGrid', j.id FROM studies s
+                LEFT JOIN jobs j ON j.study_id = s.id AND j.kind = 'analyze' AND j.state = 'succeeded'
+                WHERE s.id = $1
+                """, [request.study]).rows
+            guard let row = rows.first else {
+                return (.error(ErrorReply(request: request.request, message: "study \(request.study) not found")), [])
+            }
+            guard let gridText = row[1], let job = row[2] else {
+                return (.error(ErrorReply(request: request.request, message: "study \(request.study) has no finished analysis yet; see 'stdnet status'")), [])
+            }
+            try connection.execute("INSERT INTO audit_log (actor, action, patient_id, detail) VALUES ($1, 'export', $2, $3::jsonb)",
+                                   [request.user.isEmpty ? "unknown" : request.user, row[0]!, "{\"study\": \(request.study)}"])
+            let grid = try JSONDecoder().decode(LabelGrid.self, from: Data(gridText.utf8))
+            var files: [Attachment] = []
+            for file in try connection.execute("SELECT name, sha256 FROM result_files WHERE job_id = $1 ORDER BY name", [job]).rows {
+                files.append(Attachment(name: file[0]!, data: try studies.readBlob(file[1]!)))
+            }
+            logger.info("analysis exported", ["study": request.study, "files": files.count])
+            return (.exportReply(ExportReply(request: request.request, study: request.study, labelGrid: grid)), files)
+        }
+    }
+
+    /// The patient's studies, oldest first, as the JSON of `[StudyHistoryEntry]`.
+    static let historyQuery = """
+        SELECT coalesce(jsonb_agg(jsonb_build_object(
+            'study', s.id, 'studyDate', s.study_date,
+            'analysis', coalesce((SELECT state::text FROM jobs WHERE study_id = s.id AND kind = 'analyze'), 'none'),
+            'lesions', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'lesionIndex', l.lesion_index, 'track', t.number, 'volumeMillilitres', l.volume_ml,
+                    'longestAxialMillimetres', l.longest_axial_mm, 'perpendicularMillimetres', l.perpendicular_mm,
+                    'maximumDiameterMillimetres', l.maximum_diameter_mm, 'viableAxialMillimetres', l.viable_axial_mm,
+                    'centroid', to_jsonb(l.centroid), 'category', l.lirads_category, 'thresholdGrowth', l.threshold_growth,
+                    'features', (SELECT jsonb_object_agg(key, value #>> '{}') FROM jsonb_each(l.features)),
+                    'classProbabilities', l.class_probabilities) ORDER BY l.lesion_index), '[]')
+                FROM lesions l LEFT JOIN lesion_tracks t ON t.id = l.track_id WHERE l.study_id = s.id),
+            'responses', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                    'criteria', r.criteria, 'category', r.category, 'sumMillimetres', r.sum_mm,
+                    'baselineSumMillimetres', r.baseline_sum_mm, 'nadirSumMillimetres', r.nadir_sum_mm,
+                    'newLesionTracks', to_jsonb(r.new_lesion_tracks)) ORDER BY r.criteria), '[]')
+                FROM response_assessments r WHERE r.study_id = s.id),
+            'events', (SELECT coalesce(jsonb_agg(jsonb_build_object('event', e.event, 'track', e.track_number, 'other', e.other_number)
+                    ORDER BY e.event, e.track_number), '[]')
+                FROM track_events e WHERE e.study_id = s.id))
+            ORDER BY s.study_date NULLS LAST, s.id), '[]')::text
+        FROM studies s WHERE s.patient_id = $1
+        """
+
     /// Reads the patient of a `track` job's payload.
     func trackedPatient(_ payload: String) -> Int64? {
         struct TrackPayload: Decodable { let patient: Int64 }

@@ -152,8 +152,8 @@ public final class Coordinator {
         return workerSocket.send(frames)
     }
 
-    func reply(_ message: Message, to client: Data) {
-        if !clientSocket.send([client] + Envelope(message).encode()) {
+    func reply(_ message: Message, attachments: [Attachment] = [], to client: Data) {
+        if !clientSocket.send([client] + Envelope(message, attachments: attachments).encode()) {
             logger.warning("reply to client not delivered", ["type": message.name])
         }
     }

@@ -123,7 +123,7 @@ public func trackPatient(_ studies: [AnalysedStudy], gateMillimetres: Double = 1
             tracking.events += assignment.newTracks.map { TrackEvent(study: study.study, event: .new, track: $0, other: nil) }
             tracking.events += assignment.vanishedTracks.filter(previousTracks.contains)
                 .map { TrackEvent(study: study.study, event: .vanished, track: $0, other: nil) }
-            tracking.events += assignment.merges.map { TrackEvent(study: study.study, event: .merge, track: $0.into, other: $0.other) }
+            tracking.events += assignment.merges.filter { previousTracks.contains($0.other) }.map { TrackEvent(study: study.study, event: .merge, track: $0.into, other: $0.other) }
             tracking.events += assignment.splits.map { TrackEvent(study: study.study, event: .split, track: $0.into, other: $0.other) }
         }
 

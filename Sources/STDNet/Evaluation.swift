@@ -104,24 +104,17 @@ extension STDNetModel {
 
     /// Characterises every true lesion of a study on a window centred on it.
     private func classifyLesions(_ study: PhantomStudy, phases: [[Float]?], extent: [Int], window: [Int]) -> [LesionClassification] {
-        var result: [LesionClassification] = []
+        var classes: [Int] = []
+        var lesions: [[Int]] = []
         for lesion in study.lesions {
             let voxels = study.lesionInstances.voxels.indices.filter { study.lesionInstances.voxels[$0] == UInt16(lesion.id) }
             guard voxels.count >= 8, let classIndex = LesionClass.allCases.firstIndex(of: lesion.lesionClass) else { continue }
-            let centre = voxels[voxels.count / 2]
-            let position = [centre / (extent[1] * extent[2]), (centre / extent[2]) % extent[1], centre % extent[2]]
-            let origin = (0..<3).map { min(max(position[$0] - window[$0] / 2, 0), max(extent[$0] - window[$0], 0)) }
-            let output = forward(phases.map { $0.map { crop($0, extent: extent, origin: origin, window: window) } })
-            var mask = [Bool](repeating: false, count: window.reduce(1, *))
-            for index in voxels {
-                let d = index / (extent[1] * extent[2]) - origin[0], h = (index / extent[2]) % extent[1] - origin[1], w = index % extent[2] - origin[2]
-                if (0..<window[0]).contains(d) && (0..<window[1]).contains(h) && (0..<window[2]).contains(w) {
-                    mask[(d * window[1] + h) * window[2] + w] = true
-                }
-            }
-            guard mask.contains(true) else { continue }
-            result.append(LesionClassification(trueClass: classIndex, probabilities: characterise(output.fusedFeatures, mask: mask)))
+            classes.append(classIndex)
+            lesions.append(voxels)
         }
-        return result
+        let probabilities = characteriseLesions(phases: phases, extent: extent, window: window, lesions: lesions)
+        return zip(classes, probabilities).compactMap { trueClass, probabilities in
+            probabilities.map { LesionClassification(trueClass: trueClass, probabilities: $0) }
+        }
     }
 }

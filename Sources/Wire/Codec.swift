@@ -45,6 +45,8 @@ public enum Message: Sendable, Equatable {
     case history(HistoryRequest)
     case historyReply(HistoryReply)
     case error(ErrorReply)
+    case export(ExportRequest)
+    case exportReply(ExportReply)
 
     /// The type code in frame 0.
     public var typeCode: UInt8 {
@@ -69,6 +71,8 @@ public enum Message: Sendable, Equatable {
         case .history: 28
         case .historyReply: 29
         case .error: 30
+        case .export: 31
+        case .exportReply: 32
         }
     }
 
@@ -95,6 +99,8 @@ public enum Message: Sendable, Equatable {
         case .history: "HISTORY"
         case .historyReply: "HISTORY_REPLY"
         case .error: "ERROR"
+        case .export: "EXPORT"
+        case .exportReply: "EXPORT_REPLY"
         }
     }
 }
@@ -143,6 +149,8 @@ public struct Envelope: Sendable, Equatable {
         case .history(let body): header = Self.encodeHeader(body, manifest)
         case .historyReply(let body): header = Self.encodeHeader(body, manifest)
         case .error(let body): header = Self.encodeHeader(body, manifest)
+        case .export(let body): header = Self.encodeHeader(body, manifest)
+        case .exportReply(let body): header = Self.encodeHeader(body, manifest)
         }
         var frames = [Data([protocolVersion, message.typeCode]), header]
         for attachment in attachments {
@@ -207,6 +215,8 @@ public struct Envelope: Sendable, Equatable {
         case 28: return .history(try decodeJSON(HeaderFrame<HistoryRequest>.self, frame, type: type).header)
         case 29: return .historyReply(try decodeJSON(HeaderFrame<HistoryReply>.self, frame, type: type).header)
         case 30: return .error(try decodeJSON(HeaderFrame<ErrorReply>.self, frame, type: type).header)
+        case 31: return .export(try decodeJSON(HeaderFrame<ExportRequest>.self, frame, type: type).header)
+        case 32: return .exportReply(try decodeJSON(HeaderFrame<ExportReply>.self, frame, type: type).header)
         default: throw DecodingError(description: "unknown message type \(type) in frame 0")
         }
     }

@@ -256,21 +256,76 @@ public struct HistoryRequest: Codable, Sendable, Equatable {
 /// One lesion of one study in a HISTORY_REPLY.
 public struct LesionHistoryEntry: Codable, Sendable, Equatable {
     public let lesionIndex: Int
-    /// Nil until tracking has linked the lesion to a track.
-    public let track: Int64?
+    /// The patient's track number (1, 2, ...); nil until tracking has linked the lesion.
+    public let track: Int?
     public let volumeMillilitres: Double
     public let longestAxialMillimetres: Double
     public let perpendicularMillimetres: Double
+    public let maximumDiameterMillimetres: Double
+    /// mRECIST's viable (arterially enhancing) diameter; nil without an arterial phase.
+    public let viableAxialMillimetres: Double?
+    /// LPS position in mm.
+    public let centroid: [Double]
+    /// LI-RADS category, with threshold growth once tracking has given the lesion a history.
     public let category: String
+    public let thresholdGrowth: Bool
+    /// Enhancement features: `arterialEnhancement` (none, nonrim, rim), `nonperipheralWashout`, `enhancingCapsule`.
+    public let features: [String: String]
+    /// The characterisation head's class probabilities, when it ran; never part of the category.
+    public let classProbabilities: [String: Double]?
 
-    public init(lesionIndex: Int, track: Int64?, volumeMillilitres: Double, longestAxialMillimetres: Double,
-                perpendicularMillimetres: Double, category: String) {
+    public init(lesionIndex: Int, track: Int?, volumeMillilitres: Double, longestAxialMillimetres: Double,
+                perpendicularMillimetres: Double, maximumDiameterMillimetres: Double, viableAxialMillimetres: Double?,
+                centroid: [Double], category: String, thresholdGrowth: Bool, features: [String: String],
+                classProbabilities: [String: Double]?) {
         self.lesionIndex = lesionIndex
         self.track = track
         self.volumeMillilitres = volumeMillilitres
         self.longestAxialMillimetres = longestAxialMillimetres
         self.perpendicularMillimetres = perpendicularMillimetres
+        self.maximumDiameterMillimetres = maximumDiameterMillimetres
+        self.viableAxialMillimetres = viableAxialMillimetres
+        self.centroid = centroid
         self.category = category
+        self.thresholdGrowth = thresholdGrowth
+        self.features = features
+        self.classProbabilities = classProbabilities
+    }
+}
+
+/// The response of one follow-up study under one set of criteria.
+public struct ResponseHistoryEntry: Codable, Sendable, Equatable {
+    /// "RECIST 1.1" or "mRECIST".
+    public let criteria: String
+    /// CR, PR, SD or PD.
+    public let category: String
+    public let sumMillimetres: Double
+    public let baselineSumMillimetres: Double
+    public let nadirSumMillimetres: Double
+    public let newLesionTracks: [Int]
+
+    public init(criteria: String, category: String, sumMillimetres: Double, baselineSumMillimetres: Double,
+                nadirSumMillimetres: Double, newLesionTracks: [Int]) {
+        self.criteria = criteria
+        self.category = category
+        self.sumMillimetres = sumMillimetres
+        self.baselineSumMillimetres = baselineSumMillimetres
+        self.nadirSumMillimetres = nadirSumMillimetres
+        self.newLesionTracks = newLesionTracks
+    }
+}
+
+/// A tracking event at one study: `new`, `vanished`, `merge` (`other` merged into `track`) or
+/// `split` (`other` split off `track`).
+public struct TrackEventEntry: Codable, Sendable, Equatable {
+    public let event: String
+    public let track: Int
+    public let other: Int?
+
+    public init(event: String, track: Int, other: Int?) {
+        self.event = event
+        self.track = track
+        self.other = other
     }
 }
 
@@ -282,12 +337,17 @@ public struct StudyHistoryEntry: Codable, Sendable, Equatable {
     /// State of the study's analyze job.
     public let analysis: String
     public let lesions: [LesionHistoryEntry]
+    public let responses: [ResponseHistoryEntry]
+    public let events: [TrackEventEntry]
 
-    public init(study: Int64, studyDate: String?, analysis: String, lesions: [LesionHistoryEntry]) {
+    public init(study: Int64, studyDate: String?, analysis: String, lesions: [LesionHistoryEntry],
+                responses: [ResponseHistoryEntry], events: [TrackEventEntry]) {
         self.study = study
         self.studyDate = studyDate
         self.analysis = analysis
         self.lesions = lesions
+        self.responses = responses
+        self.events = events
     }
 }
 
@@ -295,10 +355,58 @@ public struct StudyHistoryEntry: Codable, Sendable, Equatable {
 public struct HistoryReply: Codable, Sendable, Equatable {
     public let request: String
     public let studies: [StudyHistoryEntry]
+    /// State of the patient's latest `track` job ("none" before the first analysis ends): tracks,
+    /// events and responses are current once it has succeeded.
+    public let tracking: String
 
-    public init(request: String, studies: [StudyHistoryEntry]) {
+    public init(request: String, studies: [StudyHistoryEntry], tracking: String) {
         self.request = request
         self.studies = studies
+        self.tracking = tracking
+    }
+}
+
+/// Client -> coordinator: the files of a study's analysis. Audited like a history read.
+public struct ExportRequest: Codable, Sendable, Equatable {
+    public let request: String
+    public let study: Int64
+    /// Who asks, for the audit log.
+    public let user: String
+
+    public init(request: String, study: Int64, user: String) {
+        self.request = request
+        self.study = study
+        self.user = user
+    }
+}
+
+/// Coordinator -> client: the analysis' label map (attachment `labels`, one byte per voxel of
+/// `labelGrid`, i fastest) and its key images (attachments `key-image-N.png`).
+public struct ExportReply: Codable, Sendable, Equatable {
+    public let request: String
+    public let study: Int64
+    public let labelGrid: LabelGrid
+
+    public init(request: String, study: Int64, labelGrid: LabelGrid) {
+        self.request = request
+        self.study = study
+        self.labelGrid = labelGrid
+    }
+}
+
+/// The grid of an analysis' label map, in patient space (LPS).
+public struct LabelGrid: Codable, Sendable, Equatable {
+    public let size: [Int]
+    public let spacing: [Double]
+    public let origin: [Double]
+    /// Row-major direction cosines: column c is grid axis c.
+    public let direction: [Double]
+
+    public init(size: [Int], spacing: [Double], origin: [Double], direction: [Double]) {
+        self.size = size
+        self.spacing = spacing
+        self.origin = origin
+        self.direction = direction
     }
 }
 
@@ -317,10 +425,35 @@ public struct Submitted: Codable, Sendable, Equatable {
 public struct StatusRequest: Codable, Sendable, Equatable {
     public let request: String
     public let jobs: [Int64]
+    /// Studies whose analysis and tracking to report; nil from clients that ask for jobs only.
+    public let studies: [Int64]?
 
-    public init(request: String, jobs: [Int64] = []) {
+    public init(request: String, jobs: [Int64] = [], studies: [Int64]? = nil) {
         self.request = request
         self.jobs = jobs
+        self.studies = studies
+    }
+}
+
+/// One study in a STATUS reply: where its analysis and its patient's tracking stand.
+public struct StudyStatus: Codable, Sendable, Equatable {
+    public let study: Int64
+    public let analyzeJob: Int64?
+    /// State of the analyze job ("none" if there is none).
+    public let analysis: String
+    public let lesions: Int
+    /// State of the patient's latest `track` job ("none" before the first).
+    public let tracking: String
+    /// True while a `track` job of the patient waits or runs: tracks and responses are not final.
+    public let trackingPending: Bool
+
+    public init(study: Int64, analyzeJob: Int64?, analysis: String, lesions: Int, tracking: String, trackingPending: Bool) {
+        self.study = study
+        self.analyzeJob = analyzeJob
+        self.analysis = analysis
+        self.lesions = lesions
+        self.tracking = tracking
+        self.trackingPending = trackingPending
     }
 }
 
@@ -346,11 +479,14 @@ public struct StatusReply: Codable, Sendable, Equatable {
     public let request: String
     public let counts: [String: Int]
     public let jobs: [JobStatus]
+    /// The requested studies that exist.
+    public let studies: [StudyStatus]?
 
-    public init(request: String, counts: [String: Int], jobs: [JobStatus]) {
+    public init(request: String, counts: [String: Int], jobs: [JobStatus], studies: [StudyStatus]? = nil) {
         self.request = request
         self.counts = counts
         self.jobs = jobs
+        self.studies = studies
     }
 }
 

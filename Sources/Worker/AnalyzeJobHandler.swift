@@ -4,16 +4,21 @@
 // 2. bring every phase onto the portal venous grid (or the first phase's) at the model's spacing
 // 3. normalise intensities (CT: clipped HU window)
 // 4. STD-Net by sliding window
-// 5. lesions: components, measurements, enhancement features, LI-RADS category
+// 5. lesions: components, the characterisation head on each, measurements, enhancement
+//    features, LI-RADS category
+// 6. a key image per lesion, and the label map, returned as attachments
 import Foundation
 import Imaging
 import Lesions
+import Reports
 import STDNet
 import Wire
 
 /// Runs the analysis of one study with a loaded model.
 public struct AnalyzeJobHandler: JobHandler {
     public let kinds = ["analyze"]
+    /// Lesions smaller than this are dropped as noise (about two voxels at 3 x 3 x 5 mm).
+    static let minimumLesionMillilitres = 0.05
     public let model: STDNetModel
     public let window: [Int]
 
@@ -97,8 +102,27 @@ public struct AnalyzeJobHandler: JobHandler {
         context.reportProgress(0.8, "segmented")
 
         let labels = Volume<UInt8>(geometry: grid, voxels: segmentation.labels)
-        let reports = analyzeLesions(labels: labels, phases: resampled, isCT: isCT)
+        // Components come largest first, as analyzeLesions numbers them.
+        let components = connectedLesions(in: labels, minimumVolumeMillilitres: Self.minimumLesionMillilitres)
+        let probabilities = model.characteriseLesions(phases: phases, extent: [size.z, size.y, size.x], window: window,
+                                                      lesions: components.map(\.voxels))
+        var classProbabilities: [Int: [String: Double]] = [:]
+        for (index, values) in probabilities.enumerated() {
+            guard let values else { continue }
+            classProbabilities[index] = Dictionary(uniqueKeysWithValues: zip(model.configuration.lesionClasses, values))
+        }
+        finishStage("characterisation_ms")
+        let reports = analyzeLesions(labels: labels, phases: resampled, isCT: isCT, classProbabilities: classProbabilities,
+                                     minimumVolumeMillilitres: Self.minimumLesionMillilitres)
         finishStage("lesions_ms")
+
+        // One key image per lesion, numbered as the lesions are (largest first, from 1).
+        var attachments = [Attachment(name: AnalyzeResult.labelsAttachment, data: Data(segmentation.labels))]
+        for (index, component) in components.enumerated() {
+            let image = try keyImage(labels: labels, phases: resampled, lesion: component, isCT: isCT)
+            attachments.append(Attachment(name: "key-image-\(index + 1).png", data: Data(try image.image.encoded())))
+        }
+        finishStage("key_images_ms")
 
         // A tenth of a millimetre is far below the grid's resolution and keeps the JSON short.
         let surface = liverSurfacePoints(labels, limit: 2000).flatMap { point in
@@ -116,8 +140,7 @@ public struct AnalyzeJobHandler: JobHandler {
         encoder.outputFormatting = [.sortedKeys]
         // An empty region (a lesion too small for a core) has no mean.
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return JobOutput(result: String(decoding: try encoder.encode(result), as: UTF8.self),
-                         attachments: [Attachment(name: AnalyzeResult.labelsAttachment, data: Data(segmentation.labels))])
+        return JobOutput(result: String(decoding: try encoder.encode(result), as: UTF8.self), attachments: attachments)
     }
 }
 
@@ -137,18 +160,11 @@ struct AnalyzeResult: Encodable {
     let networkTimingsMilliseconds: [String: Double]
 }
 
-/// The model grid the label map lies on.
-struct LabelGrid: Encodable {
-    let size: [Int]
-    let spacing: [Double]
-    let origin: [Double]
-    /// Row-major direction cosines; column c is grid axis c in LPS.
-    let direction: [Double]
-
+extension LabelGrid {
     init(_ geometry: Geometry) {
-        size = [geometry.size.x, geometry.size.y, geometry.size.z]
-        spacing = [geometry.spacing.x, geometry.spacing.y, geometry.spacing.z]
-        origin = [geometry.origin.x, geometry.origin.y, geometry.origin.z]
-        direction = (0..<3).flatMap { row in (0..<3).map { column in geometry.direction[row, column] } }
+        self.init(size: [geometry.size.x, geometry.size.y, geometry.size.z],
+                  spacing: [geometry.spacing.x, geometry.spacing.y, geometry.spacing.z],
+                  origin: [geometry.origin.x, geometry.origin.y, geometry.origin.z],
+                  direction: (0..<3).flatMap { row in (0..<3).map { column in geometry.direction[row, column] } })
     }
 }

@@ -17,6 +17,11 @@ final class CoordinatorClient {
 
     /// Sends `message` and returns the reply; an ERROR reply becomes a thrown error.
     func request(_ message: Message, attachments: [Attachment] = [], timeout requestTimeout: Duration? = nil) throws -> Message {
+        try exchange(message, attachments: attachments, timeout: requestTimeout).message
+    }
+
+    /// Sends a request and returns the whole reply, attachments included.
+    func exchange(_ message: Message, attachments: [Attachment] = [], timeout requestTimeout: Duration? = nil) throws -> Envelope {
         let timeout = requestTimeout ?? self.timeout
         guard socket.send(Envelope(message, attachments: attachments).encode()) else {
             throw ClientError("could not queue the request for the coordinator at \(endpoint)")
@@ -25,10 +30,10 @@ final class CoordinatorClient {
         while ContinuousClock.now < deadline {
             _ = try poll([.socket(socket)], timeout: min(deadline - ContinuousClock.now, .milliseconds(200)))
             guard let frames = try socket.receive() else { continue }
-            let reply = try Envelope.decode(frames).message
+            let reply = try Envelope.decode(frames)
             // A late reply to an earlier request that timed out is not the reply to this request.
-            if let expected = requestID(of: message), let answered = requestID(of: reply), answered != expected { continue }
-            if case .error(let error) = reply { throw ClientError("the coordinator rejected the request: \(error.message)") }
+            if let expected = requestID(of: message), let answered = requestID(of: reply.message), answered != expected { continue }
+            if case .error(let error) = reply.message { throw ClientError("the coordinator rejected the request: \(error.message)") }
             return reply
         }
         throw ClientError("the coordinator at \(endpoint) did not answer within \(Double(timeout.milliseconds) / 1000) s; is 'stdnet coordinator' running there? (set --coordinator or STDNET_CLIENT_ENDPOINT)")
@@ -49,6 +54,8 @@ private func requestID(of message: Message) -> String? {
     case .history(let body): body.request
     case .historyReply(let body): body.request
     case .error(let body): body.request
+    case .export(let body): body.request
+    case .exportReply(let body): body.request
     default: nil
     }
 }
@@ -67,4 +74,14 @@ func parseClient(_ arguments: inout Arguments, defaultTimeout: Duration = .secon
     let endpoint = try arguments.option("coordinator", environment: "STDNET_CLIENT_ENDPOINT") ?? Endpoints.client
     let timeout = try arguments.seconds("timeout", default: defaultTimeout)
     return try CoordinatorClient(endpoint: endpoint, timeout: timeout)
+}
+
+/// Reads who asks, for the coordinator's audit log: --user, then STDNET_USER, then USER, then
+/// the account name (for shells that set no USER).
+func auditUser(_ arguments: inout Arguments) throws -> String {
+    let environment = ProcessInfo.processInfo.environment
+    let account = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) }
+    let user = try arguments.option("user", environment: "STDNET_USER") ?? environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? account ?? ""
+    guard !user.isEmpty else { throw UsageError("name the user for the audit log with --user or STDNET_USER") }
+    return user
 }

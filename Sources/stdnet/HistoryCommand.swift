@@ -1,52 +1,73 @@
-// `stdnet history`: a patient's studies and lesions, read through the coordinator.
+// `stdnet history`: a patient's lesion tracks over time and the response per study, read
+// through the coordinator, as a table, JSON, CSV or an SVG plot.
 import Foundation
+import Lesions
+import Reports
 import Wire
 
 enum HistoryCommand: Command {
     static let name = "history"
-    static let summary = "show a patient's studies and lesions (every read is audited)"
+    static let summary = "show a patient's lesion tracks and responses (every read is audited)"
     static let usage = """
-        usage: stdnet history PATIENT_ID [--user NAME] [--json] [OPTIONS]
+        usage: stdnet history PATIENT_ID [--user NAME] [--json | --csv] [--plot FILE.svg] [OPTIONS]
 
-        Lists the patient's studies, oldest first, with the state of each analysis and every lesion
-        found: size, LI-RADS category and track (once tracking has run). The coordinator writes each
-        read to the audit log with the user named.
+        Prints one table per lesion track: the track's lesion at each study (diameters, volume,
+        LI-RADS category, the model's most likely class), then the RECIST 1.1 and mRECIST response
+        of every follow-up study. The coordinator writes each read to the audit log with the user
+        named. Research software, not for clinical use.
 
           --user NAME         who asks, for the audit log (env STDNET_USER, then USER, then the account name)
-          --json              print the reply as JSON
+          --json              print the reply as JSON instead of tables
+          --csv               print one row per lesion and study instead of tables
+          --plot FILE.svg     also write the longest axial diameter of every track over time
         \(clientUsage)
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
-        let environment = ProcessInfo.processInfo.environment
-        // The account name is the last resort, for shells that set no USER.
-        let account = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) }
-        let user = try arguments.option("user", environment: "STDNET_USER") ?? environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? account ?? ""
-        guard !user.isEmpty else { throw UsageError("name the user for the audit log with --user or STDNET_USER") }
+        let user = try auditUser(&arguments)
         let json = arguments.flag("json")
+        let csv = arguments.flag("csv")
+        let plot = try arguments.option("plot")
         let client = try parseClient(&arguments)
         let positionals = try arguments.positionals()
         guard positionals.count == 1 else { throw UsageError("expected one patient ID") }
+        guard !(json && csv) else { throw UsageError("choose one of --json and --csv") }
 
         let reply = try client.request(.history(HistoryRequest(request: UUID().uuidString, patientKey: positionals[0], user: user)))
         guard case .historyReply(let history) = reply else { throw ClientError("unexpected reply \(reply.name) to HISTORY") }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(history.studies), as: UTF8.self))
-            return 0
+            print(String(decoding: try encoder.encode(history), as: UTF8.self))
+        } else if csv {
+            print(historyCSV(history), terminator: "")
+        } else {
+            print(historyTables(history), terminator: "")
         }
-        print("study  date        analysis   lesion  track  volume mL  axial mm  perp. mm  LI-RADS")
-        for study in history.studies {
-            let head = "\(String(study.study).padding(toLength: 6, withPad: " ", startingAt: 0)) \((study.studyDate ?? "-").padding(toLength: 11, withPad: " ", startingAt: 0)) \(study.analysis.padding(toLength: 10, withPad: " ", startingAt: 0))"
-            if study.lesions.isEmpty { print(head) }
-            for lesion in study.lesions {
-                let track = (lesion.track.map(String.init) ?? "-")
-                let padded = String(repeating: " ", count: max(0, 5 - track.count)) + track
-                let sizes = String(format: "%9.2f  %8.1f  %8.1f", lesion.volumeMillilitres, lesion.longestAxialMillimetres, lesion.perpendicularMillimetres)
-                print(head + String(format: " %6d", lesion.lesionIndex + 1) + "  \(padded)  \(sizes)  \(lesion.category)")
-            }
+        if let plot {
+            try writePlot(history, to: plot)
+            if !json && !csv { print("plot written to \(plot)") }
         }
         return 0
+    }
+
+    /// Writes the longest axial diameter of every track over the dated studies as SVG.
+    static func writePlot(_ history: HistoryReply, to path: String) throws {
+        let dateFormat = Date.ISO8601FormatStyle().year().month().day()
+        var sizes: [Int: [SizeMeasurement]] = [:]
+        for study in history.studies {
+            guard let date = study.studyDate.flatMap({ try? dateFormat.parse($0) }) else { continue }
+            for lesion in study.lesions {
+                guard let track = lesion.track else { continue }
+                sizes[track, default: []].append(SizeMeasurement(date: date, diameterMillimetres: lesion.longestAxialMillimetres))
+            }
+        }
+        let tracks = sizes.keys.sorted().map { TrackHistory(track: $0, sizes: sizes[$0]!) }
+        let svg = try historyPlotSVG(tracks, title: "Longest axial diameter per lesion track")
+        do {
+            try Data(svg.utf8).write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw ClientError("could not write the plot to \(path): \(error.localizedDescription)")
+        }
     }
 }

@@ -7,19 +7,30 @@ enum SubmitCommand: Command {
     static let name = "submit"
     static let summary = "submit DICOM studies (or --noop COUNT test jobs) to a coordinator"
     static let usage = """
-        usage: stdnet submit PATH... [--phase SERIES=PHASE,...] [OPTIONS]
+        usage: stdnet submit FOLDER... [--phase SERIES=PHASE,...] [--wait] [OPTIONS]
+               stdnet submit --nifti PHASE=FILE,... --patient ID [--study-date YYYY-MM-DD] [--modality CT|MR] [--wait] [OPTIONS]
+               stdnet submit STUDY.json [--wait] [OPTIONS]
                stdnet submit --noop COUNT [--sleep-ms MS] [--wait] [OPTIONS]
 
         The first form reads every DICOM series under the folders, groups them by study,
         identifies each series' contrast phase and submits each study with its volumes. The
-        coordinator stores the study once (a repeated submission finds it again) and enqueues
-        its analysis.
+        second takes one NIfTI volume per phase; the third reads the same from a JSON file:
+          {"patient": "ID", "studyDate": "YYYY-MM-DD", "modality": "CT",
+           "phases": {"NC": "nc.nii.gz", "AP": "ap.nii.gz", "PV": "pv.nii.gz", "DP": "dp.nii.gz"}}
+        with paths relative to the JSON file. The coordinator stores each study once (a repeated
+        submission finds it again) and enqueues its analysis; tracking of the patient's lesions
+        follows each analysis.
 
           --phase MAP         phases that override the hints: SERIES=PHASE pairs, comma-separated,
                               where SERIES is a Series Instance UID or Series Number and PHASE is NC, AP, PV or DP
+          --nifti MAP         NIfTI volumes as PHASE=FILE pairs, comma-separated
+          --patient ID        the patient of NIfTI volumes
+          --study-date DATE   the study date of NIfTI volumes, YYYY-MM-DD
+          --modality NAME     CT or MR for NIfTI volumes (default CT)
+          --wait              follow the submitted studies until their analysis and the patient's
+                              tracking have ended; exit status 1 if an analysis did not succeed
           --noop COUNT        enqueue COUNT no-op jobs, which do nothing but report success
           --sleep-ms MS       each no-op job waits MS milliseconds before it succeeds (default 0)
-          --wait              follow the no-op jobs until every one has ended; exit status 1 if any did not succeed
         \(clientUsage)
         """
 
@@ -28,16 +39,64 @@ enum SubmitCommand: Command {
             return try submitNoop(countText, &arguments)
         }
         let mappingText = try arguments.option("phase")
+        let niftiText = try arguments.option("nifti")
+        let patient = try arguments.option("patient")
+        let studyDate = try arguments.option("study-date")
+        let modality = try arguments.option("modality") ?? "CT"
+        let wait = arguments.flag("wait")
         let client = try parseClient(&arguments, defaultTimeout: .seconds(300))
         let paths = try arguments.positionals()
-        guard !paths.isEmpty else { throw UsageError("nothing to submit: give DICOM folders, or --noop COUNT") }
         let mapping = try parsePhaseMapping(mappingText)
-        // A short request first, so a coordinator that is not running is reported in seconds
-        // rather than after the upload timeout.
-        _ = try client.request(.status(StatusRequest(request: UUID().uuidString)), timeout: min(client.timeout, .seconds(10)))
 
-        let collection = try StudyCollector.collect(paths, phaseMapping: mapping) { line in
-            FileHandle.standardError.write(Data("  \(line)\n".utf8))
+        var uploads: [StudyUpload] = []
+        var failures = 0
+        if let niftiText {
+            guard paths.isEmpty else { throw UsageError("give either DICOM folders or --nifti, not both") }
+            uploads = [try StudyUpload(nifti: try parseFileMapping(niftiText), patientID: patient ?? "", studyDate: studyDate, modality: modality)]
+        } else if paths.count == 1, paths[0].hasSuffix(".json") {
+            uploads = [try niftiStudy(described: paths[0])]
+        } else {
+            guard !paths.isEmpty else { throw UsageError("nothing to submit: give DICOM folders, --nifti PHASE=FILE,..., a study JSON file, or --noop COUNT") }
+            if let nifti = paths.first(where: { $0.hasSuffix(".nii") || $0.hasSuffix(".nii.gz") }) {
+                throw UsageError("\(nifti) is a NIfTI file: give NIfTI volumes with --nifti PHASE=FILE,... and --patient ID")
+            }
+            // A short request first, so a coordinator that is not running is reported in seconds
+            // rather than after reading every file.
+            _ = try client.request(.status(StatusRequest(request: UUID().uuidString)), timeout: min(client.timeout, .seconds(10)))
+            uploads = try collectDICOM(paths, mapping: mapping)
+        }
+
+        var submitted: [(study: Int64, job: Int64)] = []
+        for study in uploads {
+            guard !study.series.isEmpty else {
+                failures += 1
+                print("study \(study.studyInstanceUID) not submitted: none of its series could be read (see the skipped series above)")
+                continue
+            }
+            do {
+                submitted.append(try submit(study, client: client))
+            } catch {
+                failures += 1
+                print("study \(study.studyInstanceUID) not submitted: \(error)")
+            }
+        }
+        if uploads.isEmpty {
+            print("nothing submitted: no series belongs to a study with a Study Instance UID")
+            return 1
+        }
+        if wait && !submitted.isEmpty {
+            let analysed = try waitForStudies(submitted.map(\.study), client: client)
+            if !analysed { failures += 1 }
+        }
+        return failures == 0 ? 0 : 1
+    }
+
+    /// Reads the DICOM studies under the folders with a progress bar, and lists what was skipped.
+    private static func collectDICOM(_ paths: [String], mapping: [String: Phase]) throws -> [StudyUpload] {
+        var bar: ProgressBar?
+        let collection = try StudyCollector.collect(paths, phaseMapping: mapping) { done, total in
+            if bar == nil { bar = ProgressBar(label: "reading series", total: total) }
+            bar?.show(done)
         }
         // Files that are not DICOM at all (manifests, NIfTI) are only counted; damaged DICOM is listed.
         let notDicom = collection.skippedFiles.filter { $0.reason.contains("no DICM prefix") }
@@ -50,49 +109,89 @@ enum SubmitCommand: Command {
         for skipped in collection.skippedSeries {
             print("skipped series \(skipped.seriesInstanceUID): \(skipped.reason)")
         }
-
-        var failures = 0
-        for study in collection.studies {
-            guard !study.series.isEmpty else {
-                failures += 1
-                print("study \(study.studyInstanceUID) not submitted: none of its series could be read (see the skipped series above)")
-                continue
-            }
-            do {
-                try submit(study, client: client)
-            } catch {
-                failures += 1
-                print("study \(study.studyInstanceUID) not submitted: \(error)")
-            }
-        }
-        if collection.studies.isEmpty {
-            print("nothing submitted: no series belongs to a study with a Study Instance UID")
-            return 1
-        }
-        return failures == 0 ? 0 : 1
+        return collection.studies.map(StudyUpload.init)
     }
 
-    private static func submit(_ study: CollectedStudy, client: CoordinatorClient) throws {
+    /// Reads a study JSON file naming the NIfTI volume of each phase.
+    private static func niftiStudy(described path: String) throws -> StudyUpload {
+        struct Description: Decodable {
+            let patient: String
+            let studyDate: String?
+            let modality: String?
+            let phases: [String: String]
+        }
+        let description: Description
+        do {
+            description = try JSONDecoder().decode(Description.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw UsageError("cannot read the study description \(path): \(error.localizedDescription); see 'stdnet submit --help' for its form")
+        }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        var files: [Phase: String] = [:]
+        for (code, file) in description.phases {
+            guard let phase = Phase(code: code) else { throw UsageError("\(path): phase '\(code)' is not one of NC, AP, PV, DP") }
+            files[phase] = file.hasPrefix("/") ? file : folder.appendingPathComponent(file).path
+        }
+        return try StudyUpload(nifti: files, patientID: description.patient, studyDate: description.studyDate,
+                               modality: description.modality ?? "CT")
+    }
+
+    private static func parseFileMapping(_ text: String) throws -> [Phase: String] {
+        var files: [Phase: String] = [:]
+        for pair in text.split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let phase = Phase(code: parts[0]) else {
+                throw UsageError("--nifti expects PHASE=FILE pairs with PHASE one of NC, AP, PV, DP; got '\(pair)'")
+            }
+            files[phase] = parts[1]
+        }
+        return files
+    }
+
+    /// Polls the studies' status until each analysis has ended and no tracking of their
+    /// patients waits or runs; returns whether every analysis succeeded.
+    private static func waitForStudies(_ studies: [Int64], client: CoordinatorClient) throws -> Bool {
+        var lastLine = ""
+        while true {
+            let reply = try client.request(.status(StatusRequest(request: UUID().uuidString, studies: studies)))
+            guard case .statusReply(let status) = reply, let states = status.studies else {
+                throw ClientError("unexpected reply \(reply.name) to STATUS")
+            }
+            let ended = states.filter { ["succeeded", "dead", "cancelled"].contains($0.analysis) }
+            let tracked = ended.filter { $0.analysis != "succeeded" || !$0.trackingPending }
+            let line = states.map { "study \($0.study): analysis \($0.analysis), \($0.lesions) lesion(s), tracking \($0.trackingPending ? "pending" : $0.tracking)" }
+                .joined(separator: "; ")
+            if line != lastLine {
+                print(line)
+                lastLine = line
+            }
+            if tracked.count == states.count { return states.allSatisfy { $0.analysis == "succeeded" } }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+    }
+
+    /// Uploads one study and returns its stored ID and analyze job.
+    private static func submit(_ study: StudyUpload, client: CoordinatorClient) throws -> (study: Int64, job: Int64) {
         var series: [SubmittedSeries] = []
         var attachments: [Attachment] = []
         for item in study.series {
             let geometry = item.volume.geometry
             let direction = (0..<3).flatMap { row in (0..<3).map { column in geometry.direction[row, column] } }
             series.append(SubmittedSeries(
-                seriesInstanceUID: item.attributes.seriesInstanceUID, phase: item.phase.rawValue, description: item.attributes.seriesDescription,
+                seriesInstanceUID: item.seriesInstanceUID, phase: item.phase.rawValue, description: item.description,
                 size: [geometry.size.x, geometry.size.y, geometry.size.z], spacing: [geometry.spacing.x, geometry.spacing.y, geometry.spacing.z],
                 origin: [geometry.origin.x, geometry.origin.y, geometry.origin.z], direction: direction))
-            attachments.append(Attachment(name: item.attributes.seriesInstanceUID,
-                                          data: item.volume.voxels.withUnsafeBytes { Data($0) }))
+            attachments.append(Attachment(name: item.seriesInstanceUID, data: item.volume.voxels.withUnsafeBytes { Data($0) }))
         }
-        let megabytes = Double(attachments.reduce(0) { $0 + $1.data.count }) / 1e6
-        FileHandle.standardError.write(Data("  uploading study \(study.studyInstanceUID): \(series.count) phase(s), \(String(format: "%.1f", megabytes)) MB\n".utf8))
+        let bytes = attachments.reduce(0) { $0 + $1.data.count }
         let request = SubmitStudy(request: UUID().uuidString, patientKey: study.patientID, studyInstanceUID: study.studyInstanceUID,
                                   studyDate: study.studyDate, modality: study.modality, series: series)
-        let reply = try client.request(.submitStudy(request), attachments: attachments)
+        let upload = ProgressLine(label: "uploading \(series.count) phase(s), \(String(format: "%.1f", Double(bytes) / 1e6)) MB")
+        let reply = try upload.whileWaiting { try client.request(.submitStudy(request), attachments: attachments) }
         guard case .studySubmitted(let stored) = reply else { throw ClientError("unexpected reply \(reply.name) to SUBMIT_STUDY") }
         let phases = study.series.map { "\($0.phase.rawValue) (\($0.evidence))" }.joined(separator: ", ")
         print("study \(study.studyInstanceUID): \(stored.alreadyStored ? "already stored as" : "stored as") study \(stored.study), analyze job \(stored.job); phases \(phases)")
+        return (stored.study, stored.job)
     }
 
     private static func parsePhaseMapping(_ text: String?) throws -> [String: Phase] {

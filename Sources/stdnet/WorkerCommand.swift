@@ -20,8 +20,10 @@ enum WorkerCommand: Command {
           --name NAME                unique worker name, also its lease owner (env STDNET_WORKER_NAME; default HOST-PID)
           --heartbeat SECONDS        heartbeat interval (env STDNET_HEARTBEAT; default 1)
           --shutdown-timeout SECONDS time running jobs get to finish when stopping (env STDNET_SHUTDOWN_TIMEOUT; default 30)
-          --model DIR                STD-Net model folder (config.json, model.safetensors); with it the worker
-                                     also runs analyze jobs (env STDNET_MODEL)
+          --model DIR                STD-Net model folder (config.json, model.safetensors) for analyze jobs
+                                     (env STDNET_MODEL; default the shipped Models/std-net, looked up in the
+                                     current folder and beside the stdnet build)
+          --no-model                 run no analyze jobs (no-op and track jobs only)
         \(loggingUsage)
         """
 
@@ -33,7 +35,8 @@ enum WorkerCommand: Command {
         configuration.name = try arguments.option("name", environment: "STDNET_WORKER_NAME") ?? WorkerConfiguration.defaultName()
         configuration.heartbeatInterval = try arguments.seconds("heartbeat", environment: "STDNET_HEARTBEAT", default: .seconds(1))
         configuration.shutdownTimeout = try arguments.seconds("shutdown-timeout", environment: "STDNET_SHUTDOWN_TIMEOUT", default: .seconds(30))
-        let modelFolder = try arguments.option("model", environment: "STDNET_MODEL")
+        let noModel = arguments.flag("no-model")
+        let modelFolder = noModel ? nil : try arguments.option("model", environment: "STDNET_MODEL") ?? shippedModelFolder()
         let logger = try parseLogger(&arguments, component: "worker")
         try arguments.finish()
         guard configuration.concurrency >= 1 else { throw UsageError("--concurrency must be at least 1") }
@@ -50,9 +53,23 @@ enum WorkerCommand: Command {
             configuration.modelVersion = "\(model.configuration.architecture.rawValue):\(modelFolder)"
             handlers.append(AnalyzeJobHandler(model: model))
         }
+        if !handlers.contains(where: { $0.kinds.contains("analyze") }) {
+            logger.warning("no model loaded: this worker runs no analyze jobs", ["hint": "give --model DIR, or build from a clone that has Models/std-net"])
+        }
         let worker = try Worker(configuration: configuration, handlers: handlers, logger: logger)
         worker.run(until: shutdown)
         shutDownZeroMQ()
         return 0
     }
+}
+
+/// Finds the shipped model: Models/std-net in the current folder, else in the repository the
+/// running binary was built in (two levels above .build/CONFIGURATION/stdnet).
+func shippedModelFolder() -> String? {
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    let candidates = [
+        URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("Models/std-net"),
+        executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Models/std-net"),
+    ]
+    return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("model.safetensors").path) }?.path
 }

@@ -11,6 +11,7 @@ let commands: [any Command.Type] = [
     StatusCommand.self,
     CancelCommand.self,
     HistoryCommand.self,
+    ExportCommand.self,
     ConvertCommand.self,
     PhantomCommand.self,
     TrainCommand.self,

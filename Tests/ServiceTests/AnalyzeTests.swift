@@ -36,7 +36,7 @@ import TestSupport
         #expect(try deployment.value("SELECT b.byte_count FROM result_files f JOIN blobs b USING (sha256) WHERE f.name = 'labels'")
                 == String(grid.reduce(1, *)))
         let timings = try #require(json["timingsMilliseconds"] as? [String: Double])
-        #expect(Set(timings.keys) == ["decode_ms", "resample_ms", "normalise_ms", "network_ms", "lesions_ms"])
+        #expect(Set(timings.keys) == ["decode_ms", "resample_ms", "normalise_ms", "network_ms", "characterisation_ms", "lesions_ms", "key_images_ms"])
 
         // The result's lesions are stored with the completion, one row each.
         let lesionCount = (json["lesions"] as? [Any])?.count ?? -1
@@ -52,7 +52,8 @@ import TestSupport
         let history = try ServiceProcess(["history", patientKey, "--user", "dr-test", "--json", "--coordinator", deployment.clientEndpoint],
                                          label: "history")
         #expect(history.wait(timeout: .seconds(60)) == 0, "\(history.output)")
-        let studies = try #require(try JSONSerialization.jsonObject(with: Data(history.output.utf8)) as? [[String: Any]])
+        let reply = try #require(try JSONSerialization.jsonObject(with: Data(history.output.utf8)) as? [String: Any])
+        let studies = try #require(reply["studies"] as? [[String: Any]])
         #expect(studies.count == 1)
         #expect(studies.first?["analysis"] as? String == "succeeded")
         #expect((studies.first?["lesions"] as? [Any])?.count == lesionCount)

@@ -43,7 +43,7 @@ final class Deployment {
     @discardableResult
     func startWorker(name: String, concurrency: Int = 2, coordinators endpoints: [String]? = nil) throws -> ServiceProcess {
         let process = try ServiceProcess([
-            "worker", "--coordinator", (endpoints ?? [workerEndpoint]).joined(separator: ","), "--name", name,
+            "worker", "--no-model", "--coordinator", (endpoints ?? [workerEndpoint]).joined(separator: ","), "--name", name,
             "--concurrency", String(concurrency), "--heartbeat", heartbeat, "--shutdown-timeout", "5",
         ], label: name)
         workers.append(process)

@@ -62,7 +62,7 @@ import Wire
             for (index, worker) in deployment.workers.enumerated() where !worker.isRunning {
                 workerNumber += 1
                 deployment.workers[index] = try ServiceProcess([
-                    "worker", "--coordinator", deployment.workerEndpoint, "--name", "worker-\(workerNumber)",
+                    "worker", "--no-model", "--coordinator", deployment.workerEndpoint, "--name", "worker-\(workerNumber)",
                     "--concurrency", "1", "--heartbeat", deployment.heartbeat,
                 ], label: "worker-\(workerNumber)")
             }
@@ -165,7 +165,7 @@ import Wire
         let deployment = try Deployment(lease: "2", heartbeat: "0.2")
         try deployment.startCoordinator()
         let worker = try ServiceProcess([
-            "worker", "--coordinator", deployment.workerEndpoint, "--name", "hasty", "--heartbeat", "0.2", "--shutdown-timeout", "0.3",
+            "worker", "--no-model", "--coordinator", deployment.workerEndpoint, "--name", "hasty", "--heartbeat", "0.2", "--shutdown-timeout", "0.3",
         ], label: "hasty")
         defer { worker.stop() }
         let id = try #require(try deployment.submit(1, payload: "{\"sleepMilliseconds\": 5000}").first)

@@ -58,7 +58,7 @@ import Wire
         let endpoint = "tcp://127.0.0.1:\(freePort())"
         let fakeCoordinator = try Socket(.router)
         try fakeCoordinator.bind(endpoint)
-        let worker = try ServiceProcess(["worker", "--coordinator", endpoint, "--name", "target", "--heartbeat", "0.2"], label: "target")
+        let worker = try ServiceProcess(["worker", "--no-model", "--coordinator", endpoint, "--name", "target", "--heartbeat", "0.2"], label: "target")
         defer { worker.stop() }
 
         // The worker announces itself with a heartbeat; its routing ID is then known.

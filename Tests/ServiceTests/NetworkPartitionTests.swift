@@ -72,7 +72,7 @@ final class TestNetwork {
     }
 
     func startWorker(in namespace: String, name: String, coordinator: String, heartbeat: String) throws -> ServiceProcess {
-        try ServiceProcess(command: [ip, "netns", "exec", namespace, ServiceProcess.executable, "worker", "--coordinator", coordinator,
+        try ServiceProcess(command: [ip, "netns", "exec", namespace, ServiceProcess.executable, "worker", "--no-model", "--coordinator", coordinator,
                                      "--name", name, "--concurrency", "1", "--heartbeat", heartbeat], label: name)
     }
 

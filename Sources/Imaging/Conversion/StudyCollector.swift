@@ -42,11 +42,12 @@ public enum StudyCollector {
     ///
     /// - parameters:
     ///   - phaseMapping: phases by Series Instance UID or Series Number; they win over every hint.
-    ///   - progress: called with a line of text before each series is read.
+    ///   - progress: called after each series is read or skipped, with the number done so far
+    ///     and the number of series in all the folders.
     /// - throws: ``CollectionError`` when no DICOM series is found, or when the series of one
     ///   study name different patients.
     public static func collect(_ folders: [String], phaseMapping: [String: Phase] = [:],
-                               progress: (String) -> Void = { _ in }) throws -> StudyCollection {
+                               progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> StudyCollection {
         var collection = StudyCollection()
         var found: [DicomSeries] = []
         for folder in folders {
@@ -60,6 +61,8 @@ public enum StudyCollector {
         }
 
         let byStudy = Dictionary(grouping: found) { $0.attributes.studyInstanceUID ?? "" }
+        var seriesRead = 0
+        let seriesToRead = found.filter { !($0.attributes.studyInstanceUID ?? "").isEmpty }.count
         for studyUID in byStudy.keys.sorted() {
             let members = byStudy[studyUID]!
             guard !studyUID.isEmpty else {
@@ -78,13 +81,16 @@ public enum StudyCollector {
             var study = CollectedStudy(studyInstanceUID: studyUID, patientID: patientID,
                                        studyDate: members.first?.attributes.studyDate.flatMap(isoDate),
                                        modality: members.first?.attributes.modality ?? "", series: [])
-            for (index, series) in members.enumerated() {
+            for series in members {
                 let uid = series.attributes.seriesInstanceUID
+                defer {
+                    seriesRead += 1
+                    progress(seriesRead, seriesToRead)
+                }
                 guard let assignment = phases[uid], let phase = assignment.phase else {
                     collection.skippedSeries.append((uid, "no contrast phase could be identified; give one with --phase"))
                     continue
                 }
-                progress("reading series \(index + 1)/\(members.count) (\(phase.rawValue), \(series.slices.count) slices)")
                 do {
                     let assembled = try SeriesAssembler.assemble(series)
                     study.series.append(CollectedSeries(attributes: series.attributes, phase: phase, evidence: assignment.evidence,

@@ -1,0 +1,67 @@
+// `stdnet export`: a study's label map as NIfTI and its key images as PNG files.
+import Foundation
+import Imaging
+import Wire
+
+enum ExportCommand: Command {
+    static let name = "export"
+    static let summary = "write a study's label map (NIfTI) and key images (PNG); audited"
+    static let usage = """
+        usage: stdnet export STUDY [--labels OUT.nii.gz] [--key-images DIR] [--user NAME] [OPTIONS]
+
+        Reads the files of the study's finished analysis through the coordinator. The label map
+        (0 background, 1 liver, 2 lesion) lies on the model's grid in patient space; the key images
+        show each lesion's slice in the NC, AP, PV and DP phases with its contour, numbered as in
+        'stdnet history'. The coordinator writes each export to the audit log with the user named.
+
+          --labels FILE       NIfTI-1 file for the label map (.nii or .nii.gz)
+          --key-images DIR    folder for key-image-N.png, created if missing
+          --user NAME         who asks, for the audit log (env STDNET_USER, then USER, then the account name)
+        \(clientUsage)
+        """
+
+    static func run(_ arguments: inout Arguments) throws -> Int32 {
+        let user = try auditUser(&arguments)
+        let labelsPath = try arguments.option("labels")
+        let keyImageFolder = try arguments.option("key-images")
+        let client = try parseClient(&arguments, defaultTimeout: .seconds(60))
+        let positionals = try arguments.positionals()
+        guard positionals.count == 1, let study = Int64(positionals[0]) else { throw UsageError("expected one study ID (an integer)") }
+        guard labelsPath != nil || keyImageFolder != nil else { throw UsageError("name what to export: --labels FILE and/or --key-images DIR") }
+
+        let reply = try client.exchange(.export(ExportRequest(request: UUID().uuidString, study: study, user: user)))
+        guard case .exportReply(let export) = reply.message else { throw ClientError("unexpected reply \(reply.message.name) to EXPORT") }
+        if let labelsPath {
+            guard let labels = reply.attachments.first(where: { $0.name == "labels" }) else {
+                throw ClientError("the analysis of study \(study) has no label map stored")
+            }
+            let volume = try labelVolume(labels.data, on: export.labelGrid)
+            try NIfTIWriter.write(volume, to: labelsPath, description: "stdnet labels: 0 background, 1 liver, 2 lesion")
+            print("label map written to \(labelsPath)")
+        }
+        if let keyImageFolder {
+            try FileManager.default.createDirectory(atPath: keyImageFolder, withIntermediateDirectories: true)
+            let images = reply.attachments.filter { $0.name.hasPrefix("key-image-") && $0.name.hasSuffix(".png") }
+            for image in images {
+                try image.data.write(to: URL(fileURLWithPath: keyImageFolder).appendingPathComponent(image.name))
+            }
+            print("\(images.count) key image(s) written to \(keyImageFolder)")
+        }
+        return 0
+    }
+
+    /// Builds the label volume from the reply's bytes and grid, checking that they agree.
+    static func labelVolume(_ data: Data, on grid: LabelGrid) throws -> Volume<UInt8> {
+        guard grid.size.count == 3, grid.spacing.count == 3, grid.origin.count == 3, grid.direction.count == 9,
+              grid.size.reduce(1, *) == data.count else {
+            throw ClientError("the label map (\(data.count) bytes) does not match its grid \(grid.size)")
+        }
+        let direction = Matrix3(rows: Vector3(grid.direction[0], grid.direction[1], grid.direction[2]),
+                                Vector3(grid.direction[3], grid.direction[4], grid.direction[5]),
+                                Vector3(grid.direction[6], grid.direction[7], grid.direction[8]))
+        let geometry = Geometry(size: VolumeSize(grid.size[0], grid.size[1], grid.size[2]),
+                                spacing: Vector3(grid.spacing[0], grid.spacing[1], grid.spacing[2]),
+                                origin: Vector3(grid.origin[0], grid.origin[1], grid.origin[2]), direction: direction)
+        return Volume(geometry: geometry, voxels: [UInt8](data))
+    }
+}

@@ -1,0 +1,79 @@
+// Progress on standard error: a bar redrawn in place on a terminal, one closing line otherwise
+// (so logs of scripted runs stay short).
+import Foundation
+
+/// A bar of `total` steps.
+final class ProgressBar {
+    private let label: String
+    private let total: Int
+    private let isTerminal = isatty(STDERR_FILENO) == 1
+
+    init(label: String, total: Int) {
+        self.label = label
+        self.total = max(1, total)
+    }
+
+    /// Redraws the bar with `done` steps complete; the last step ends the line.
+    func show(_ done: Int, detail: String = "") {
+        let width = 30
+        let filled = min(width, width * done / total)
+        let line = "  \(label) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(done)/\(total) \(detail)"
+        if isTerminal {
+            writeError("\r\u{1B}[K" + line + (done >= total ? "\n" : ""))
+        } else if done >= total {
+            writeError(line + "\n")
+        }
+    }
+}
+
+/// A line that counts the seconds while a request without intermediate replies is waited for.
+struct ProgressLine {
+    let label: String
+
+    /// Runs `body` and shows the elapsed time beside the label until it returns.
+    func whileWaiting<Result>(_ body: () throws -> Result) rethrows -> Result {
+        let start = ContinuousClock.now
+        let finished = ManagedFlag()
+        if isatty(STDERR_FILENO) == 1 {
+            let label = self.label
+            Thread.detachNewThread {
+                while finished.unlessSet({
+                    writeError("\r\u{1B}[K  \(label) ... \(String(format: "%.1f", (ContinuousClock.now - start).secondsValue)) s")
+                }) {
+                    Thread.sleep(forTimeInterval: 0.2)
+                }
+            }
+        }
+        defer { finished.set() }
+        let result = try body()
+        finished.set()
+        let prefix = isatty(STDERR_FILENO) == 1 ? "\r\u{1B}[K" : ""
+        writeError("\(prefix)  \(label): done in \(String(format: "%.1f", (ContinuousClock.now - start).secondsValue)) s\n")
+        return result
+    }
+}
+
+/// A flag one thread sets and another polls.
+final class ManagedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    func set() { lock.withLock { value = true } }
+
+    /// Runs `body` unless the flag is set, holding the lock so that `set` waits for it;
+    /// returns whether it ran.
+    func unlessSet(_ body: () -> Void) -> Bool {
+        lock.withLock {
+            if !value { body() }
+            return !value
+        }
+    }
+}
+
+func writeError(_ text: String) {
+    FileHandle.standardError.write(Data(text.utf8))
+}
+
+extension Duration {
+    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

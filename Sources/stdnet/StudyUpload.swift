@@ -1,0 +1,72 @@
+// A study ready to upload, from DICOM folders or from NIfTI files given per phase.
+import Foundation
+import Imaging
+import JobStore
+
+/// One study with a volume per phase, however it was read.
+struct StudyUpload {
+    struct Series {
+        let seriesInstanceUID: String
+        let phase: Phase
+        let description: String?
+        /// The evidence that decided the phase: a DICOM hint, or the user.
+        let evidence: String
+        let volume: Volume<Float>
+    }
+
+    let studyInstanceUID: String
+    /// Identifying, so never printed or logged.
+    let patientID: String
+    /// YYYY-MM-DD.
+    let studyDate: String?
+    let modality: String
+    let series: [Series]
+
+    init(_ study: CollectedStudy) {
+        studyInstanceUID = study.studyInstanceUID
+        patientID = study.patientID
+        studyDate = study.studyDate
+        modality = study.modality
+        series = study.series.map {
+            Series(seriesInstanceUID: $0.attributes.seriesInstanceUID, phase: $0.phase, description: $0.attributes.seriesDescription,
+                   evidence: $0.evidence, volume: $0.volume)
+        }
+    }
+
+    /// Reads one NIfTI volume per phase. NIfTI files carry no study identity, so the patient and
+    /// date come from the user, and the UIDs are derived from the files' content (2.25 UUID-based
+    /// form): submitting the same files again finds the stored study.
+    init(nifti files: [Phase: String], patientID: String, studyDate: String?, modality: String) throws {
+        guard !patientID.isEmpty else { throw UsageError("NIfTI files carry no patient: give --patient ID") }
+        if let studyDate {
+            guard (try? Date.ISO8601FormatStyle().year().month().day().parse(studyDate)) != nil else {
+                throw UsageError("--study-date expects YYYY-MM-DD, got '\(studyDate)'")
+            }
+        }
+        var series: [Series] = []
+        var contentHashes: [String] = []
+        for phase in Phase.allCases {
+            guard let path = files[phase] else { continue }
+            let volume: Volume<Float>
+            do {
+                volume = try NIfTIImage(contentsOf: path).volume()
+            } catch {
+                throw ClientError("cannot read the \(phase.rawValue) volume \(path): \(error)")
+            }
+            let hash = sha256Hex(volume.voxels.withUnsafeBytes { Data($0) })
+            contentHashes.append(hash)
+            series.append(Series(seriesInstanceUID: Self.uid(fromHex: hash), phase: phase, description: URL(fileURLWithPath: path).lastPathComponent,
+                                 evidence: "given with --nifti", volume: volume))
+        }
+        self.studyInstanceUID = Self.uid(fromHex: sha256Hex(Data((patientID + contentHashes.joined()).utf8)))
+        self.patientID = patientID
+        self.studyDate = studyDate
+        self.modality = modality
+        self.series = series
+    }
+
+    /// Builds a UID under the 2.25 root from the first 128 bits of a hex digest.
+    static func uid(fromHex hex: String) -> String {
+        "2.25." + String(UInt128(hex.prefix(32), radix: 16)!)
+    }
+}
