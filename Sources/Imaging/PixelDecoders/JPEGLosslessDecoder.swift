@@ -169,53 +169,13 @@ struct JPEGLosslessImage {
         }
         // One difference table per scan component, one after another.
         let differenceTables = scanTables.flatMap { LosslessDifferenceTable($0).entries }
-        // A restart interval counts MCUs, which are single pixels here (of every scan component).
-        // NOTE: only the minimal encoder in JPEGLosslessRestartTests writes restart markers, because DCMTK and GDCM do not.
-        var nextRestart = restartInterval > 0 ? restartInterval : Int.max
-        var intervalStart = 0
-        let width = self.width
         let bits = try planes.withUnsafeMutableBufferPointer { planes in
             try differenceTables.withUnsafeBufferPointer { differenceTables in
                 var scan = LosslessScanLoop(bits: JPEGBitReader(reader.bytes, position: reader.position),
                                             planes: planes.baseAddress!, pixels: pixels, width: width, componentCount: count,
                                             differenceTables: differenceTables.baseAddress!, huffmanTables: scanTables)
-                var pixel = 0
-                for _ in 0..<height {
-                    let lineEnd = pixel + width
-                    while pixel < lineEnd {
-                        if pixel == nextRestart {
-                            try scan.bits.restart()
-                            intervalStart = pixel
-                            nextRestart += restartInterval
-                        }
-                        // After a restart the first line (of the interval) is predicted from the left neighbour
-                        // only, and the first column of later lines from the sample above (H.1.2.1).
-                        let firstLineEnd = intervalStart + width
-                        if pixel == intervalStart {
-                            try scan.decodePixel(pixel) { _ in initialPrediction }
-                        } else if pixel < firstLineEnd {
-                            try scan.decodeRun(pixel..<(pixel + 1), selection: 1)
-                        } else if pixel == lineEnd - width {
-                            try scan.decodeRun(pixel..<(pixel + 1), selection: 2)
-                        } else {
-                            try scan.decodeRun(pixel..<(pixel + 1), selection: selection)
-                        }
-                        pixel += 1
-
-                        // The pixels that follow share one predictor up to the end of the line, the next
-                        // restart, or the end of the interval's first line.
-                        var runEnd = min(lineEnd, nextRestart)
-                        var runSelection = selection
-                        if pixel < firstLineEnd {
-                            runEnd = min(runEnd, firstLineEnd)
-                            runSelection = 1
-                        }
-                        try scan.decodeRun(pixel..<runEnd, selection: runSelection)
-                        pixel = runEnd
-                    }
-                    // The table lookups skip the end-of-data check of each read, so it runs once per line.
-                    try scan.bits.checkDataRemains()
-                }
+                try scan.decodeLines(height: height, selection: selection, restartInterval: restartInterval,
+                                     initialPrediction: initialPrediction)
                 return scan.bits
             }
         }
@@ -257,6 +217,51 @@ private struct LosslessScanLoop {
     let differenceTables: UnsafePointer<Int32>
     /// The components' Huffman tables, for codes the difference tables do not contain.
     let huffmanTables: [HuffmanTable]
+
+    /// Decodes every line of the scan with predictor `selection`, except where H.1.2.1 replaces it.
+    /// The first sample of each restart interval is predicted as `initialPrediction`. The rest of the
+    /// interval's first line uses the left neighbour, and the first column of later lines the sample above.
+    mutating func decodeLines(height: Int, selection: Int, restartInterval: Int, initialPrediction: Int32) throws {
+        // A restart interval counts MCUs, which are single pixels here (of every scan component).
+        // NOTE: only the minimal encoder in JPEGLosslessRestartTests writes restart markers, because DCMTK and GDCM do not.
+        var nextRestart = restartInterval > 0 ? restartInterval : Int.max
+        var intervalStart = 0
+        var pixel = 0
+        for _ in 0..<height {
+            let lineEnd = pixel + width
+            while pixel < lineEnd {
+                if pixel == nextRestart {
+                    try bits.restart()
+                    intervalStart = pixel
+                    nextRestart += restartInterval
+                }
+                let firstLineEnd = intervalStart + width
+                if pixel == intervalStart {
+                    try decodePixel(pixel) { _ in initialPrediction }
+                } else if pixel < firstLineEnd {
+                    try decodeRun(pixel..<(pixel + 1), selection: 1)
+                } else if pixel == lineEnd - width {
+                    try decodeRun(pixel..<(pixel + 1), selection: 2)
+                } else {
+                    try decodeRun(pixel..<(pixel + 1), selection: selection)
+                }
+                pixel += 1
+
+                // The pixels that follow share one predictor up to the end of the line, the next
+                // restart, or the end of the interval's first line.
+                var runEnd = min(lineEnd, nextRestart)
+                var runSelection = selection
+                if pixel < firstLineEnd {
+                    runEnd = min(runEnd, firstLineEnd)
+                    runSelection = 1
+                }
+                try decodeRun(pixel..<runEnd, selection: runSelection)
+                pixel = runEnd
+            }
+            // The table lookups skip the end-of-data check of each read, so it runs once per line.
+            try bits.checkDataRemains()
+        }
+    }
 
     /// Decodes the next difference of `component`.
     @inline(__always)
@@ -313,7 +318,7 @@ private struct LosslessScanLoop {
 /// An entry is 0 when the code and its extra bits need more than `lookupBits` bits, or when the
 /// code is not in the table. The caller then decodes with the `HuffmanTable` (T.81 F.2.2.3).
 struct LosslessDifferenceTable {
-    /// 12 bits make 4096 entries (16 KiB), which fit the L1 data cache.
+    /// 12 bits make 4096 entries (16 KiB), which fit a 32 KiB L1 data cache.
     static let lookupBits = 12
     static let lengthMask: Int32 = 0x3F
     static let differenceShift: Int32 = 8
