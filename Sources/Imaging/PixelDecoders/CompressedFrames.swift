@@ -10,15 +10,18 @@
 ///     several fragments when there is no offset table.
 ///   - outputDescription: the layout of the result when decoding changes it (a colour conversion).
 ///   - decodeFrame: returns `samplesPerFrame` samples, colour-by-pixel, or throws `CodestreamError`.
-func decodeEncapsulatedFrames(_ pixelData: DataElement, description: PixelDescription, in dataSet: DataSet, codec: String,
-                              startsFrame: ((ArraySlice<UInt8>) -> Bool)? = startsWithJPEGStartOfImage,
-                              outputDescription: PixelDescription? = nil,
-                              decodeFrame: ([UInt8]) throws -> [Int32]) throws -> StoredPixels {
+///     Each sample keeps its low `bytesPerSample` bytes.
+func decodeEncapsulatedFrames<Sample: FixedWidthInteger>(
+    _ pixelData: DataElement, description: PixelDescription, in dataSet: DataSet, codec: String,
+    startsFrame: ((ArraySlice<UInt8>) -> Bool)? = startsWithJPEGStartOfImage,
+    outputDescription: PixelDescription? = nil,
+    decodeFrame: ([UInt8]) throws -> [Sample]
+) throws -> StoredPixels {
     guard case .encapsulated(let encapsulated) = pixelData.value else {
         throw DicomError(file: dataSet.file, offset: pixelData.offset, tag: .pixelData,
                          "\(codec) pixel data must be encapsulated, but it has a defined length")
     }
-    guard description.bitsAllocated >= 8 else {
+    guard [8, 16, 32].contains(description.bitsAllocated) else {
         throw DicomError(file: dataSet.file, offset: pixelData.offset, tag: .pixelData,
                          "\(codec) with Bits Allocated \(description.bitsAllocated) is not supported")
     }
@@ -28,7 +31,7 @@ func decodeEncapsulatedFrames(_ pixelData: DataElement, description: PixelDescri
     let frameSamples = description.samplesPerFrame
     var bytes = [UInt8](repeating: 0, count: frameSamples * width * frames.count)
     for (index, frame) in frames.enumerated() {
-        let samples: [Int32]
+        let samples: [Sample]
         do {
             samples = try decodeFrame(frame)
         } catch let error as CodestreamError {
@@ -40,9 +43,12 @@ func decodeEncapsulatedFrames(_ pixelData: DataElement, description: PixelDescri
                              "\(codec) frame \(index) decodes to \(samples.count) samples, but Rows, Columns and Samples per Pixel need \(frameSamples)")
         }
         let base = index * frameSamples * width
-        for (sample, value) in samples.enumerated() {
-            for byte in 0..<width {
-                bytes[base + sample * width + byte] = UInt8(truncatingIfNeeded: value >> Int32(8 * byte))
+        bytes.withUnsafeMutableBytes { raw in
+            let frameBytes = UnsafeMutableRawBufferPointer(rebasing: raw[base..<(base + frameSamples * width)])
+            switch width {
+            case 1: pack(samples, as: UInt8.self, into: frameBytes)
+            case 2: pack(samples, as: UInt16.self, into: frameBytes)
+            default: pack(samples, as: UInt32.self, into: frameBytes)  // 4, as Bits Allocated is 8, 16 or 32
             }
         }
     }
@@ -50,6 +56,18 @@ func decodeEncapsulatedFrames(_ pixelData: DataElement, description: PixelDescri
         signExtend(&bytes, bitsStored: description.bitsStored, width: width)
     }
     return StoredPixels(description: outputDescription ?? description, bytes: bytes[...])
+}
+
+/// Stores the low `Stored.bitWidth` bits of each sample in `output`, little endian.
+private func pack<Sample: FixedWidthInteger, Stored: FixedWidthInteger & UnsignedInteger>(
+    _ samples: [Sample], as _: Stored.Type, into output: UnsafeMutableRawBufferPointer
+) {
+    let width = MemoryLayout<Stored>.size
+    samples.withUnsafeBufferPointer { samples in
+        for (index, value) in samples.enumerated() {
+            output.storeBytes(of: Stored(truncatingIfNeeded: value).littleEndian, toByteOffset: index * width, as: Stored.self)
+        }
+    }
 }
 
 /// Returns whether a fragment starts with a JPEG or JPEG-LS SOI marker (FFD8).

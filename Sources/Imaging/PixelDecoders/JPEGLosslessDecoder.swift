@@ -24,15 +24,16 @@ struct JPEGLosslessImage {
     /// Sample precision P from the frame header, 2 to 16 bits.
     var precision = 0
     var components: [Component] = []
-    /// `width * height * components.count` values, colour-by-pixel.
-    var samples: [Int32] = []
+    /// `width * height * components.count` values, colour-by-pixel. Reconstruction is modulo 2^16,
+    /// so every sample fits 16 bits.
+    var samples: [UInt16] = []
 
     struct Component {
         var id: UInt8
         var horizontalSampling: Int
         var verticalSampling: Int
         /// Reconstructed values, row by row, shifted left by the point transform once their scan ends.
-        var plane: [Int32]
+        var plane: [UInt16]
     }
 
     /// Parses and decodes one JPEG Lossless codestream.
@@ -90,7 +91,7 @@ struct JPEGLosslessImage {
             samples = components[0].plane
             return
         }
-        samples = [Int32](repeating: 0, count: width * height * count)
+        samples = [UInt16](repeating: 0, count: width * height * count)
         for (index, component) in components.enumerated() {
             for pixel in 0..<(width * height) {
                 samples[pixel * count + index] = component.plane[pixel]
@@ -120,7 +121,7 @@ struct JPEGLosslessImage {
                 throw CodestreamError("component \(bytes[base]) has sampling factors \(horizontal)x\(vertical); only 1x1 is supported")
             }
             components.append(Component(id: bytes[base], horizontalSampling: horizontal, verticalSampling: vertical,
-                                        plane: [Int32](repeating: 0, count: width * height)))
+                                        plane: [UInt16](repeating: 0, count: width * height)))
         }
     }
 
@@ -154,71 +155,35 @@ struct JPEGLosslessImage {
             throw CodestreamError("point transform \(pointTransform) is not below the precision \(precision)")
         }
 
-        var bits = JPEGBitReader(reader.bytes, position: reader.position)
         let pixels = width * height
         // Table H.1 and H.1.2.1: the first sample of a restart interval is predicted from 2^(P-Pt-1).
         let initialPrediction = Int32(1) << Int32(precision - pointTransform - 1)
         // The scan's planes one after another, so the loop indexes one buffer. A single plane is
         // moved out of its component rather than copied.
-        var planes: [Int32]
+        var planes: [UInt16]
         if scanComponents.count == 1 {
             planes = []
             swap(&planes, &components[scanComponents[0]].plane)
         } else {
             planes = scanComponents.flatMap { components[$0].plane }
         }
-        var unitsLeft = restartInterval
-        var intervalStart = 0
-        try planes.withUnsafeMutableBufferPointer { planes in
-            var x = -1
-            for pixel in 0..<pixels {
-                x += 1
-                if x == width { x = 0 }
-                // NOTE: only the minimal encoder in JPEGLosslessRestartTests writes restart markers, because DCMTK and GDCM do not.
-                if restartInterval > 0 {
-                    if unitsLeft == 0 {
-                        try bits.restart()
-                        unitsLeft = restartInterval
-                        intervalStart = pixel
-                    }
-                    unitsLeft -= 1
-                }
-                // After a restart the first line (of the interval) is predicted from the left neighbour only.
-                let onFirstLine = pixel - intervalStart < width
-                for index in 0..<count {
-                    let difference = try bits.decodeDifference(scanTables[index])
-                    let position = index * pixels + pixel
-                    let prediction: Int32
-                    if pixel == intervalStart {
-                        prediction = initialPrediction
-                    } else if onFirstLine {
-                        prediction = planes[position - 1]
-                    } else if x == 0 {
-                        prediction = planes[position - width]
-                    } else {
-                        let a = planes[position - 1]
-                        let b = planes[position - width]
-                        let c = planes[position - width - 1]
-                        switch selection {
-                        case 1: prediction = a
-                        case 2: prediction = b
-                        case 3: prediction = c
-                        case 4: prediction = a + b - c
-                        case 5: prediction = a + ((b - c) >> 1)
-                        case 6: prediction = b + ((a - c) >> 1)
-                        default: prediction = (a + b) >> 1
-                        }
-                    }
-                    // H.1.2.1: reconstruction is modulo 2^16.
-                    planes[position] = (prediction + difference) & 0xFFFF
-                }
+        // One difference table per scan component, one after another.
+        let differenceTables = scanTables.flatMap { LosslessDifferenceTable($0).entries }
+        let bits = try planes.withUnsafeMutableBufferPointer { planes in
+            try differenceTables.withUnsafeBufferPointer { differenceTables in
+                var scan = LosslessScanLoop(bits: JPEGBitReader(reader.bytes, position: reader.position),
+                                            planes: planes.baseAddress!, pixels: pixels, width: width, componentCount: count,
+                                            differenceTables: differenceTables.baseAddress!, huffmanTables: scanTables)
+                try scan.decodeLines(height: height, selection: selection, restartInterval: restartInterval,
+                                     initialPrediction: initialPrediction)
+                return scan.bits
             }
         }
         if scanComponents.count == 1 && pointTransform == 0 {
             components[scanComponents[0]].plane = planes
         } else {
             for (index, component) in scanComponents.enumerated() {
-                components[component].plane = planes[(index * pixels)..<((index + 1) * pixels)].map { $0 << Int32(pointTransform) }
+                components[component].plane = planes[(index * pixels)..<((index + 1) * pixels)].map { $0 &<< UInt16(pointTransform) }
             }
         }
         reader.position = bits.endOfEntropyCodedData()
@@ -236,5 +201,156 @@ struct JPEGLosslessImage {
         guard precision <= description.bytesPerSample * 8 else {
             throw CodestreamError("sample precision \(precision) does not fit Bits Allocated \(description.bitsAllocated)")
         }
+    }
+}
+
+/// The decoding loop of one scan: its entropy-coded bits, the planes it reconstructs and its
+/// difference tables. The pointers are valid only inside the closures that lend them.
+private struct LosslessScanLoop {
+    var bits: JPEGBitReader
+    /// The scan's planes one after another, `pixels` samples each.
+    let planes: UnsafeMutablePointer<UInt16>
+    let pixels: Int
+    let width: Int
+    let componentCount: Int
+    /// One `LosslessDifferenceTable` per scan component, one after another.
+    let differenceTables: UnsafePointer<Int32>
+    /// The components' Huffman tables, for codes the difference tables do not contain.
+    let huffmanTables: [HuffmanTable]
+
+    /// Decodes every line of the scan with predictor `selection`, except where H.1.2.1 replaces it.
+    /// The first sample of each restart interval is predicted as `initialPrediction`. The rest of the
+    /// interval's first line uses the left neighbour, and the first column of later lines the sample above.
+    mutating func decodeLines(height: Int, selection: Int, restartInterval: Int, initialPrediction: Int32) throws {
+        // A restart interval counts MCUs, which are single pixels here (of every scan component).
+        // NOTE: only the minimal encoder in JPEGLosslessRestartTests writes restart markers, because DCMTK and GDCM do not.
+        var nextRestart = restartInterval > 0 ? restartInterval : Int.max
+        var intervalStart = 0
+        var pixel = 0
+        for _ in 0..<height {
+            let lineEnd = pixel + width
+            while pixel < lineEnd {
+                if pixel == nextRestart {
+                    try bits.restart()
+                    intervalStart = pixel
+                    nextRestart += restartInterval
+                }
+                let firstLineEnd = intervalStart + width
+                if pixel == intervalStart {
+                    try decodePixel(pixel) { _ in initialPrediction }
+                } else if pixel < firstLineEnd {
+                    try decodeRun(pixel..<(pixel + 1), selection: 1)
+                } else if pixel == lineEnd - width {
+                    try decodeRun(pixel..<(pixel + 1), selection: 2)
+                } else {
+                    try decodeRun(pixel..<(pixel + 1), selection: selection)
+                }
+                pixel += 1
+
+                // The pixels that follow share one predictor up to the end of the line, the next
+                // restart, or the end of the interval's first line.
+                var runEnd = min(lineEnd, nextRestart)
+                var runSelection = selection
+                if pixel < firstLineEnd {
+                    runEnd = min(runEnd, firstLineEnd)
+                    runSelection = 1
+                }
+                try decodeRun(pixel..<runEnd, selection: runSelection)
+                pixel = runEnd
+            }
+            // The table lookups skip the end-of-data check of each read, so it runs once per line.
+            try bits.checkDataRemains()
+        }
+    }
+
+    /// Decodes the next difference of `component`.
+    @inline(__always)
+    mutating func decodeDifference(component: Int) throws -> Int32 {
+        // The Huffman table path refills by itself, so the lookup's bits are enough here.
+        bits.ensureBits(LosslessDifferenceTable.lookupBits)
+        let lookup = bits.peek(LosslessDifferenceTable.lookupBits)
+        let entry = differenceTables[component << LosslessDifferenceTable.lookupBits | lookup]
+        guard entry != 0 else { return try bits.decodeDifference(huffmanTables[component]) }
+        bits.skip(Int(entry & LosslessDifferenceTable.lengthMask))
+        return entry >> LosslessDifferenceTable.differenceShift
+    }
+
+    /// Decodes the samples of `pixel` in every component, each predicted by `predict` from a
+    /// pointer to the sample's place in its plane.
+    @inline(__always)
+    mutating func decodePixel(_ pixel: Int, predict: (UnsafeMutablePointer<UInt16>) -> Int32) throws {
+        for component in 0..<componentCount {
+            let sample = planes + (component * pixels + pixel)
+            let difference = try decodeDifference(component: component)
+            // H.1.2.1: reconstruction is modulo 2^16.
+            sample.pointee = UInt16(truncatingIfNeeded: predict(sample) + difference)
+        }
+    }
+
+    /// Decodes the pixels `run` of one line with predictor `selection` (T.81 table H.1), from the
+    /// neighbours a (left), b (above) and c (above left). The caller makes sure they exist.
+    mutating func decodeRun(_ run: Range<Int>, selection: Int) throws {
+        let width = self.width
+        // One loop per predictor, so that the choice is made once per run and not once per sample.
+        switch selection {
+        case 1:
+            for pixel in run { try decodePixel(pixel) { Int32($0[-1]) } }
+        case 2:
+            for pixel in run { try decodePixel(pixel) { Int32($0[-width]) } }
+        case 3:
+            for pixel in run { try decodePixel(pixel) { Int32($0[-width - 1]) } }
+        case 4:
+            for pixel in run { try decodePixel(pixel) { Int32($0[-1]) + Int32($0[-width]) - Int32($0[-width - 1]) } }
+        case 5:
+            for pixel in run { try decodePixel(pixel) { Int32($0[-1]) + ((Int32($0[-width]) - Int32($0[-width - 1])) >> 1) } }
+        case 6:
+            for pixel in run { try decodePixel(pixel) { Int32($0[-width]) + ((Int32($0[-1]) - Int32($0[-width - 1])) >> 1) } }
+        default:
+            for pixel in run { try decodePixel(pixel) { (Int32($0[-1]) + Int32($0[-width])) >> 1 } }
+        }
+    }
+}
+
+/// A lookup table that decodes a lossless difference, Huffman code and extra bits together, in one
+/// step. It is indexed by the next `lookupBits` bits of the scan. Each entry is the difference
+/// shifted left by `differenceShift`, plus the number of bits the code and its extra bits take.
+///
+/// An entry is 0 when the code and its extra bits need more than `lookupBits` bits, or when the
+/// code is not in the table. The caller then decodes with the `HuffmanTable` (T.81 F.2.2.3).
+struct LosslessDifferenceTable {
+    /// 12 bits make 4096 entries (16 KiB), which fit a 32 KiB L1 data cache.
+    static let lookupBits = 12
+    static let lengthMask: Int32 = 0x3F
+    static let differenceShift: Int32 = 8
+    let entries: [Int32]
+
+    /// Builds the entries from the canonical codes of `table` (T.81 C.2) that are at most `lookupBits` long.
+    init(_ table: HuffmanTable) {
+        let lookupBits = Self.lookupBits
+        var entries = [Int32](repeating: 0, count: 1 << lookupBits)
+        for length in 1...lookupBits where table.maxCode[length] >= 0 {
+            for code in table.minCode[length]...table.maxCode[length] {
+                let category = Int(table.values[table.valuePointer[length] + Int(code - table.minCode[length])])
+                // H.1.2.2: category 16 is the difference 32768 and has no extra bits. Categories above
+                // 16 are invalid and left to the slow path, which throws.
+                guard category <= 16 else { continue }
+                let extraBits = category == 16 ? 0 : category
+                let totalBits = length + extraBits
+                guard totalBits <= lookupBits else { continue }
+                for extra in 0..<(1 << extraBits) {
+                    let difference: Int32
+                    switch category {
+                    case 0: difference = 0
+                    case 16: difference = 32768
+                    default: difference = JPEGBitReader.extend(Int32(extra), category: category)
+                    }
+                    let entry = difference << Self.differenceShift | Int32(totalBits)
+                    let unusedBits = lookupBits - totalBits
+                    let first = (Int(code) << extraBits | extra) << unusedBits
+                    for index in first..<(first + (1 << unusedBits)) { entries[index] = entry }
+                }
+            }
+        }
+        self.entries = entries
     }
 }

@@ -2,7 +2,8 @@
 // in Swift, for the 12-bit frames that Debian's libjpeg-turbo 2.1.5 cannot decode. Entropy
 // decoding follows T.81 F.2.2, and the inverse DCT is the IJG "islow" integer algorithm
 // (jidctint.c of IJG libjpeg 6b, with CONST_BITS 13 and PASS1_BITS 1 for 12-bit samples), so the
-// output equals IJG-based decoders such as DCMTK's dcmdjpeg.
+// output equals IJG-based decoders such as DCMTK's dcmdjpeg. Thomas Richter's libjpeg (used by
+// pylibjpeg) rounds its IDCT differently, so some samples differ from it by 1 (Docs/imaging.md).
 
 /// One decoded DCT-based JPEG frame: samples, colour-by-pixel, without colour conversion.
 struct JPEGSequentialDCTImage {

@@ -113,7 +113,22 @@ struct JPEGBitReader {
         self.position = position
     }
 
+    /// Fills the buffer to 57 bits or more. Bits below `count` are zero, so new bytes are ORed in.
     private mutating func fill() {
+        // Fast path: 8 bytes without 0xFF need no unstuffing and contain no marker, so the whole
+        // bytes that fit are added at once.
+        if count <= 56 && position + 8 <= bytes.count {
+            let word = bytes.withUnsafeBytes { UInt64(bigEndian: $0.loadUnaligned(fromByteOffset: position, as: UInt64.self)) }
+            let inverted = ~word
+            let containsFF = (inverted &- 0x0101_0101_0101_0101) & ~inverted & 0x8080_8080_8080_8080 != 0
+            if !containsFF {
+                let added = (64 - count) / 8
+                buffer |= (word & (UInt64.max &<< UInt64(64 - 8 * added))) &>> UInt64(count)
+                position += added
+                count += 8 * added
+                return
+            }
+        }
         while count <= 56 {
             var byte: UInt8 = 0
             if position < bytes.count && bytes[position] != 0xFF {
@@ -136,11 +151,37 @@ struct JPEGBitReader {
         let value = Int32(truncatingIfNeeded: buffer >> UInt64(64 - bits))
         buffer <<= UInt64(bits)
         count -= bits
-        // Reading more padding than one byte's worth means the scan ran out of data.
+        try checkDataRemains()
+        return value
+    }
+
+    /// Refills the buffer, up to 57 bits or more, when it contains fewer than `minimum` bits.
+    ///
+    /// - precondition: `minimum <= 57`.
+    @inline(__always)
+    mutating func ensureBits(_ minimum: Int) {
+        if count < minimum { fill() }
+    }
+
+    /// Returns the next `bits` bits (1 to 32) without consuming them. Call `ensureBits` first.
+    @inline(__always)
+    func peek(_ bits: Int) -> Int {
+        Int(truncatingIfNeeded: buffer &>> UInt64(64 - bits))
+    }
+
+    /// Consumes `bits` bits (0 to 63) that `ensureBits` made available, without the end-of-data check
+    /// of `take`. The caller must run `checkDataRemains` before it accepts the decoded values.
+    @inline(__always)
+    mutating func skip(_ bits: Int) {
+        buffer &<<= UInt64(bits)
+        count -= bits
+    }
+
+    /// Throws when more than one byte of padding has been consumed, which means the scan ran out of data.
+    func checkDataRemains() throws {
         if padding > 0 && count < padding - 8 {
             throw CodestreamError("the entropy-coded data ends early, at byte \(position)")
         }
-        return value
     }
 
     /// Decodes one Huffman-coded symbol (T.81 F.2.2.3).
@@ -164,9 +205,13 @@ struct JPEGBitReader {
     /// Reads `category` extra bits and returns the signed value they code (T.81 F.2.2.1, EXTEND).
     mutating func receiveExtended(_ category: Int) throws -> Int32 {
         guard category > 0 else { return 0 }
-        let extra = try take(category)
+        return Self.extend(try take(category), category: category)
+    }
+
+    /// Returns the signed value that `category` (1 to 15) extra bits `extra` code (T.81 F.2.2.1, EXTEND).
+    static func extend(_ extra: Int32, category: Int) -> Int32 {
         // Values below 2^(SSSS-1) are negative.
-        return extra < (Int32(1) << Int32(category - 1)) ? extra - (Int32(1) << Int32(category)) + 1 : extra
+        extra < (Int32(1) << Int32(category - 1)) ? extra - (Int32(1) << Int32(category)) + 1 : extra
     }
 
     /// Decodes one lossless difference: a Huffman-coded category SSSS, then SSSS extra bits (H.1.2.2).
@@ -185,6 +230,7 @@ struct JPEGBitReader {
 
     /// Discards the bits left before a restart marker and moves past the RSTn marker.
     mutating func restart() throws {
+        try checkDataRemains()
         position = endOfEntropyCodedData()
         guard position + 1 < bytes.count, bytes[position] == 0xFF, (0xD0...0xD7).contains(bytes[position + 1]) else {
             throw CodestreamError("expected a restart marker (RSTn) at byte \(position)")
