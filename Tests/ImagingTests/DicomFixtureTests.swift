@@ -14,15 +14,6 @@ struct DicomFixtureTests {
         return names
     }()
 
-    /// SHA-256 values that replace REFERENCE.json's for lossy fixtures whose reference decoder
-    /// rounds differently. pydicom decoded JPGExtended.dcm with pylibjpeg-libjpeg 2.5 (Thomas
-    /// Richter's libjpeg), and this project's 12-bit decoder uses the IJG 6b integer IDCT: 3612 of
-    /// its 262144 samples differ by 1 (pydicom 3.0.2 against DCMTK 3.6.7 dcmdjpeg). The value
-    /// here is the SHA-256 of dcmdjpeg's output, and minimum and maximum still come from REFERENCE.json.
-    static let ijgReferences: [String: String] = [
-        "pydicom/JPGExtended.dcm": "d30242775a414c01d616447854ebe3f2b20259822894bcd6891f879bcdcbf313",
-    ]
-
     @Test func everyReferenceEntryIsTested() {
         // 21 pydicom files and 9 transfer syntax files, so a missing REFERENCE.json cannot pass silently.
         #expect(Self.cases.count == 30)
@@ -68,13 +59,13 @@ struct DicomFixtureTests {
             ? [description.numberOfFrames, description.rows, description.columns]
             : [description.rows, description.columns]
         #expect(decodedShape == shape)
-        if let ijgSHA256 = Self.ijgReferences[name] {
-            #expect(sha256Hex(Array(pixels.bytes)) == ijgSHA256)
-            let values = Array(pixels.bytes).withUnsafeBytes { Array($0.bindMemory(to: UInt16.self)) }
-            #expect(values.min().map(Int.init) == expected["min"] as? Int)
-            #expect(values.max().map(Int.init) == expected["max"] as? Int)
-            return
-        }
         #expect(sha256Hex(Array(pixels.bytes)) == expected["sha256_le"] as? String)
+
+        // Sum, minimum and maximum show the size of a SHA-256 mismatch. A rounding difference of 1
+        // in a few samples, as from a lossy decoder with another IDCT, moves the sum only slightly.
+        let values = try DecodedValues(path).values
+        #expect(values.reduce(0, +) == expected["sum"] as? Int)
+        #expect(values.min() == expected["min"] as? Int)
+        #expect(values.max() == expected["max"] as? Int)
     }
 }

@@ -1,9 +1,10 @@
 // Decodes sequential DCT-based JPEG with Huffman coding (T.81 processes 1, 2 and 4, SOF0 and SOF1)
-// in Swift, for the 12-bit frames that Debian's libjpeg-turbo 2.1.5 cannot decode. Entropy
-// decoding follows T.81 F.2.2, and the inverse DCT is the IJG "islow" integer algorithm
-// (jidctint.c of IJG libjpeg 6b, with CONST_BITS 13 and PASS1_BITS 1 for 12-bit samples), so the
-// output equals IJG-based decoders such as DCMTK's dcmdjpeg. Thomas Richter's libjpeg (used by
-// pylibjpeg) rounds its IDCT differently, so some samples differ from it by 1 (Docs/imaging.md).
+// in Swift. JPEGBaselineDecoder sends it the 12-bit frames that Debian's libjpeg-turbo 2.1.5
+// cannot decode, and sends 8-bit frames to libjpeg-turbo. Entropy decoding follows T.81 F.2.2. The
+// inverse DCT uses the integer arithmetic of Thomas Richter's libjpeg, the decoder that pydicom
+// uses through pylibjpeg-libjpeg 2.5, so 12-bit output equals pydicom's. IJG-based decoders such as
+// DCMTK's dcmdjpeg round their IDCT differently, and in the tested images some of their samples
+// differ by 1, none by more. Docs/imaging.md compares the two.
 
 /// One decoded DCT-based JPEG frame: samples, colour-by-pixel, without colour conversion.
 struct JPEGSequentialDCTImage {
@@ -185,6 +186,7 @@ struct JPEGSequentialDCTImage {
         let rowsOfUnits = single ? (height + 7) / 8 : first.blocksDown / first.verticalSampling
         var unitsLeft = restartInterval
         var coefficients = [Int32](repeating: 0, count: 64)
+        var workspace = [Int](repeating: 0, count: 64)
         for unit in 0..<(columnsOfUnits * rowsOfUnits) {
             // NOTE: only the minimal encoder in JPEGSequentialRestartTests writes restart markers, because dcmcjpeg does not.
             if restartInterval > 0 {
@@ -203,9 +205,8 @@ struct JPEGSequentialDCTImage {
                 for blockY in 0..<down {
                     for blockX in 0..<across {
                         try decodeBlock(&coefficients, bits: &bits, component: index, dc: scanDC[scanIndex], ac: scanAC[scanIndex])
-                        for index in 0..<64 { coefficients[index] = coefficients[index] &* scanQuantization[scanIndex][index] }
-                        inverseDCT(coefficients, component: index,
-                                   blockX: unitX * across + blockX, blockY: unitY * down + blockY)
+                        inverseDCT(coefficients, quantization: scanQuantization[scanIndex], workspace: &workspace,
+                                   component: index, blockX: unitX * across + blockX, blockY: unitY * down + blockY)
                     }
                 }
             }
@@ -239,94 +240,99 @@ struct JPEGSequentialDCTImage {
         }
     }
 
-    // Fixed-point constants of jidctint.c: round(x * 2^13).
-    private static let fix0_298631336: Int = 2446
-    private static let fix0_390180644: Int = 3196
-    private static let fix0_541196100: Int = 4433
-    private static let fix0_765366865: Int = 6270
-    private static let fix0_899976223: Int = 7373
-    private static let fix1_175875602: Int = 9633
-    private static let fix1_501321110: Int = 12299
-    private static let fix1_847759065: Int = 15137
-    private static let fix1_961570560: Int = 16069
-    private static let fix2_053119869: Int = 16819
-    private static let fix2_562915447: Int = 20995
-    private static let fix3_072711026: Int = 25172
-    private static let constBits = 13
+    // Fixed-point constants of Richter's libjpeg IDCT: round(x * 2^9).
+    private static let fix0_298631336 = 153
+    private static let fix0_390180644 = 200
+    private static let fix0_541196100 = 277
+    private static let fix0_765366865 = 392
+    private static let fix0_899976223 = 461
+    private static let fix1_175875602 = 602
+    private static let fix1_501321110 = 769
+    private static let fix1_847759065 = 946
+    private static let fix1_961570560 = 1004
+    private static let fix2_053119869 = 1051
+    private static let fix2_562915447 = 1312
+    private static let fix3_072711026 = 1573
+    private static let constantBits = 9
+    /// Fraction bits that samples carry from dequantization until the final rounding. Richter's
+    /// libjpeg reserves them for its colour transform and keeps them for one component too.
+    private static let sampleFractionBits = 4
 
+    /// Divides by 2^bits, rounding halves toward positive infinity as libjpeg's add-then-shift does.
     private static func descale(_ value: Int, _ bits: Int) -> Int {
         (value + (1 << (bits - 1))) >> bits
     }
 
-    /// Runs the even and odd parts of one 8-point IDCT (jidctint.c) and returns the eight outputs
-    /// before descaling.
-    private static func idct8(_ s0: Int, _ s1: Int, _ s2: Int, _ s3: Int, _ s4: Int, _ s5: Int, _ s6: Int, _ s7: Int) -> [Int] {
-        var z1 = (s2 + s6) * fix0_541196100
-        var tmp2 = z1 + s6 * -fix1_847759065
-        var tmp3 = z1 + s2 * fix0_765366865
-        let tmp0e = (s0 + s4) << constBits
-        let tmp1e = (s0 - s4) << constBits
-        let tmp10 = tmp0e + tmp3
-        let tmp13 = tmp0e - tmp3
-        let tmp11 = tmp1e + tmp2
-        let tmp12 = tmp1e - tmp2
+    /// Transforms the eight values at `start`, `start + step`, ... in place with one 8-point IDCT
+    /// (the Loeffler-Ligtenberg-Moschytz factorization that IJG and Richter's libjpeg share), and
+    /// divides the results by 2^`descaleBits`.
+    private static func transform8(_ data: inout [Int], start: Int, step: Int, descaleBits: Int) {
+        let s0 = data[start], s1 = data[start + step], s2 = data[start + 2 * step], s3 = data[start + 3 * step]
+        let s4 = data[start + 4 * step], s5 = data[start + 5 * step], s6 = data[start + 6 * step], s7 = data[start + 7 * step]
 
-        var tmp0 = s7
-        var tmp1 = s5
-        tmp2 = s3
-        tmp3 = s1
-        z1 = tmp0 + tmp3
-        var z2 = tmp1 + tmp2
-        var z3 = tmp0 + tmp2
-        var z4 = tmp1 + tmp3
-        let z5 = (z3 + z4) * fix1_175875602
-        tmp0 *= fix0_298631336
-        tmp1 *= fix2_053119869
-        tmp2 *= fix3_072711026
-        tmp3 *= fix1_501321110
-        z1 *= -fix0_899976223
-        z2 *= -fix2_562915447
-        z3 *= -fix1_961570560
-        z4 *= -fix0_390180644
-        z3 += z5
-        z4 += z5
-        tmp0 += z1 + z3
-        tmp1 += z2 + z4
-        tmp2 += z2 + z3
-        tmp3 += z1 + z4
-        return [tmp10 + tmp3, tmp11 + tmp2, tmp12 + tmp1, tmp13 + tmp0,
-                tmp13 - tmp0, tmp12 - tmp1, tmp11 - tmp2, tmp10 - tmp3]
+        // Even part: inputs 0, 2, 4 and 6.
+        let z1Even = (s2 + s6) * fix0_541196100
+        let rotated2 = z1Even - s6 * fix1_847759065
+        let rotated3 = z1Even + s2 * fix0_765366865
+        let sum04 = (s0 + s4) << constantBits
+        let difference04 = (s0 - s4) << constantBits
+        let tmp10 = sum04 + rotated3
+        let tmp13 = sum04 - rotated3
+        let tmp11 = difference04 + rotated2
+        let tmp12 = difference04 - rotated2
+
+        // Odd part: inputs 7, 5, 3 and 1.
+        let z5 = (s7 + s3 + s5 + s1) * fix1_175875602
+        let z1 = (s7 + s1) * -fix0_899976223
+        let z2 = (s5 + s3) * -fix2_562915447
+        let z3 = (s7 + s3) * -fix1_961570560 + z5
+        let z4 = (s5 + s1) * -fix0_390180644 + z5
+        let odd0 = s7 * fix0_298631336 + z1 + z3
+        let odd1 = s5 * fix2_053119869 + z2 + z4
+        let odd2 = s3 * fix3_072711026 + z2 + z3
+        let odd3 = s1 * fix1_501321110 + z1 + z4
+
+        data[start] = descale(tmp10 + odd3, descaleBits)
+        data[start + step] = descale(tmp11 + odd2, descaleBits)
+        data[start + 2 * step] = descale(tmp12 + odd1, descaleBits)
+        data[start + 3 * step] = descale(tmp13 + odd0, descaleBits)
+        data[start + 4 * step] = descale(tmp13 - odd0, descaleBits)
+        data[start + 5 * step] = descale(tmp12 - odd1, descaleBits)
+        data[start + 6 * step] = descale(tmp11 - odd2, descaleBits)
+        data[start + 7 * step] = descale(tmp10 - odd3, descaleBits)
     }
 
-    /// Transforms one dequantized block, level-shifts it and stores it in the component's plane.
-    private mutating func inverseDCT(_ block: [Int32], component: Int, blockX: Int, blockY: Int) {
-        // jidctint.c keeps PASS1_BITS fraction bits between the passes: 2 for 8-bit, 1 for 12-bit samples.
-        let pass1Bits = precision == 12 ? 1 : 2
-        let center = 1 << (precision - 1)
-        let maximum = (1 << precision) - 1
-        var workspace = [Int](repeating: 0, count: 64)
-        for column in 0..<8 {
-            let c = (0..<8).map { Int(block[$0 * 8 + column]) }
-            if c[1] == 0 && c[2] == 0 && c[3] == 0 && c[4] == 0 && c[5] == 0 && c[6] == 0 && c[7] == 0 {
-                for row in 0..<8 { workspace[row * 8 + column] = c[0] << pass1Bits }
-                continue
-            }
-            let outputs = Self.idct8(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])
-            for row in 0..<8 { workspace[row * 8 + column] = Self.descale(outputs[row], Self.constBits - pass1Bits) }
+    /// Dequantizes and transforms one block, level-shifts it and stores it in the component's plane.
+    ///
+    /// The arithmetic is that of `IDCT::InverseTransformBlock` and the one-component colour
+    /// transform in Thomas Richter's libjpeg, the decoder behind pylibjpeg-libjpeg, so the samples
+    /// equal that decoder's. `workspace` is scratch space of 64 values, overwritten by each call.
+    private mutating func inverseDCT(_ block: [Int32], quantization: [Int32], workspace: inout [Int],
+                                     component: Int, blockX: Int, blockY: Int) {
+        let fractionBits = Self.sampleFractionBits
+        for index in 0..<64 {
+            workspace[index] = Int(block[index]) * (Int(quantization[index]) << fractionBits)
         }
+        // The level shift 2^(P-1) is added to the DC coefficient, scaled by the fraction bits and by 8
+        // because the 2-D IDCT divides DC by 8.
+        workspace[0] += (1 << (precision - 1)) << (fractionBits + 3)
+
+        // Pass 1 runs along each row and keeps no extra fraction bits.
+        for row in 0..<8 {
+            Self.transform8(&workspace, start: row * 8, step: 1, descaleBits: Self.constantBits)
+        }
+        // Pass 2 runs down each column and also divides by 8, the gain of the two passes together.
+        for column in 0..<8 {
+            Self.transform8(&workspace, start: column, step: 8, descaleBits: Self.constantBits + 3)
+        }
+
+        let maximum = (1 << precision) - 1
         let stride = components[component].blocksAcross * 8
         let origin = blockY * 8 * stride + blockX * 8
         for row in 0..<8 {
-            let r = (0..<8).map { workspace[row * 8 + $0] }
-            var values: [Int]
-            if r[1] == 0 && r[2] == 0 && r[3] == 0 && r[4] == 0 && r[5] == 0 && r[6] == 0 && r[7] == 0 {
-                values = [Int](repeating: Self.descale(r[0], pass1Bits + 3), count: 8)
-            } else {
-                values = Self.idct8(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
-                    .map { Self.descale($0, Self.constBits + pass1Bits + 3) }
-            }
             for x in 0..<8 {
-                components[component].plane[origin + row * stride + x] = Int32(min(max(values[x] + center, 0), maximum))
+                let sample = Self.descale(workspace[row * 8 + x], fractionBits)
+                components[component].plane[origin + row * stride + x] = Int32(min(max(sample, 0), maximum))
             }
         }
     }
