@@ -95,7 +95,12 @@ extension Coordinator {
             studies.append(StudyStatus(study: study, analyzeJob: row[0].flatMap(Int64.init), analysis: row[1]!, lesions: Int(row[2]!)!,
                                        tracking: row[3]!, trackingPending: row[4] == "t"))
         }
-        return StatusReply(request: request.request, counts: byState, jobs: jobs, studies: request.studies == nil ? nil : studies)
+        var workersByKind: [String: Int] = [:]
+        for worker in workers.workers.values {
+            for kind in worker.kinds { workersByKind[kind, default: 0] += 1 }
+        }
+        return StatusReply(request: request.request, counts: byState, jobs: jobs, studies: request.studies == nil ? nil : studies,
+                           workersByKind: workersByKind)
     }
 
     private func cancel(_ request: CancelRequest) throws -> CancelReply {

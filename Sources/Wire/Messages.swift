@@ -481,12 +481,16 @@ public struct StatusReply: Codable, Sendable, Equatable {
     public let jobs: [JobStatus]
     /// The requested studies that exist.
     public let studies: [StudyStatus]?
+    /// Connected workers per job kind they run, at this coordinator.
+    public let workersByKind: [String: Int]?
 
-    public init(request: String, counts: [String: Int], jobs: [JobStatus], studies: [StudyStatus]? = nil) {
+    public init(request: String, counts: [String: Int], jobs: [JobStatus], studies: [StudyStatus]? = nil,
+                workersByKind: [String: Int]? = nil) {
         self.request = request
         self.counts = counts
         self.jobs = jobs
         self.studies = studies
+        self.workersByKind = workersByKind
     }
 }
 

@@ -152,10 +152,15 @@ enum SubmitCommand: Command {
     /// patients waits or runs; returns whether every analysis succeeded.
     private static func waitForStudies(_ studies: [Int64], client: CoordinatorClient) throws -> Bool {
         var lastLine = ""
+        var warnedAboutWorkers = false
         while true {
             let reply = try client.request(.status(StatusRequest(request: UUID().uuidString, studies: studies)))
             guard case .statusReply(let status) = reply, let states = status.studies else {
                 throw ClientError("unexpected reply \(reply.name) to STATUS")
+            }
+            if !warnedAboutWorkers, states.contains(where: { $0.analysis == "queued" }), status.workersByKind?["analyze", default: 0] == 0 {
+                print("waiting: no connected worker runs analyze jobs; start one with a model ('stdnet worker' loads Models/std-net, or give --model DIR)")
+                warnedAboutWorkers = true
             }
             let ended = states.filter { ["succeeded", "dead", "cancelled"].contains($0.analysis) }
             let tracked = ended.filter { $0.analysis != "succeeded" || !$0.trackingPending }

@@ -68,4 +68,39 @@ import TestSupport
         #expect(try deployment.value("SELECT count(*) FROM audit_log WHERE patient_id IS NULL AND detail ->> 'patientFound' = 'false'") == "1")
         #expect(try deployment.value("SELECT count(*) FROM audit_log WHERE detail::text LIKE '%NOBODY%'") == "0")
     }
+
+    @Test func workerKilledDuringAnalysisLeavesOneResult() throws {
+        let modelFolder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-killed-model-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: modelFolder) }
+        let configuration = ModelConfiguration(channels: [4, 8, 8, 8], heads: 2, characterisationHidden: 8, spacing: [8, 8, 12])
+        try STDNetModel.random(configuration, seed: 2).save(to: modelFolder)
+
+        let deployment = try Deployment(lease: "20", heartbeat: "0.3")
+        try deployment.startCoordinator()
+        let workerArguments = ["worker", "--coordinator", deployment.workerEndpoint, "--heartbeat", "0.3", "--model", modelFolder.path]
+        let doomed = try ServiceProcess(workerArguments + ["--name", "doomed"], label: "doomed")
+        defer { doomed.stop() }
+
+        let dicom = SubmissionTests.study(patient: 2).appendingPathComponent("dicom").path
+        let submit = try ServiceProcess(["submit", dicom, "--coordinator", deployment.clientEndpoint, "--timeout", "60"], label: "submit")
+        #expect(submit.wait(timeout: .seconds(120)) == 0, "\(submit.output)")
+        try waitUntil("the analyze job never started", timeout: .seconds(60)) {
+            try deployment.value("SELECT state::text FROM jobs WHERE kind = 'analyze'") == "running"
+        }
+        doomed.signal(SIGKILL)
+
+        let survivor = try ServiceProcess(workerArguments + ["--name", "survivor"], label: "survivor")
+        defer { survivor.stop() }
+        try waitUntil("the analyze job did not succeed; worker log:\n\(survivor.output.suffix(2000))", timeout: .seconds(240)) {
+            try deployment.value("SELECT state::text FROM jobs WHERE kind = 'analyze'") == "succeeded"
+        }
+        // The killed attempt was released and the second one's result stored once.
+        #expect(try deployment.value("SELECT attempt FROM jobs WHERE kind = 'analyze'") == "2")
+        let lesions = try #require(try deployment.value("SELECT jsonb_array_length(result -> 'lesions') FROM jobs WHERE kind = 'analyze'"))
+        #expect(try deployment.value("SELECT count(*) FROM lesions") == lesions)
+        #expect(try deployment.value("SELECT count(*) FROM result_files") == String(Int(lesions)! + 1))
+        try waitUntil("the track job did not succeed", timeout: .seconds(60)) {
+            try deployment.value("SELECT state::text FROM jobs WHERE kind = 'track'") == "succeeded"
+        }
+    }
 }

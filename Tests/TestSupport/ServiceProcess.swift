@@ -21,6 +21,25 @@ public final class ServiceProcess: @unchecked Sendable {
         fatalError("stdnet executable not found near \(testBinary.path); run 'swift build' first")
     }()
 
+    /// The release build of `stdnet`, for tests that run the shipped model: numeric code in a
+    /// debug build is too slow for a whole study. `scripts/test` builds it.
+    public static let releaseExecutable: String = {
+        var folder = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        while folder.path != "/" && folder.lastPathComponent != ".build" { folder = folder.deletingLastPathComponent() }
+        let candidate = folder.appendingPathComponent("release/stdnet")
+        guard FileManager.default.isExecutableFile(atPath: candidate.path) else {
+            fatalError("release stdnet not found at \(candidate.path); run scripts/test, or 'swift build -c release --product stdnet'")
+        }
+        return candidate.path
+    }()
+
+    /// The repository's root folder, which holds Models/ and Migrations/.
+    public static let packageRoot: URL = {
+        var folder = URL(fileURLWithPath: executable).deletingLastPathComponent()
+        while folder.path != "/" && folder.lastPathComponent != ".build" { folder = folder.deletingLastPathComponent() }
+        return folder.deletingLastPathComponent()
+    }()
+
     /// Starts `stdnet ARGUMENTS` with `environment` added to this process's environment.
     public convenience init(_ arguments: [String], environment: [String: String] = [:], label: String) throws {
         try self.init(command: [Self.executable] + arguments, environment: environment, label: label)
