@@ -18,13 +18,14 @@ public struct LesionMeasurements: Codable, Sendable, Equatable {
 
 /// Measures a lesion on the grid of its label map.
 ///
-/// Diameters are the largest distance between voxel centres along the sampled directions plus
-/// the width of one voxel along that direction, which turns centre-to-centre into outer-edge
-/// distances. Axial planes are the grid slices along the axis closest to the patient's
-/// head-foot axis; on an oblique grid they tilt with it.
+/// Diameters run between sub-voxel boundary points (see ``SubvoxelBoundary``): 3D ones from a
+/// blur along all three axes, axial ones from an in-plane blur of each slice. The extreme voxel
+/// centres, which lie inside the lesion, count too, so a lesion too small or thin for the blur
+/// to reach one half still measures at least its centre-to-centre extent. Axial planes are the
+/// grid slices along the axis closest to the patient's head-foot axis; on an oblique grid they
+/// tilt with it.
 public func measure(_ lesion: LesionComponent, on geometry: Geometry) -> LesionMeasurements {
     let size = geometry.size
-    let matrix = geometry.indexToWorldMatrix
     let voxelMillilitres = geometry.spacing.x * geometry.spacing.y * geometry.spacing.z / 1000
     let members = Set(lesion.voxels)
 
@@ -50,20 +51,23 @@ public func measure(_ lesion: LesionComponent, on geometry: Geometry) -> LesionM
         }
         return false
     }
-    let surfacePoints = surface.map(world)
-    let maximum = longestExtent(surfacePoints, directions: sphereDirections(count: 400), matrix: matrix)
+    let boundary = SubvoxelBoundary(lesion.voxels.map(indices))
+    let centres = surface.map { Vector3(Double($0.x), Double($0.y), Double($0.z)) }
+    let maximum = longestExtent((centres + boundary.points(blurringAxes: [0, 1, 2])).map(geometry.world(atIndex:)), directions: sphereDirections(count: 400))
 
     // The slice axis is the grid axis most aligned with the patient's head-foot (z) axis.
     let sliceAxis = (0..<3).max { abs(geometry.direction.columns[$0].z) < abs(geometry.direction.columns[$1].z) }!
     let normal = normalized(geometry.direction.columns[sliceAxis])
+    let inPlane = planeDirections(normal: normal, count: 180)
+    // In-plane boundary points keep their slice's whole index along the slice axis.
+    let slices = Dictionary(grouping: centres + boundary.points(blurringAxes: (0..<3).filter { $0 != sliceAxis })) { Int($0[sliceAxis]) }
     var axial = (longest: 0.0, perpendicular: 0.0)
-    for (_, slice) in Dictionary(grouping: surface, by: { $0[sliceAxis] }) {
-        let points = slice.map(world)
-        let inPlane = planeDirections(normal: normal, count: 180)
-        let longest = longestExtent(points, directions: inPlane, matrix: matrix)
+    for (_, slice) in slices {
+        let points = slice.map(geometry.world(atIndex:))
+        let longest = longestExtent(points, directions: inPlane)
         guard longest.length > axial.longest else { continue }
         let perpendicular = normalized(cross(normal, longest.direction))
-        axial = (longest.length, extent(points, along: perpendicular, matrix: matrix))
+        axial = (longest.length, extent(points, along: perpendicular))
     }
 
     return LesionMeasurements(
@@ -84,10 +88,9 @@ public func viableAxialDiameter(of lesion: LesionComponent, arterial: Volume<Flo
     return measure(LesionComponent(voxels: viable), on: arterial.geometry).longestAxialDiameterMillimetres
 }
 
-/// The longest outer-edge distance between `points` over `directions`: for each direction the
-/// extreme points are candidates, and the farthest candidate pair wins.
-private func longestExtent(_ points: [Vector3], directions: [Vector3], matrix: Matrix3) -> (length: Double, direction: Vector3) {
-    guard let first = points.first else { return (0, Vector3(1, 0, 0)) }
+/// The longest distance between `points` over `directions`: for each direction the extreme
+/// points are candidates, and the farthest candidate pair wins.
+private func longestExtent(_ points: [Vector3], directions: [Vector3]) -> (length: Double, direction: Vector3) {
     var candidates = Set<Int>()
     for direction in directions {
         var lowest = (value: Double.infinity, index: 0)
@@ -101,37 +104,22 @@ private func longestExtent(_ points: [Vector3], directions: [Vector3], matrix: M
         candidates.insert(highest.index)
     }
     let chosen = Array(candidates)
-    var best = (length: voxelWidth(along: Vector3(1, 0, 0), matrix: matrix), direction: Vector3(1, 0, 0), from: first)
+    var best = (length: 0.0, direction: Vector3(1, 0, 0))
     for a in 0..<chosen.count {
         for b in (a + 1)..<max(a + 1, chosen.count) {
             let difference = points[chosen[b]] - points[chosen[a]]
             let distance = length(difference)
-            guard distance > 0 else { continue }
-            let direction = difference / distance
-            let total = distance + voxelWidth(along: direction, matrix: matrix)
-            if total > best.length { best = (total, direction, points[chosen[a]]) }
+            if distance > best.length { best = (distance, difference / distance) }
         }
     }
-    return (best.length, best.direction)
+    return best
 }
 
-/// Outer-edge extent of `points` projected on `direction`.
-private func extent(_ points: [Vector3], along direction: Vector3, matrix: Matrix3) -> Double {
+/// The extent of `points` projected on `direction`.
+private func extent(_ points: [Vector3], along direction: Vector3) -> Double {
     let values = points.map { dot($0, direction) }
     guard let low = values.min(), let high = values.max() else { return 0 }
-    return high - low + voxelWidth(along: direction, matrix: matrix)
-}
-
-/// The width of one voxel along a unit direction, treating the voxel as the ellipsoid inscribed
-/// in its box: exact along the grid axes, and free of the box's diagonal overshoot elsewhere.
-private func voxelWidth(along direction: Vector3, matrix: Matrix3) -> Double {
-    var sum = 0.0
-    for axis in 0..<3 {
-        let column = matrix.columns[axis]
-        let projection = dot(direction, normalized(column)) * length(column)
-        sum += projection * projection
-    }
-    return sum.squareRoot()
+    return high - low
 }
 
 /// Evenly spread unit vectors on a half sphere (a direction and its opposite are the same here).
