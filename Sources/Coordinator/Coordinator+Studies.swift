@@ -95,8 +95,11 @@ extension Coordinator {
             guard let row = rows.first else {
                 return (.error(ErrorReply(request: request.request, message: "study \(request.study) not found")), [])
             }
-            guard let gridText = row[1], let job = row[2] else {
-                return (.error(ErrorReply(request: request.request, message: "study \(request.study) has no finished analysis yet; see 'stdnet status'")), [])
+            guard let job = row[2] else {
+                return (.error(ErrorReply(request: request.request, message: "study \(request.study) has no finished analysis yet; see 'stdnet status --study \(request.study)'")), [])
+            }
+            guard let gridText = row[1] else {
+                return (.error(ErrorReply(request: request.request, message: "the analysis of study \(request.study) kept no label map (it ran before label maps were stored)")), [])
             }
             try connection.execute("INSERT INTO audit_log (actor, action, patient_id, detail) VALUES ($1, 'export', $2, $3::jsonb)",
                                    [request.user.isEmpty ? "unknown" : request.user, row[0]!, "{\"study\": \(request.study)}"])

@@ -51,7 +51,7 @@ extension StudyStore {
                                 'id', l.id, 'centroid', to_jsonb(l.centroid),
                                 'maximumDiameterMillimetres', l.maximum_diameter_mm,
                                 'longestAxialDiameterMillimetres', l.longest_axial_mm,
-                                'viableAxialDiameterMillimetres', coalesce(l.viable_axial_mm, 0),
+                                'viableAxialDiameterMillimetres', l.viable_axial_mm,
                                 'features', l.features) ORDER BY l.lesion_index), '[]')
                             FROM lesions l WHERE l.study_id = s.id))
                 ORDER BY s.study_date NULLS LAST, s.id), '[]'))::text
@@ -62,12 +62,14 @@ extension StudyStore {
 
     /// Writes the outcome of succeeded `track` jobs among `jobs`: track numbers (kept when they
     /// exist), each lesion's track, threshold growth and category, and the patient's events and
-    /// responses, replacing earlier ones. Tracks no lesion uses any more are removed.
+    /// responses, replacing earlier ones. Tracks no lesion uses any more are removed. A job with
+    /// a later succeeded `track` job of its patient (a repeated result) writes nothing.
     public func storeTracking(ofJobs jobs: [Int64]) throws {
         guard !jobs.isEmpty else { return }
         let tracked = try connection.execute("""
-            SELECT id, (payload ->> 'patient')::bigint FROM jobs
+            SELECT id, (payload ->> 'patient')::bigint FROM jobs j
             WHERE id = ANY ($1::bigint[]) AND kind = 'track' AND state = 'succeeded'
+              AND NOT EXISTS (SELECT 1 FROM jobs later WHERE later.serial_key = j.serial_key AND later.state = 'succeeded' AND later.id > j.id)
             """, [PostgresArray(jobs.map(String.init))]).rows
         for row in tracked {
             let (job, patient) = (row[0]!, row[1]!)

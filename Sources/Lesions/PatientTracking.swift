@@ -25,11 +25,12 @@ public struct AnalysedLesion: Sendable {
     public let centroid: Vector3
     public let maximumDiameterMillimetres: Double
     public let longestAxialDiameterMillimetres: Double
-    public let viableAxialDiameterMillimetres: Double
+    /// Nil when the study has no arterial phase: mRECIST cannot assess that study.
+    public let viableAxialDiameterMillimetres: Double?
     public let features: EnhancementFeatures
 
     public init(id: Int64, centroid: Vector3, maximumDiameterMillimetres: Double, longestAxialDiameterMillimetres: Double,
-                viableAxialDiameterMillimetres: Double, features: EnhancementFeatures) {
+                viableAxialDiameterMillimetres: Double?, features: EnhancementFeatures) {
         self.id = id
         self.centroid = centroid
         self.maximumDiameterMillimetres = maximumDiameterMillimetres
@@ -96,12 +97,20 @@ public struct PatientTracking: Codable, Sendable, Equatable {
 /// and follow the order of first sighting, so re-tracking the same studies gives the same
 /// numbers. Threshold growth compares a lesion with its own track's earlier diameters, and the
 /// LI-RADS category is recomputed with it. Each follow-up study gets RECIST 1.1 and mRECIST
-/// against the baseline (the first study) and the nadir, when the baseline has target lesions.
+/// against the baseline (the first study) and the nadir, when the baseline has target lesions;
+/// mRECIST only where the baseline and the study have an arterial phase. A lesion split off a
+/// track counts, as RECIST 1.1 has fragments count, towards the diameter sum of the track it
+/// split from, not as a new lesion.
+/// NOTE: tracks are numbered anew from the earliest study on every run, so a study dated before
+/// the ones already tracked renumbers them.
 public func trackPatient(_ studies: [AnalysedStudy], gateMillimetres: Double = 10) -> PatientTracking {
     var tracking = PatientTracking()
     var lastSeen: [Int: TrackedLesion] = [:]
     var sizeHistory: [Int: [SizeMeasurement]] = [:]
     var measurements: [StudyMeasurements] = []
+    var viableMeasured: [Bool] = []
+    // The track a split-off track's lesions count towards in response assessment.
+    var fragmentOf: [Int: Int] = [:]
     var toBaseline = RigidTransform.identity
     var previousTracks = Set<Int>()
     var nextTrack = 1
@@ -125,6 +134,7 @@ public func trackPatient(_ studies: [AnalysedStudy], gateMillimetres: Double = 1
                 .map { TrackEvent(study: study.study, event: .vanished, track: $0, other: nil) }
             tracking.events += assignment.merges.filter { previousTracks.contains($0.other) }.map { TrackEvent(study: study.study, event: .merge, track: $0.into, other: $0.other) }
             tracking.events += assignment.splits.map { TrackEvent(study: study.study, event: .split, track: $0.into, other: $0.other) }
+            for split in assignment.splits { fragmentOf[split.other] = fragmentOf[split.into] ?? split.into }
         }
 
         var studyMeasurements: [LesionMeasurement] = []
@@ -143,18 +153,22 @@ public func trackPatient(_ studies: [AnalysedStudy], gateMillimetres: Double = 1
                 thresholdGrowth: growth))
             tracking.lesions.append(TrackedLesionOutcome(lesion: lesion.id, track: track, thresholdGrowth: growth, category: category))
             studyMeasurements.append(LesionMeasurement(
-                track: track, longestDiameterMillimetres: lesion.longestAxialDiameterMillimetres,
-                viableDiameterMillimetres: lesion.viableAxialDiameterMillimetres,
+                track: fragmentOf[track] ?? track, longestDiameterMillimetres: lesion.longestAxialDiameterMillimetres,
+                viableDiameterMillimetres: lesion.viableAxialDiameterMillimetres ?? 0,
                 hasHCCPattern: lesion.features.arterialEnhancement == .nonrim && lesion.features.nonperipheralWashout))
         }
         previousTracks = Set(assignment.tracks)
         measurements.append(StudyMeasurements(lesions: studyMeasurements))
+        viableMeasured.append(study.lesions.allSatisfy { $0.viableAxialDiameterMillimetres != nil })
 
         if index > 0 {
-            for criteria in [ResponseCriteria.recist11, .mRECIST] {
-                if let assessment = assessResponse(measurements, criteria: criteria) {
-                    tracking.responses.append(StudyResponse(study: study.study, assessment: assessment))
-                }
+            if let assessment = assessResponse(measurements, criteria: .recist11) {
+                tracking.responses.append(StudyResponse(study: study.study, assessment: assessment))
+            }
+            // mRECIST on the studies with an arterial phase, as long as the baseline has one.
+            let arterial = measurements.indices.filter { viableMeasured[$0] }
+            if viableMeasured[0] && viableMeasured[index], let assessment = assessResponse(arterial.map { measurements[$0] }, criteria: .mRECIST) {
+                tracking.responses.append(StudyResponse(study: study.study, assessment: assessment))
             }
         }
     }

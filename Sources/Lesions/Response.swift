@@ -86,9 +86,10 @@ public func assessResponse(_ studies: [StudyMeasurements], criteria: ResponseCri
     let targets = targetTracks(baseline: baseline, criteria: criteria)
     guard !targets.isEmpty else { return nil }
 
+    // Fragments of a target carry its track, and their diameters add up.
     let sums = studies.map { study in
         targets.reduce(0.0) { total, track in
-            total + (study.lesions.first { $0.track == track }.map { diameter($0, criteria) } ?? 0)
+            total + study.lesions.filter { $0.track == track }.reduce(0) { $0 + diameter($1, criteria) }
         }
     }
     let current = sums.last!

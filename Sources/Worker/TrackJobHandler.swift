@@ -22,7 +22,7 @@ public struct TrackJobHandler: JobHandler {
             let centroid: [Double]
             let maximumDiameterMillimetres: Double
             let longestAxialDiameterMillimetres: Double
-            let viableAxialDiameterMillimetres: Double
+            let viableAxialDiameterMillimetres: Double?
             let features: EnhancementFeatures
         }
         let patient: Int64

@@ -11,7 +11,7 @@ func historyTables(_ history: HistoryReply) -> String {
         lines.append("  study \(study.study) of \(study.studyDate ?? "unknown date"): analysis \(study.analysis)")
     }
 
-    let header = "  date        study  axial mm  perp. mm  max mm  volume mL  LI-RADS  class"
+    let header = "  date        study  lesion  axial mm  perp. mm  max mm  volume mL  LI-RADS  class"
     let tracks = Set(history.studies.flatMap { $0.lesions.compactMap(\.track) }).sorted()
     for track in tracks {
         lines.append("")
@@ -31,10 +31,16 @@ func historyTables(_ history: HistoryReply) -> String {
         for (study, lesion) in untracked { lines.append(lesionRow(lesion, of: study)) }
     }
 
+    if history.studies.contains(where: { $0.lesions.contains(where: \.thresholdGrowth) }) {
+        lines.append("")
+        lines.append("* threshold growth (at least 50% larger within 6 months) counted in the LI-RADS category")
+    }
+
     let followUps = history.studies.filter { !$0.responses.isEmpty || !$0.events.isEmpty }
     if !followUps.isEmpty {
         lines.append("")
-        lines.append("Response against baseline (\(history.studies.first?.studyDate ?? "first study")) and nadir")
+        let baseline = history.studies.first { $0.analysis == "succeeded" }
+        lines.append("Response against baseline (study \(baseline.map { String($0.study) } ?? "-"), \(baseline?.studyDate ?? "no date")) and nadir")
         lines.append("  date        study  RECIST 1.1                 mRECIST                    tracks (merged a>b: a into b; split a>b: b off a)")
         for study in followUps {
             let criteria = ["RECIST 1.1", "mRECIST"].map { name in
@@ -75,7 +81,7 @@ func historyCSV(_ history: HistoryReply) -> String {
 private func lesionRow(_ lesion: LesionHistoryEntry, of study: StudyHistoryEntry) -> String {
     let likely = mostLikelyClass(lesion).map { "\($0.name) \(String(format: "%.2f", $0.probability))" } ?? "-"
     let category = lesion.category + (lesion.thresholdGrowth ? "*" : "")
-    return "  " + pad(study.studyDate ?? "-", 11) + leftPad(String(study.study), 5)
+    return "  " + pad(study.studyDate ?? "-", 11) + leftPad(String(study.study), 5) + leftPad(String(lesion.lesionIndex + 1), 8)
         + leftPad(decimal(lesion.longestAxialMillimetres), 10) + leftPad(decimal(lesion.perpendicularMillimetres), 10)
         + leftPad(decimal(lesion.maximumDiameterMillimetres), 8) + leftPad(String(format: "%.2f", lesion.volumeMillilitres), 11)
         + "  " + pad(category, 9) + likely

@@ -6,16 +6,39 @@ enum StatusCommand: Command {
     static let name = "status"
     static let summary = "show job counts per state, or the state of given jobs"
     static let usage = """
-        usage: stdnet status [JOB...] [OPTIONS]
+        usage: stdnet status [JOB...] [--study ID,...] [OPTIONS]
 
+        Without arguments, the number of jobs in each state; with job IDs, each job's state and
+        its last errors; with --study, each study's analysis, lesion count and the state of its
+        patient's tracking.
+
+          --study IDS         comma-separated study IDs
         \(clientUsage)
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
+        let studyText = try arguments.option("study")
         let client = try parseClient(&arguments)
         let ids = try arguments.positionals().map { text -> Int64 in
             guard let id = Int64(text) else { throw UsageError("job IDs are integers, got '\(text)'") }
             return id
+        }
+        if let studyText {
+            let studies = try studyText.split(separator: ",").map { text -> Int64 in
+                guard let id = Int64(text) else { throw UsageError("study IDs are integers, got '\(text)'") }
+                return id
+            }
+            let reply = try client.request(.status(StatusRequest(request: UUID().uuidString, jobs: ids, studies: studies)))
+            guard case .statusReply(let status) = reply, let found = status.studies else { throw ClientError("unexpected reply \(reply.name) to STATUS") }
+            for study in studies {
+                guard let state = found.first(where: { $0.study == study }) else {
+                    print("study \(study): not found")
+                    continue
+                }
+                let tracking = state.trackingPending ? "pending" : state.tracking
+                print("study \(study): analysis \(state.analysis)\(state.analyzeJob.map { " (job \($0))" } ?? ""), \(state.lesions) lesion(s), tracking \(tracking)")
+            }
+            return found.count == studies.count ? 0 : 1
         }
         let reply = try client.request(.status(StatusRequest(request: UUID().uuidString, jobs: ids)))
         guard case .statusReply(let status) = reply else { throw ClientError("unexpected reply \(reply.name) to STATUS") }

@@ -28,7 +28,8 @@ enum SubmitCommand: Command {
           --study-date DATE   the study date of NIfTI volumes, YYYY-MM-DD
           --modality NAME     CT or MR for NIfTI volumes (default CT)
           --wait              follow the submitted studies until their analysis and the patient's
-                              tracking have ended; exit status 1 if an analysis did not succeed
+                              tracking have ended; exit status 1 if either did not succeed
+          --wait-timeout S    give up waiting after S seconds (default 3600; exit status 1)
           --noop COUNT        enqueue COUNT no-op jobs, which do nothing but report success
           --sleep-ms MS       each no-op job waits MS milliseconds before it succeeds (default 0)
         \(clientUsage)
@@ -44,6 +45,7 @@ enum SubmitCommand: Command {
         let studyDate = try arguments.option("study-date")
         let modality = try arguments.option("modality") ?? "CT"
         let wait = arguments.flag("wait")
+        let waitTimeout = try arguments.seconds("wait-timeout", default: .seconds(3600))
         let client = try parseClient(&arguments, defaultTimeout: .seconds(300))
         let paths = try arguments.positionals()
         let mapping = try parsePhaseMapping(mappingText)
@@ -85,7 +87,7 @@ enum SubmitCommand: Command {
             return 1
         }
         if wait && !submitted.isEmpty {
-            let analysed = try waitForStudies(submitted.map(\.study), client: client)
+            let analysed = try waitForStudies(submitted.map(\.study), client: client, timeout: waitTimeout)
             if !analysed { failures += 1 }
         }
         return failures == 0 ? 0 : 1
@@ -149,8 +151,9 @@ enum SubmitCommand: Command {
     }
 
     /// Polls the studies' status until each analysis has ended and no tracking of their
-    /// patients waits or runs; returns whether every analysis succeeded.
-    private static func waitForStudies(_ studies: [Int64], client: CoordinatorClient) throws -> Bool {
+    /// patients waits or runs; returns whether every analysis and the last tracking succeeded.
+    private static func waitForStudies(_ studies: [Int64], client: CoordinatorClient, timeout: Duration) throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
         var lastLine = ""
         var warnedAboutWorkers = false
         while true {
@@ -170,7 +173,13 @@ enum SubmitCommand: Command {
                 print(line)
                 lastLine = line
             }
-            if tracked.count == states.count { return states.allSatisfy { $0.analysis == "succeeded" } }
+            if tracked.count == states.count {
+                return states.allSatisfy { $0.analysis == "succeeded" && $0.tracking == "succeeded" }
+            }
+            guard ContinuousClock.now < deadline else {
+                print("stopped waiting after \(timeout); the jobs go on (see 'stdnet status --study ID')")
+                return false
+            }
             Thread.sleep(forTimeInterval: 0.5)
         }
     }
@@ -216,6 +225,7 @@ enum SubmitCommand: Command {
         guard let count = Int(countText), count >= 1 else { throw UsageError("--noop expects a positive count, got '\(countText)'") }
         let sleep = try arguments.integer("sleep-ms", default: 0)
         let wait = arguments.flag("wait")
+        let waitTimeout = try arguments.seconds("wait-timeout", default: .seconds(3600))
         let client = try parseClient(&arguments)
         try arguments.finish()
 

@@ -63,13 +63,18 @@ enum WorkerCommand: Command {
     }
 }
 
-/// Finds the shipped model: Models/std-net in the current folder, else in the repository the
-/// running binary was built in (two levels above .build/CONFIGURATION/stdnet).
+/// Finds the shipped model: Models/std-net in the current folder, else in the nearest folder
+/// above the running binary that has one (the repository a build under .build/ came from).
 func shippedModelFolder() -> String? {
-    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    let candidates = [
-        URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("Models/std-net"),
-        executable.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Models/std-net"),
-    ]
-    return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("model.safetensors").path) }?.path
+    func model(in folder: URL) -> String? {
+        let candidate = folder.appendingPathComponent("Models/std-net")
+        return FileManager.default.fileExists(atPath: candidate.appendingPathComponent("model.safetensors").path) ? candidate.path : nil
+    }
+    if let found = model(in: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) { return found }
+    var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    while folder.path != "/" {
+        if let found = model(in: folder) { return found }
+        folder = folder.deletingLastPathComponent()
+    }
+    return nil
 }

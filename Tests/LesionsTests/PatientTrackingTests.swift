@@ -76,4 +76,36 @@ import Testing
         #expect(response(3, .mRECIST)?.category == .completeResponse)
         #expect(response(3, .mRECIST)?.nadirSumMillimetres == 12)
     }
+
+    @Test func fragmentsCountTowardsTheirTrack() {
+        // A 40 mm lesion splits into two parts of 15 and 14 mm, 20 mm apart: the split is recorded,
+        // and RECIST 1.1 adds the fragments (29 mm, 27.5% smaller: stable), with no new lesion.
+        let studies = [
+            AnalysedStudy(study: 1, date: Self.date("2024-01-01"), liverSurface: Self.liver, lesions: [
+                Self.lesion(10, at: 0, diameter: 40, viable: 40, Self.plain),
+            ]),
+            AnalysedStudy(study: 2, date: Self.date("2024-03-01"), liverSurface: Self.liver, lesions: [
+                Self.lesion(20, at: -10, diameter: 15, viable: 15, Self.plain),
+                Self.lesion(21, at: 10, diameter: 14, viable: 14, Self.plain),
+            ]),
+        ]
+        let tracking = trackPatient(studies)
+        #expect(tracking.events.contains(TrackEvent(study: 2, event: .split, track: 1, other: 2)))
+        let recist = tracking.responses.first { $0.assessment.criteria == .recist11 }?.assessment
+        #expect(recist?.sumMillimetres == 29)
+        #expect(recist?.newLesionTracks == [])
+        #expect(recist?.category == .stableDisease)
+    }
+
+    @Test func mRECISTNeedsAnArterialPhase() {
+        // The follow-up has no arterial phase, so no viable diameter: RECIST 1.1 only.
+        let noArterial = AnalysedLesion(id: 20, centroid: Vector3(50, 0, 0), maximumDiameterMillimetres: 12,
+                                        longestAxialDiameterMillimetres: 12, viableAxialDiameterMillimetres: nil, features: Self.hccPattern)
+        let studies = [
+            Self.studies[0],
+            AnalysedStudy(study: 2, date: Self.date("2024-03-01"), liverSurface: Self.liver, lesions: [noArterial]),
+        ]
+        let criteria = trackPatient(studies).responses.map(\.assessment.criteria)
+        #expect(criteria == [.recist11])
+    }
 }
