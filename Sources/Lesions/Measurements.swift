@@ -88,7 +88,7 @@ public func viableAxialDiameter(of lesion: LesionComponent, arterial: Volume<Flo
     return measure(LesionComponent(voxels: viable), on: arterial.geometry).longestAxialDiameterMillimetres
 }
 
-/// The longest distance between `points` over `directions`: for each direction the extreme
+/// Finds the largest distance between `points` over `directions`: for each direction the extreme
 /// points are candidates, and the farthest candidate pair wins.
 private func longestExtent(_ points: [Vector3], directions: [Vector3]) -> (length: Double, direction: Vector3) {
     var candidates = Set<Int>()
@@ -115,7 +115,7 @@ private func longestExtent(_ points: [Vector3], directions: [Vector3]) -> (lengt
     return best
 }
 
-/// The extent of `points` projected on `direction`.
+/// Measures the extent of `points` projected on `direction`.
 private func extent(_ points: [Vector3], along direction: Vector3) -> Double {
     let values = points.map { dot($0, direction) }
     guard let low = values.min(), let high = values.max() else { return 0 }

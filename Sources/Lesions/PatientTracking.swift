@@ -91,9 +91,9 @@ public struct PatientTracking: Codable, Sendable, Equatable {
 
 /// Tracks a patient's lesions through `studies`, which must be in date order.
 ///
-/// Each study's liver is aligned onto the previous study's, and the transforms are chained, so
-/// that every lesion is compared in the baseline's patient space with the last place each
-/// track was seen (a track may reappear after a study without it). Track numbers start at 1
+/// Each study's liver is aligned onto the previous study's, and the transforms are chained. Every
+/// lesion is so compared in the baseline's patient space with the last place each track was
+/// seen, which lets a track reappear after a study without it. Track numbers start at 1
 /// and follow the order of first sighting, so re-tracking the same studies gives the same
 /// numbers. Threshold growth compares a lesion with its own track's earlier diameters, and the
 /// LI-RADS category is recomputed with it. Each follow-up study gets RECIST 1.1 and mRECIST
