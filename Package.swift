@@ -57,5 +57,6 @@ let package = Package(
         .testTarget(name: "NeuralEngineTests", dependencies: ["NeuralEngine"]),
         .testTarget(name: "STDNetTests", dependencies: ["STDNet", "NeuralEngine"], exclude: ["Fixtures"]),
         .executableTarget(name: "NeuralEngineBenchmarks", dependencies: ["NeuralEngine"], path: "Benchmarks/NeuralEngineBenchmarks"),
+        .executableTarget(name: "WindowBenchmark", dependencies: ["STDNet", "NeuralEngine"], path: "Benchmarks/WindowBenchmark"),
     ]
 )
