@@ -36,21 +36,29 @@ func timeWindow(modelFolder: URL, extent: [Int], runs: Int) throws {
         .randomNormal(shape: [1] + extent + [1], using: &generator)
     }
     var milliseconds: [Double] = []
+    var stages: [StageTimings] = []
     var logitsMean = 0.0
     for run in 0...runs {
         let start = DispatchTime.now().uptimeNanoseconds
         let output = model.forward(phases)
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         // The first run is a warm-up: oneDNN builds its kernels and the allocator grows.
-        if run > 0 { milliseconds.append(elapsed) }
+        if run > 0 {
+            milliseconds.append(elapsed)
+            stages.append(output.timings)
+        }
         logitsMean = output.logits.scalars.reduce(0.0) { $0 + Double($1) } / Double(output.logits.count)
     }
     let sorted = milliseconds.sorted()
+    // The stage times of the run with the median total.
+    let medianStages = stages[milliseconds.firstIndex(of: sorted[sorted.count / 2])!]
     let threads = ProcessInfo.processInfo.environment["OMP_NUM_THREADS"] ?? "unset"
     print("engine=stdnet architecture=\(model.configuration.architecture.rawValue) omp_threads=\(threads)",
           "extent=\(extent.map(String.init).joined(separator: "x")) runs=\(runs)",
-          String(format: "median_ms=%.0f min_ms=%.0f peak_rss_mb=%.0f logits_mean=%.6f",
-                 sorted[sorted.count / 2], sorted[0], peakResidentMegabytes(), logitsMean))
+          String(format: "median_ms=%.0f min_ms=%.0f encoder_ms=%.0f temporal_ms=%.0f decoder_ms=%.0f peak_rss_mb=%.0f logits_mean=%.6f",
+                 sorted[sorted.count / 2], sorted[0], medianStages.spatialEncodingMilliseconds,
+                 medianStages.temporalModellingMilliseconds, medianStages.decodingMilliseconds,
+                 peakResidentMegabytes(), logitsMean))
 }
 
 func usage() -> Never {
