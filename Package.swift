@@ -55,7 +55,8 @@ let package = Package(
         .executableTarget(name: "QueueBenchmark", dependencies: ["JobStore"], path: "Benchmarks/QueueBenchmark"),
         .executableTarget(name: "PhantomBenchmark", dependencies: ["Phantom"], path: "Benchmarks/PhantomBenchmark"),
         .testTarget(name: "NeuralEngineTests", dependencies: ["NeuralEngine"]),
-        .testTarget(name: "STDNetTests", dependencies: ["STDNet", "NeuralEngine"]),
+        .testTarget(name: "STDNetTests", dependencies: ["STDNet", "NeuralEngine"], exclude: ["Fixtures"]),
         .executableTarget(name: "NeuralEngineBenchmarks", dependencies: ["NeuralEngine"], path: "Benchmarks/NeuralEngineBenchmarks"),
+        .executableTarget(name: "WindowBenchmark", dependencies: ["STDNet", "NeuralEngine"], path: "Benchmarks/WindowBenchmark"),
     ]
 )
