@@ -94,6 +94,8 @@ public final class Coordinator {
             }
         }
         logger.info("coordinator stopped", ["name": configuration.name, "in_flight": workers.totalInFlight])
+        // BYE and the last acknowledgements may still sit in the socket's queue: give them a second.
+        workerSocket.setLinger(.seconds(1))
         workerSocket.close()
         clientSocket.close()
     }
