@@ -49,6 +49,11 @@ guard let command = commands.first(where: { $0.name == name }) else {
     exit(2)
 }
 
+// 'stdnet COMMAND --help' is the same as 'stdnet help COMMAND'.
+if argv.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {
+    print(command.usage)
+    exit(0)
+}
 var arguments = Arguments(Array(argv.dropFirst()))
 do {
     exit(try command.run(&arguments))
