@@ -159,7 +159,9 @@ public func trackPatient(_ studies: [AnalysedStudy], gateMillimetres: Double = 1
         }
         previousTracks = Set(assignment.tracks)
         measurements.append(StudyMeasurements(lesions: studyMeasurements))
-        viableMeasured.append(study.lesions.allSatisfy { $0.viableAxialDiameterMillimetres != nil })
+        // Without an arterial phase no lesion has a viable diameter; with one, a lesion without
+        // (too small for a liver ring) counts as not enhancing.
+        viableMeasured.append(study.lesions.isEmpty || study.lesions.contains { $0.viableAxialDiameterMillimetres != nil })
 
         if index > 0 {
             if let assessment = assessResponse(measurements, criteria: .recist11) {
