@@ -58,18 +58,12 @@ public struct AnalyzeJobHandler: JobHandler {
         }
         var volumes: [Phase: Volume<Float>] = [:]
         for series in payload.series {
-            guard let phase = Phase(code: series.phase), series.size.count == 3, series.spacing.count == 3,
-                  series.origin.count == 3, series.direction.count == 9,
+            guard let phase = Phase(code: series.phase),
+                  let geometry = Geometry(size: series.size, spacing: series.spacing, origin: series.origin, rowMajorDirection: series.direction),
                   let attachment = context.attachments.first(where: { $0.name == series.phase }),
                   attachment.data.count == series.size.reduce(1, *) * 4 else {
                 throw JobError("analyze job \(context.order.job): series \(series.phase) has an invalid grid or volume", retryable: false)
             }
-            let direction = Matrix3(rows: Vector3(series.direction[0], series.direction[1], series.direction[2]),
-                                    Vector3(series.direction[3], series.direction[4], series.direction[5]),
-                                    Vector3(series.direction[6], series.direction[7], series.direction[8]))
-            let geometry = Geometry(size: VolumeSize(series.size[0], series.size[1], series.size[2]),
-                                    spacing: Vector3(series.spacing[0], series.spacing[1], series.spacing[2]),
-                                    origin: Vector3(series.origin[0], series.origin[1], series.origin[2]), direction: direction)
             let voxels = attachment.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             volumes[phase] = Volume(geometry: geometry, voxels: voxels)
         }
@@ -165,6 +159,6 @@ extension LabelGrid {
         self.init(size: [geometry.size.x, geometry.size.y, geometry.size.z],
                   spacing: [geometry.spacing.x, geometry.spacing.y, geometry.spacing.z],
                   origin: [geometry.origin.x, geometry.origin.y, geometry.origin.z],
-                  direction: (0..<3).flatMap { row in (0..<3).map { column in geometry.direction[row, column] } })
+                  direction: geometry.rowMajorDirection)
     }
 }

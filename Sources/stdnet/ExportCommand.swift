@@ -52,16 +52,10 @@ enum ExportCommand: Command {
 
     /// Builds the label volume from the reply's bytes and grid, checking that they agree.
     static func labelVolume(_ data: Data, on grid: LabelGrid) throws -> Volume<UInt8> {
-        guard grid.size.count == 3, grid.spacing.count == 3, grid.origin.count == 3, grid.direction.count == 9,
+        guard let geometry = Geometry(size: grid.size, spacing: grid.spacing, origin: grid.origin, rowMajorDirection: grid.direction),
               grid.size.reduce(1, *) == data.count else {
             throw ClientError("the label map (\(data.count) bytes) does not match its grid \(grid.size)")
         }
-        let direction = Matrix3(rows: Vector3(grid.direction[0], grid.direction[1], grid.direction[2]),
-                                Vector3(grid.direction[3], grid.direction[4], grid.direction[5]),
-                                Vector3(grid.direction[6], grid.direction[7], grid.direction[8]))
-        let geometry = Geometry(size: VolumeSize(grid.size[0], grid.size[1], grid.size[2]),
-                                spacing: Vector3(grid.spacing[0], grid.spacing[1], grid.spacing[2]),
-                                origin: Vector3(grid.origin[0], grid.origin[1], grid.origin[2]), direction: direction)
         return Volume(geometry: geometry, voxels: [UInt8](data))
     }
 }

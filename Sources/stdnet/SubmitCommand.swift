@@ -190,11 +190,10 @@ enum SubmitCommand: Command {
         var attachments: [Attachment] = []
         for item in study.series {
             let geometry = item.volume.geometry
-            let direction = (0..<3).flatMap { row in (0..<3).map { column in geometry.direction[row, column] } }
             series.append(SubmittedSeries(
                 seriesInstanceUID: item.seriesInstanceUID, phase: item.phase.rawValue, description: item.description,
                 size: [geometry.size.x, geometry.size.y, geometry.size.z], spacing: [geometry.spacing.x, geometry.spacing.y, geometry.spacing.z],
-                origin: [geometry.origin.x, geometry.origin.y, geometry.origin.z], direction: direction))
+                origin: [geometry.origin.x, geometry.origin.y, geometry.origin.z], direction: geometry.rowMajorDirection))
             attachments.append(Attachment(name: item.seriesInstanceUID, data: item.volume.voxels.withUnsafeBytes { Data($0) }))
         }
         let bytes = attachments.reduce(0) { $0 + $1.data.count }

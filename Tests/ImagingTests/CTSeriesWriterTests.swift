@@ -1,6 +1,7 @@
 // The CT writer's files read back exactly here, read in pydicom, and pass dciodvfy without errors.
 import Foundation
 import Testing
+import TestSupport
 @testable import Imaging
 
 struct CTSeriesWriterTests {

@@ -1,6 +1,7 @@
 // Writing a volume and reading it back gives the same voxels exactly and the same grid.
 import Foundation
 import Testing
+import TestSupport
 @testable import Imaging
 
 struct NIfTIWriterTests {

@@ -2,6 +2,7 @@
 // function linear in patient coordinates exactly, and nearest neighbour moves labels by whole voxels.
 import Foundation
 import Testing
+import TestSupport
 @testable import Imaging
 
 struct ResamplerTests {

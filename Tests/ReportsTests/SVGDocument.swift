@@ -1,5 +1,6 @@
 // Parses the history plot with Foundation's XMLParser, independently of how it was written.
 import Foundation
+import TestSupport
 #if canImport(FoundationXML)
 import FoundationXML
 #endif

@@ -2,12 +2,14 @@
 // Tests that use them return early, checking nothing, when the module is not installed.
 import Foundation
 
-struct ProcessFailure: Error, CustomStringConvertible {
-    var description: String
+public struct ProcessFailure: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(description: String) { self.description = description }
 }
 
 /// Returns whether `python3` on the PATH can import `module`.
-func pythonHasModule(_ module: String) -> Bool {
+public func pythonHasModule(_ module: String) -> Bool {
     (try? runPython("import \(module)", [])) != nil
 }
 
@@ -15,7 +17,7 @@ func pythonHasModule(_ module: String) -> Bool {
 ///
 /// - throws: `ProcessFailure` with the standard error when the script exits with an error.
 @discardableResult
-func runPython(_ script: String, _ arguments: [String]) throws -> String {
+public func runPython(_ script: String, _ arguments: [String]) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3", "-c", script] + arguments
