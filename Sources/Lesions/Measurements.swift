@@ -20,10 +20,10 @@ public struct LesionMeasurements: Codable, Sendable, Equatable {
 ///
 /// Diameters run between sub-voxel boundary points (see ``SubvoxelBoundary``): 3D ones from a
 /// blur along all three axes, axial ones from an in-plane blur of each slice. The extreme voxel
-/// centres, which lie inside the lesion, count too, so a lesion too small or thin for the blur
-/// to reach one half still measures at least its centre-to-centre extent. Axial planes are the
-/// grid slices along the axis closest to the patient's head-foot axis; on an oblique grid they
-/// tilt with it.
+/// centres, which lie inside the lesion, count too. Where the blur reaches one half nowhere (a
+/// lesion one or two voxels across), the diameters run between the outer edges of its voxels.
+/// Axial planes are the grid slices along the axis closest to the patient's head-foot axis; on
+/// an oblique grid they tilt with it.
 public func measure(_ lesion: LesionComponent, on geometry: Geometry) -> LesionMeasurements {
     let size = geometry.size
     let voxelMillilitres = geometry.spacing.x * geometry.spacing.y * geometry.spacing.z / 1000
@@ -53,21 +53,29 @@ public func measure(_ lesion: LesionComponent, on geometry: Geometry) -> LesionM
     }
     let boundary = SubvoxelBoundary(lesion.voxels.map(indices))
     let centres = surface.map { Vector3(Double($0.x), Double($0.y), Double($0.z)) }
-    let maximum = longestExtent((centres + boundary.points(blurringAxes: [0, 1, 2])).map(geometry.world(atIndex:)), directions: sphereDirections(count: 400))
+    let matrix = geometry.indexToWorldMatrix
+    // Where the blur reaches no boundary (a lesion one or two voxels across), the voxels' outer
+    // edges stand in for it.
+    let boundary3D = boundary.points(blurringAxes: [0, 1, 2])
+    let maximum = boundary3D.isEmpty
+        ? longestExtent(centres.map(geometry.world(atIndex:)), directions: sphereDirections(count: 400), outerEdgesOf: matrix)
+        : longestExtent((centres + boundary3D).map(geometry.world(atIndex:)), directions: sphereDirections(count: 400))
 
     // The slice axis is the grid axis most aligned with the patient's head-foot (z) axis.
     let sliceAxis = (0..<3).max { abs(geometry.direction.columns[$0].z) < abs(geometry.direction.columns[$1].z) }!
     let normal = normalized(geometry.direction.columns[sliceAxis])
     let inPlane = planeDirections(normal: normal, count: 180)
     // In-plane boundary points keep their slice's whole index along the slice axis.
-    let slices = Dictionary(grouping: centres + boundary.points(blurringAxes: (0..<3).filter { $0 != sliceAxis })) { Int($0[sliceAxis]) }
+    let boundaryBySlice = Dictionary(grouping: boundary.points(blurringAxes: (0..<3).filter { $0 != sliceAxis })) { Int($0[sliceAxis]) }
     var axial = (longest: 0.0, perpendicular: 0.0)
-    for (_, slice) in slices {
-        let points = slice.map(geometry.world(atIndex:))
-        let longest = longestExtent(points, directions: inPlane)
+    for (slice, sliceCentres) in Dictionary(grouping: centres, by: { Int($0[sliceAxis]) }) {
+        let edges = boundaryBySlice[slice] ?? []
+        let points = (sliceCentres + edges).map(geometry.world(atIndex:))
+        let voxelEdges = edges.isEmpty ? matrix : nil
+        let longest = longestExtent(points, directions: inPlane, outerEdgesOf: voxelEdges)
         guard longest.length > axial.longest else { continue }
         let perpendicular = normalized(cross(normal, longest.direction))
-        axial = (longest.length, extent(points, along: perpendicular))
+        axial = (longest.length, extent(points, along: perpendicular, outerEdgesOf: voxelEdges))
     }
 
     return LesionMeasurements(
@@ -89,8 +97,9 @@ public func viableAxialDiameter(of lesion: LesionComponent, arterial: Volume<Flo
 }
 
 /// Finds the largest distance between `points` over `directions`: for each direction the extreme
-/// points are candidates, and the farthest candidate pair wins.
-private func longestExtent(_ points: [Vector3], directions: [Vector3]) -> (length: Double, direction: Vector3) {
+/// points are candidates, and the farthest candidate pair wins. With `outerEdgesOf`, the points
+/// are voxel centres of that grid and each distance gains one voxel's width along it.
+private func longestExtent(_ points: [Vector3], directions: [Vector3], outerEdgesOf grid: Matrix3? = nil) -> (length: Double, direction: Vector3) {
     var candidates = Set<Int>()
     for direction in directions {
         var lowest = (value: Double.infinity, index: 0)
@@ -104,22 +113,38 @@ private func longestExtent(_ points: [Vector3], directions: [Vector3]) -> (lengt
         candidates.insert(highest.index)
     }
     let chosen = Array(candidates)
-    var best = (length: 0.0, direction: Vector3(1, 0, 0))
+    var best = (length: grid.map { voxelWidth(along: Vector3(1, 0, 0), matrix: $0) } ?? 0, direction: Vector3(1, 0, 0))
     for a in 0..<chosen.count {
         for b in (a + 1)..<max(a + 1, chosen.count) {
             let difference = points[chosen[b]] - points[chosen[a]]
             let distance = length(difference)
-            if distance > best.length { best = (distance, difference / distance) }
+            guard distance > 0 else { continue }
+            let direction = difference / distance
+            let total = distance + (grid.map { voxelWidth(along: direction, matrix: $0) } ?? 0)
+            if total > best.length { best = (total, direction) }
         }
     }
     return best
 }
 
-/// Measures the extent of `points` projected on `direction`.
-private func extent(_ points: [Vector3], along direction: Vector3) -> Double {
+/// Measures the extent of `points` projected on `direction`; with `outerEdgesOf`, between the
+/// outer edges of the voxels centred on them.
+private func extent(_ points: [Vector3], along direction: Vector3, outerEdgesOf grid: Matrix3? = nil) -> Double {
     let values = points.map { dot($0, direction) }
     guard let low = values.min(), let high = values.max() else { return 0 }
-    return high - low
+    return high - low + (grid.map { voxelWidth(along: direction, matrix: $0) } ?? 0)
+}
+
+/// The width of one voxel along a unit direction, treating the voxel as the ellipsoid inscribed
+/// in its box: exact along the grid axes, and free of the box's diagonal overshoot elsewhere.
+private func voxelWidth(along direction: Vector3, matrix: Matrix3) -> Double {
+    var sum = 0.0
+    for axis in 0..<3 {
+        let column = matrix.columns[axis]
+        let projection = dot(direction, normalized(column)) * length(column)
+        sum += projection * projection
+    }
+    return sum.squareRoot()
 }
 
 /// Evenly spread unit vectors on a half sphere (a direction and its opposite are the same here).

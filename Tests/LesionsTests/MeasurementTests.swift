@@ -75,6 +75,22 @@ import Testing
         }
     }
 
+    @Test func tinyLesionsMeasureTheirVoxels() throws {
+        // One voxel, and two voxels one above the other, of 3 x 3 x 5 mm: too small for the blur to
+        // reach one half, so the outer edges of the voxels give the diameters.
+        let geometry = Geometry(size: VolumeSize(9, 9, 9), spacing: Vector3(3, 3, 5))
+        var labels = Volume<UInt8>(geometry: geometry, repeating: SegmentationLabel.liver)
+        labels[4, 4, 4] = SegmentationLabel.lesion
+        let single = measure(try #require(connectedLesions(in: labels, minimumVolumeMillilitres: 0).first), on: geometry)
+        #expect(single.longestAxialDiameterMillimetres == 3)
+        #expect(single.perpendicularDiameterMillimetres == 3)
+
+        labels[4, 4, 5] = SegmentationLabel.lesion
+        let pair = measure(try #require(connectedLesions(in: labels, minimumVolumeMillilitres: 0).first), on: geometry)
+        #expect(pair.longestAxialDiameterMillimetres == 3)
+        #expect(abs(pair.maximumDiameterMillimetres - 10) < 1e-9)
+    }
+
     @Test func componentsUseTwentySixConnectivity() {
         var labels = Volume<UInt8>(geometry: Geometry(size: VolumeSize(6, 6, 6), spacing: Vector3(1, 1, 1)), repeating: 0)
         // Two voxels touching only at a corner form one lesion; a far voxel is another.
