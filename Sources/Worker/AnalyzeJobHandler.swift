@@ -96,7 +96,7 @@ public struct AnalyzeJobHandler: JobHandler {
         context.reportProgress(0.8, "segmented")
 
         let labels = Volume<UInt8>(geometry: grid, voxels: segmentation.labels)
-        // Components come largest first, as analyzeLesions numbers them.
+        // Components come largest first; reports and key images are numbered in that order.
         let components = connectedLesions(in: labels, minimumVolumeMillilitres: Self.minimumLesionMillilitres)
         let probabilities = model.characteriseLesions(phases: phases, extent: [size.z, size.y, size.x], window: window,
                                                       lesions: components.map(\.voxels))
@@ -106,8 +106,7 @@ public struct AnalyzeJobHandler: JobHandler {
             classProbabilities[index] = Dictionary(uniqueKeysWithValues: zip(model.configuration.lesionClasses, values))
         }
         finishStage("characterisation_ms")
-        let reports = analyzeLesions(labels: labels, phases: resampled, isCT: isCT, classProbabilities: classProbabilities,
-                                     minimumVolumeMillilitres: Self.minimumLesionMillilitres)
+        let reports = analyzeLesions(components, labels: labels, phases: resampled, isCT: isCT, classProbabilities: classProbabilities)
         finishStage("lesions_ms")
 
         // One key image per lesion, numbered as the lesions are (largest first, from 1).

@@ -3,7 +3,7 @@
 import Foundation
 
 /// A bar of `total` steps.
-final class ProgressBar {
+struct ProgressBar {
     private let label: String
     private let total: Int
     private let isTerminal = isatty(STDERR_FILENO) == 1
@@ -38,7 +38,7 @@ struct ProgressLine {
             let label = self.label
             Thread.detachNewThread {
                 while finished.unlessSet({
-                    writeError("\r\u{1B}[K  \(label) ... \(String(format: "%.1f", (ContinuousClock.now - start).secondsValue)) s")
+                    writeError("\r\u{1B}[K  \(label) ... \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s")
                 }) {
                     Thread.sleep(forTimeInterval: 0.2)
                 }
@@ -48,7 +48,7 @@ struct ProgressLine {
         let result = try body()
         finished.set()
         let prefix = isatty(STDERR_FILENO) == 1 ? "\r\u{1B}[K" : ""
-        writeError("\(prefix)  \(label): done in \(String(format: "%.1f", (ContinuousClock.now - start).secondsValue)) s\n")
+        writeError("\(prefix)  \(label): done in \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s\n")
         return result
     }
 }
@@ -75,5 +75,6 @@ func writeError(_ text: String) {
 }
 
 extension Duration {
-    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    /// The duration in seconds as a floating-point number.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

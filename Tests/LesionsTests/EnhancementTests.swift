@@ -87,7 +87,8 @@ import Testing
         let hcc = Pattern(liver: Self.liver, core: [40, 110, 90, 80], shell: [40, 110, 130, 130])
         let (labels, phases, _) = study(hcc)
         let probabilities = ["HCC": 0.9, "metastasis": 0.1]
-        let reports = analyzeLesions(labels: labels, phases: phases, isCT: true, classProbabilities: [0: probabilities])
+        let reports = analyzeLesions(connectedLesions(in: labels), labels: labels, phases: phases, isCT: true,
+                                     classProbabilities: [0: probabilities])
         let report = try #require(reports.first)
         #expect(reports.count == 1)
         #expect(report.category == .lr5)

@@ -7,11 +7,17 @@ import TestSupport
 /// A submitted study analysed by a worker with a model: the pipeline's plumbing, not the
 /// model's accuracy (the model here has random weights).
 @Suite(.serialized) struct AnalyzeTests {
-    @Test func submittedStudyIsAnalysed() throws {
-        let modelFolder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-analyze-model-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: modelFolder) }
+    /// Writes a small model with random weights, at a coarse spacing that keeps analysis quick.
+    static func randomModel(seed: UInt64) throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-analyze-model-\(UUID().uuidString)")
         let configuration = ModelConfiguration(channels: [4, 8, 8, 8], heads: 2, characterisationHidden: 8, spacing: [8, 8, 12])
-        try STDNetModel.random(configuration, seed: 1).save(to: modelFolder)
+        try STDNetModel.random(configuration, seed: seed).save(to: folder)
+        return folder
+    }
+
+    @Test func submittedStudyIsAnalysed() throws {
+        let modelFolder = try Self.randomModel(seed: 1)
+        defer { try? FileManager.default.removeItem(at: modelFolder) }
 
         let deployment = try Deployment(lease: "20", heartbeat: "0.5")
         try deployment.startCoordinator()
@@ -70,10 +76,8 @@ import TestSupport
     }
 
     @Test func workerKilledDuringAnalysisLeavesOneResult() throws {
-        let modelFolder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-killed-model-\(UUID().uuidString)")
+        let modelFolder = try Self.randomModel(seed: 2)
         defer { try? FileManager.default.removeItem(at: modelFolder) }
-        let configuration = ModelConfiguration(channels: [4, 8, 8, 8], heads: 2, characterisationHidden: 8, spacing: [8, 8, 12])
-        try STDNetModel.random(configuration, seed: 2).save(to: modelFolder)
 
         let deployment = try Deployment(lease: "20", heartbeat: "0.3")
         try deployment.startCoordinator()
