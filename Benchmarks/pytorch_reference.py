@@ -4,7 +4,7 @@ A reference for checking and timing the Swift engine (Sources/STDNet/Network.swi
 product code. A model folder contains config.json (the fields of ModelConfiguration) and
 model.safetensors with the tensor names documented in Sources/STDNet/ModelWeights.swift.
 Convolution weights are stored in PyTorch's (Cout, Cin, kD, kH, kW) order and linear weights as
-(out, in), so they load unchanged; only the names of norm and attention parameters differ from
+(out, in), so they load unchanged. Only the names of norm and attention parameters differ from
 PyTorch's (see `TORCH_NAMES`). The engine keeps activations channels-last, (N, D, H, W, C); this
 script uses PyTorch's (N, C, D, H, W) and converts at its edges.
 

@@ -97,8 +97,8 @@ public struct PatientTracking: Codable, Sendable, Equatable {
 /// and follow the order of first sighting, so re-tracking the same studies gives the same
 /// numbers. Threshold growth compares a lesion with its own track's earlier diameters, and the
 /// LI-RADS category is recomputed with it. Each follow-up study gets RECIST 1.1 and mRECIST
-/// against the baseline (the first study) and the nadir, when the baseline has target lesions;
-/// mRECIST only where the baseline and the study have an arterial phase. A lesion split off a
+/// against the baseline (the first study) and the nadir when the baseline has target lesions.
+/// mRECIST needs an arterial phase in the baseline and the study. A lesion split off a
 /// track counts, as RECIST 1.1 has fragments count, towards the diameter sum of the track it
 /// split from, not as a new lesion.
 /// NOTE: tracks are numbered anew from the earliest study on every run, so a study dated before

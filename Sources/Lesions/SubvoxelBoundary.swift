@@ -5,7 +5,7 @@ import Imaging
 /// A lesion's mask in a box around it, from which boundary points are found where the mask,
 /// blurred by a small Gaussian, crosses one half between neighbouring voxel centres.
 ///
-/// A binary mask only tells which voxel centres are inside, so an edge taken from it alone may be
+/// A binary mask only records which voxel centres are inside, so an edge taken from it alone may be
 /// off by up to half a voxel. Blurring mixes in the neighbouring voxels, which sample the edge at
 /// other positions, so on a smooth edge the half-way crossing lands within a fraction of a voxel
 /// of the true one (a blur of 0.75 voxel moves a curved edge of radius R voxels inwards by

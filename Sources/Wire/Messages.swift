@@ -370,7 +370,7 @@ public struct HistoryReply: Codable, Sendable, Equatable {
 public struct ExportRequest: Codable, Sendable, Equatable {
     public let request: String
     public let study: Int64
-    /// Who asks, for the audit log.
+    /// The user who requests the export, for the audit log.
     public let user: String
 
     public init(request: String, study: Int64, user: String) {

@@ -76,8 +76,8 @@ func parseClient(_ arguments: inout Arguments, defaultTimeout: Duration = .secon
     return try CoordinatorClient(endpoint: endpoint, timeout: timeout)
 }
 
-/// Reads who asks, for the coordinator's audit log: --user, then STDNET_USER, then USER, then
-/// the account name (for shells that set no USER).
+/// Reads the user named in the coordinator's audit log: --user, then STDNET_USER, then USER,
+/// then the account name (for shells that set no USER).
 func auditUser(_ arguments: inout Arguments) throws -> String {
     let environment = ProcessInfo.processInfo.environment
     let account = getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) }

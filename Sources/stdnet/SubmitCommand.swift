@@ -151,7 +151,7 @@ enum SubmitCommand: Command {
     }
 
     /// Polls the studies' status until each analysis has ended and no tracking of their
-    /// patients waits or runs; returns whether every analysis and the last tracking succeeded.
+    /// patients waits or runs. Returns whether every analysis and the last tracking succeeded.
     private static func waitForStudies(_ studies: [Int64], client: CoordinatorClient, timeout: Duration) throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         var lastLine = ""

@@ -3,10 +3,10 @@ import Imaging
 import Testing
 import TestSupport
 
-/// The main job on real processes: a phantom patient's two studies submitted as DICOM, analysed
-/// by workers running the shipped model, tracked, and read back with `history --json` and
-/// `export`, checked against the phantom's ground truth: where each lesion is, which track it
-/// keeps, and where the label map lies.
+/// The main job on real processes: a phantom patient's two studies are submitted as DICOM,
+/// analysed by workers running the shipped model, tracked, and read back with `history --json`
+/// and `export`. The phantom's ground truth checks where each lesion is, which track it keeps,
+/// and where the label map lies.
 @Suite(.serialized) struct EndToEndTests {
     struct Manifest: Decodable {
         struct Lesion: Decodable {
@@ -75,7 +75,7 @@ import TestSupport
 
         // True lesions of 10 mm or more are found where the manifest puts them, and one found in
         // both studies keeps its track. The shipped weights miss about two in five of them (see
-        // Docs/model-card.md), so the test asks for one per study, not all.
+        // Docs/model-card.md), so the test expects one per study, not all.
         var trackOfTruth: [Int: Int] = [:]
         for (manifest, study) in zip(manifests, history.studies) {
             #expect(study.analysis == "succeeded")

@@ -33,7 +33,7 @@ public final class ServiceProcess: @unchecked Sendable {
         return candidate.path
     }()
 
-    /// The repository's root folder, which holds Models/ and Migrations/.
+    /// The repository's root folder, which contains Models/ and Migrations/.
     public static let packageRoot: URL = {
         var folder = URL(fileURLWithPath: executable).deletingLastPathComponent()
         while folder.path != "/" && folder.lastPathComponent != ".build" { folder = folder.deletingLastPathComponent() }
