@@ -89,6 +89,57 @@ def attention(heads):
     return run
 
 
+def temporal_encoder(heads):
+    """Return a function that runs the phase embedding, one pre-norm transformer encoder layer and
+    attention pooling over the present tokens, as TemporalModule in pytorch_reference.py and
+    TemporalEncoder in the engine do."""
+    def run(tokens, mask, phase_embedding, attention_norm_scale, attention_norm_shift,
+            in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias, mlp_norm_scale, mlp_norm_shift,
+            mlp_input_weight, mlp_input_bias, mlp_output_weight, mlp_output_bias, pooling_query):
+        embedded = tokens + phase_embedding
+        normalized = layer_norm(embedded, attention_norm_scale, attention_norm_shift)
+        attended = attention(heads)(normalized, mask, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias)
+        residual = embedded + attended
+        hidden = gelu(linear(layer_norm(residual, mlp_norm_scale, mlp_norm_shift), mlp_input_weight, mlp_input_bias))
+        encoded = residual + linear(hidden, mlp_output_weight, mlp_output_bias)
+        return attention_pooling(encoded, mask, pooling_query)
+    return run
+
+
+def temporal_volume(heads):
+    """Return a function that runs the temporal module at every location of (T, D, H, W, C) phase
+    volumes with one present flag per phase slot, as the engine's fused kernel does. The function
+    returns (1, D, H, W, C)."""
+    def run(phases, present, **parameters):
+        slots, depth, height, width, channels = phases.shape
+        tokens = phases.permute(1, 2, 3, 0, 4).reshape(-1, slots, channels)
+        mask = present.expand(tokens.shape[0], slots)
+        fused = temporal_encoder(heads)(tokens, mask, **parameters)
+        return fused.reshape(1, depth, height, width, channels)
+    return run
+
+
+def temporal_parameters(normal, channels, hidden, slots):
+    """Draw the temporal module's parameters, each far enough from PyTorch's defaults (scales 1,
+    shifts, biases, embedding and query 0) to change the output."""
+    return {
+        "phase_embedding": normal(slots, channels, scale=0.5),
+        "attention_norm_scale": normal(channels, scale=0.2, mean=1.0),
+        "attention_norm_shift": normal(channels, scale=0.1),
+        "in_proj_weight": normal(3 * channels, channels, scale=1 / math.sqrt(channels)),
+        "in_proj_bias": normal(3 * channels, scale=0.1),
+        "out_proj_weight": normal(channels, channels, scale=1 / math.sqrt(channels)),
+        "out_proj_bias": normal(channels, scale=0.1),
+        "mlp_norm_scale": normal(channels, scale=0.2, mean=1.0),
+        "mlp_norm_shift": normal(channels, scale=0.1),
+        "mlp_input_weight": normal(hidden, channels, scale=1 / math.sqrt(channels)),
+        "mlp_input_bias": normal(hidden, scale=0.1),
+        "mlp_output_weight": normal(channels, hidden, scale=1 / math.sqrt(hidden)),
+        "mlp_output_bias": normal(channels, scale=0.1),
+        "pooling_query": normal(channels, scale=0.5),
+    }
+
+
 def softmax(input):
     return torch.softmax(input, dim=-1)
 
@@ -168,12 +219,12 @@ class Fixtures:
 
 
 def leaves(operands, differentiable, dtype):
-    """Copies of `operands` in `dtype`; those named in `differentiable` require gradients."""
+    """Return copies of `operands` in `dtype`. Those named in `differentiable` require gradients."""
     return {name: tensor.to(dtype).requires_grad_(name in differentiable) for name, tensor in operands.items()}
 
 
 def relative_error(produced, expected):
-    """max |a - b| / max |b|, the measure of the Swift tests."""
+    """Return max |a - b| / max |b|, the measure that the Swift tests use."""
     return ((produced.double() - expected).abs().max() / expected.abs().max()).item()
 
 
@@ -229,6 +280,19 @@ def write_fixtures(path):
         "out_proj_weight": normal(channels, channels, scale=1 / math.sqrt(channels)),
         "out_proj_bias": normal(channels, scale=0.1),
     }, ["input", "in_proj_weight", "in_proj_bias", "out_proj_weight", "out_proj_bias"])
+
+    # The temporal module composes the ops above. The engine runs it twice: generically on token
+    # sequences with a mask per sequence, and with a fused kernel on phase volumes with one
+    # flag per phase slot.
+    slots, hidden = len(PRESENT[0]), 2 * channels
+    parameters = temporal_parameters(normal, channels, hidden, slots)
+    fixtures.record("temporal_encoder", temporal_encoder(heads), {
+        "tokens": normal(len(PRESENT), slots, channels), "mask": mask_tensor(), **parameters,
+    }, ["tokens", *parameters])
+    parameters = temporal_parameters(normal, channels, hidden, slots)
+    fixtures.record("temporal_volume", temporal_volume(heads), {
+        "phases": normal(slots, 2, 3, 5, channels), "present": torch.tensor(PRESENT[1], dtype=torch.float32), **parameters,
+    }, ["phases", *parameters])
 
     fixtures.record("softmax", softmax, {"input": normal(batch, 5, 4, scale=2.0)}, ["input"])
 
