@@ -10,6 +10,10 @@ public enum SegmentationLabel {
 
 /// One connected lesion: the linear indices of its voxels, in ascending order.
 public struct LesionComponent: Sendable, Equatable {
+    /// The smallest lesion the analysis reports, in mL (about two voxels at 3 x 3 x 5 mm);
+    /// smaller components are taken for noise.
+    public static let minimumReportedMillilitres = 0.05
+
     public let voxels: [Int]
 
     public init(voxels: [Int]) { self.voxels = voxels }
@@ -19,13 +23,22 @@ public struct LesionComponent: Sendable, Equatable {
 /// smaller than `minimumVolumeMillilitres`, largest first.
 public func connectedLesions(in labels: Volume<UInt8>, label: UInt8 = SegmentationLabel.lesion,
                              minimumVolumeMillilitres: Double = 0.01) -> [LesionComponent] {
-    let size = labels.size
     let voxelMillilitres = labels.spacing.x * labels.spacing.y * labels.spacing.z / 1000
-    var visited = [Bool](repeating: false, count: labels.voxels.count)
-    var components: [LesionComponent] = []
+    return connectedComponents(size: labels.size) { labels.voxels[$0] == label }
+        .filter { Double($0.count) * voxelMillilitres >= minimumVolumeMillilitres }
+        .map { LesionComponent(voxels: $0) }
+}
+
+/// Returns the 26-connected components of the voxels for which `isMember` is true. Each is a
+/// list of linear indices (i fastest) in ascending order. The largest component comes first,
+/// and components of equal size are ordered by their first voxel.
+public func connectedComponents(size: VolumeSize, where isMember: (Int) -> Bool) -> [[Int]] {
+    let voxelCount = size.x * size.y * size.z
+    var visited = [Bool](repeating: false, count: voxelCount)
+    var components: [[Int]] = []
     var stack: [Int] = []
 
-    for seed in labels.voxels.indices where labels.voxels[seed] == label && !visited[seed] {
+    for seed in 0..<voxelCount where !visited[seed] && isMember(seed) {
         var members: [Int] = []
         visited[seed] = true
         stack.append(seed)
@@ -38,7 +51,7 @@ public func connectedLesions(in labels: Volume<UInt8>, label: UInt8 = Segmentati
                 for dj in -1...1 where j + dj >= 0 && j + dj < size.y {
                     for di in -1...1 where i + di >= 0 && i + di < size.x {
                         let neighbour = (i + di) + size.x * ((j + dj) + size.y * (k + dk))
-                        if !visited[neighbour] && labels.voxels[neighbour] == label {
+                        if !visited[neighbour] && isMember(neighbour) {
                             visited[neighbour] = true
                             stack.append(neighbour)
                         }
@@ -46,9 +59,7 @@ public func connectedLesions(in labels: Volume<UInt8>, label: UInt8 = Segmentati
                 }
             }
         }
-        if Double(members.count) * voxelMillilitres >= minimumVolumeMillilitres {
-            components.append(LesionComponent(voxels: members.sorted()))
-        }
+        components.append(members.sorted())
     }
-    return components.sorted { $0.voxels.count != $1.voxels.count ? $0.voxels.count > $1.voxels.count : $0.voxels[0] < $1.voxels[0] }
+    return components.sorted { $0.count != $1.count ? $0.count > $1.count : $0[0] < $1[0] }
 }

@@ -75,7 +75,9 @@ extension STDNetModel {
 
             var predictedLabels = study.labels
             predictedLabels.voxels = segmentation.labels
-            let predictedComponents = connectedLesions(in: predictedLabels, minimumVolumeMillilitres: 0).map(\.voxels)
+            // Detection counts the lesions the analysis would report.
+            let predictedComponents = connectedLesions(in: predictedLabels, minimumVolumeMillilitres: LesionComponent.minimumReportedMillilitres)
+                .map(\.voxels)
             var truthComponents: [[Int]] = []
             var largeTruthComponents: [[Int]] = []
             for lesion in study.lesions {

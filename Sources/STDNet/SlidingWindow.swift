@@ -21,7 +21,8 @@ public struct SlidingWindowOptions: Sendable {
 public struct VolumeSegmentation: Sendable {
     /// Class probabilities, shape (D, H, W, classes).
     public let probabilities: Tensor
-    /// The most probable class per voxel, D·H·W values in (d, h, w) order.
+    /// The most probable class per voxel, D·H·W values in (d, h, w) order, with foreground
+    /// outside the largest connected foreground region set to background.
     public let labels: [UInt8]
     public let timings: StageTimings
     public let windowCount: Int
@@ -72,6 +73,7 @@ extension STDNetModel {
             }
             labels[voxel] = UInt8(best)
         }
+        keepLargestForegroundRegion(&labels, extent: extent)
         return VolumeSegmentation(probabilities: Tensor(shape: extent + [classes], scalars: sums), labels: labels,
                                   timings: timings, windowCount: windowCount)
     }

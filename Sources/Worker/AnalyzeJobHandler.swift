@@ -17,8 +17,6 @@ import Wire
 /// Runs the analysis of one study with a loaded model.
 public struct AnalyzeJobHandler: JobHandler {
     public let kinds = ["analyze"]
-    /// Lesions smaller than this are dropped as noise (about two voxels at 3 x 3 x 5 mm).
-    static let minimumLesionMillilitres = 0.05
     public let model: STDNetModel
     public let window: [Int]
 
@@ -97,7 +95,7 @@ public struct AnalyzeJobHandler: JobHandler {
 
         let labels = Volume<UInt8>(geometry: grid, voxels: segmentation.labels)
         // Components come largest first; reports and key images are numbered in that order.
-        let components = connectedLesions(in: labels, minimumVolumeMillilitres: Self.minimumLesionMillilitres)
+        let components = connectedLesions(in: labels, minimumVolumeMillilitres: LesionComponent.minimumReportedMillilitres)
         let probabilities = model.characteriseLesions(phases: phases, extent: [size.z, size.y, size.x], window: window,
                                                       lesions: components.map(\.voxels))
         var classProbabilities: [Int: [String: Double]] = [:]

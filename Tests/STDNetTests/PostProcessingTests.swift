@@ -1,0 +1,37 @@
+// The label-map clean-up on hand-made maps whose regions are known.
+@testable import STDNet
+import Testing
+
+@Suite struct PostProcessingTests {
+    /// Returns a 6 x 6 x 6 map in (d, h, w) order. It has a 3 x 3 x 3 liver with a lesion voxel
+    /// at its centre and a lesion voxel that touches the liver only at a corner. A two-voxel
+    /// island of liver and lesion lies far from both.
+    static func labels() -> [UInt8] {
+        var labels = [UInt8](repeating: 0, count: 216)
+        func index(_ d: Int, _ h: Int, _ w: Int) -> Int { (d * 6 + h) * 6 + w }
+        for d in 0..<3 { for h in 0..<3 { for w in 0..<3 { labels[index(d, h, w)] = 1 } } }
+        labels[index(1, 1, 1)] = 2
+        labels[index(3, 3, 3)] = 2
+        labels[index(5, 0, 5)] = 1
+        labels[index(5, 1, 5)] = 2
+        return labels
+    }
+
+    @Test func keepsTheLargestRegionAndWhatTouchesItAtACorner() {
+        var labels = Self.labels()
+        keepLargestForegroundRegion(&labels, extent: [6, 6, 6])
+        var expected = Self.labels()
+        expected[(5 * 6 + 0) * 6 + 5] = 0
+        expected[(5 * 6 + 1) * 6 + 5] = 0
+        #expect(labels == expected)
+        #expect(labels.filter { $0 != 0 }.count == 28)
+    }
+
+    @Test func leavesAMapWithOneRegionAlone() {
+        var labels = [UInt8](repeating: 0, count: 8 * 4 * 2)
+        for voxel in 10..<30 { labels[voxel] = voxel % 3 == 0 ? 2 : 1 }
+        let before = labels
+        keepLargestForegroundRegion(&labels, extent: [8, 4, 2])
+        #expect(labels == before)
+    }
+}
