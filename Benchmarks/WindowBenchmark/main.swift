@@ -9,6 +9,7 @@
 //       loads the model, runs one warm-up and N timed forward passes on random phases and
 //       prints one line of key=value pairs
 import Foundation
+import MemoryPolicy
 import NeuralEngine
 import STDNet
 
@@ -30,6 +31,8 @@ func saveRandomModels(to folder: URL) throws {
 }
 
 func timeWindow(modelFolder: URL, extent: [Int], runs: Int) throws {
+    // As the worker does before it runs a model.
+    keepFreedMemoryForReuse()
     let model = try STDNetModel.load(from: modelFolder)
     var generator = SplitMix64(seed: 1)
     let phases: [Tensor?] = (0..<model.configuration.phaseSlots).map { _ in

@@ -29,17 +29,3 @@ func readFileBytes(_ path: String, maximumLength: Int? = nil) -> [UInt8]? {
     }
     return failed ? nil : bytes
 }
-
-/// Asks Linux to back a large buffer with transparent huge pages, so filling a volume takes one
-/// page fault per 2 MiB instead of one per 4 KiB. It is only advice: where the kernel declines
-/// or the platform has no such call, nothing changes.
-func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
-    #if os(Linux)
-    let hugePage = 2 << 20
-    guard let base = buffer.baseAddress, buffer.count >= 2 * hugePage else { return }
-    let start = (Int(bitPattern: base) + hugePage - 1) & ~(hugePage - 1)
-    let end = (Int(bitPattern: base) + buffer.count) & ~(hugePage - 1)
-    guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
-    _ = madvise(pointer, end - start, MADV_HUGEPAGE)
-    #endif
-}

@@ -8,12 +8,32 @@ public enum LeakyReLU {
     /// Applies the activation elementwise.
     public static func forward(_ input: Tensor, slope: Float = defaultSlope) -> Tensor {
         var output = input
-        output.scalars.withUnsafeMutableBufferPointer { y in
-            for i in y.indices where y[i] <= 0 {
-                y[i] *= slope
+        apply(to: &output, slope: slope)
+        return output
+    }
+
+    /// Applies the activation to every element of `tensor` in place, on all cores.
+    public static func apply(to tensor: inout Tensor, slope: Float = defaultSlope) {
+        tensor.scalars.withUnsafeMutableBufferPointer { buffer in
+            let values = SendablePointer(buffer)
+            forEachRangeConcurrently(count: buffer.count) { range in
+                rectify(values.base + range.lowerBound, count: range.count, slope: slope)
             }
         }
-        return output
+    }
+
+    /// Rectifies `count` values in place, sixteen lanes at a time with a select instead of a
+    /// branch.
+    static func rectify(_ values: UnsafeMutablePointer<Float>, count: Int, slope: Float) {
+        let raw = UnsafeMutableRawPointer(values)
+        let vectors = count / 16
+        for i in 0..<vectors {
+            let x = raw.loadUnaligned(fromByteOffset: i * 64, as: SIMD16<Float>.self)
+            raw.storeBytes(of: x.replacing(with: x * slope, where: x .<= 0), toByteOffset: i * 64, as: SIMD16<Float>.self)
+        }
+        for i in vectors * 16..<count where values[i] <= 0 {
+            values[i] *= slope
+        }
     }
 
     /// Computes dL/dx from dL/dy and the forward input.

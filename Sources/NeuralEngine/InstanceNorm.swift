@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 /// Instance normalisation of channels-last volumes with a learned per-channel scale and shift:
 /// every (sample, channel) pair is normalised over its D·H·W voxels, as PyTorch's
@@ -18,78 +19,133 @@ public enum InstanceNorm {
         public var reciprocalStandardDeviation: [Float]
     }
 
-    /// Normalises each sample's channels over space. Samples run in parallel.
+    /// Normalises each sample's channels over space.
     public static func forward(
         _ input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float = defaultEpsilon
     ) -> (output: Tensor, statistics: Statistics) {
-        let (batch, voxels, channels) = dimensions(input)
+        var output = input
+        let statistics = normalise(&output, scale: scale, shift: shift, epsilon: epsilon)
+        return (output, statistics)
+    }
+
+    /// Normalises `tensor` in place and, when `leakyReLUSlope` is given, applies LeakyReLU in
+    /// the same pass: inference's norm -> activation without a copy of the volume. Each sample
+    /// is cut into slabs of voxels so that all cores share even a batch of one.
+    @discardableResult
+    public static func normalise(
+        _ tensor: inout Tensor, scale: Tensor, shift: Tensor, epsilon: Float = defaultEpsilon, leakyReLUSlope: Float? = nil
+    ) -> Statistics {
+        let (batch, voxels, channels) = dimensions(tensor)
         precondition(scale.shape == [channels] && shift.shape == [channels], "instance norm scale and shift must be (\(channels))")
-        var output = Tensor(uninitializedShape: input.shape)
+        let slabs = max(1, min(ProcessInfo.processInfo.activeProcessorCount * 2, voxels / 4096))
+        let slabVoxels = (voxels + slabs - 1) / slabs
         var mean = [Float](repeating: 0, count: batch * channels)
         var reciprocalStandardDeviation = [Float](repeating: 0, count: batch * channels)
+        var multipliers = [Float](repeating: 0, count: batch * channels)
+        var offsets = [Float](repeating: 0, count: batch * channels)
 
-        input.scalars.withUnsafeBufferPointer { x in
-            output.scalars.withUnsafeMutableBufferPointer { y in
-                mean.withUnsafeMutableBufferPointer { meanBuffer in
-                    reciprocalStandardDeviation.withUnsafeMutableBufferPointer { rstdBuffer in
-                        let (x, y, meanBuffer, rstdBuffer) = (SendablePointer(x), SendablePointer(y), SendablePointer(meanBuffer), SendablePointer(rstdBuffer))
-                        DispatchQueue.concurrentPerform(iterations: batch) { n in
-                            let sampleInput = x.base + n * voxels * channels
-                            let sampleOutput = y.base + n * voxels * channels
-                            let sums = UnsafeMutableBufferPointer<Double>.allocate(capacity: channels)
-                            let factors = UnsafeMutableBufferPointer<Float>.allocate(capacity: 4 * channels)
-                            defer {
-                                sums.deallocate()
-                                factors.deallocate()
-                            }
-                            let means = factors.baseAddress!
-                            let rstds = means + channels
-                            let multipliers = rstds + channels
-                            let offsets = multipliers + channels
+        tensor.scalars.withUnsafeMutableBufferPointer { buffer in
+            let x = SendablePointer(buffer)
+            /// Runs `body` on every slab of every sample in parallel: (sample, first voxel, voxel count).
+            func forEachSlab(_ body: @Sendable (Int, Int, Int) -> Void) {
+                DispatchQueue.concurrentPerform(iterations: batch * slabs) { job in
+                    let first = (job % slabs) * slabVoxels
+                    body(job / slabs, first, max(0, min(slabVoxels, voxels - first)))
+                }
+            }
+            // Per-slab sums, added in slab order afterwards so the result does not depend on
+            // thread timing.
+            let partials = UnsafeMutableBufferPointer<Double>.allocate(capacity: batch * slabs * channels)
+            defer { partials.deallocate() }
+            let slabSums = SendablePointer(partials)
 
-                            // Pass 1: channel means.
-                            sums.initialize(repeating: 0)
-                            for v in 0..<voxels {
-                                let row = sampleInput + v * channels
-                                for c in 0..<channels {
-                                    sums[c] += Double(row[c])
-                                }
-                            }
+            // Pass 1: channel means.
+            forEachSlab { n, first, count in
+                let slab = n * slabs + first / slabVoxels
+                sumRows(x.base + (n * voxels + first) * channels, rows: count, channels: channels, centre: nil,
+                        into: slabSums.base + slab * channels)
+            }
+            for n in 0..<batch {
+                for c in 0..<channels {
+                    let total = (0..<slabs).reduce(0.0) { $0 + partials[(n * slabs + $1) * channels + c] }
+                    mean[n * channels + c] = Float(total / Double(voxels))
+                }
+            }
+
+            // Pass 2: channel variances about those means.
+            mean.withUnsafeBufferPointer { means in
+                let means = SendablePointer(means)
+                forEachSlab { n, first, count in
+                    let slab = n * slabs + first / slabVoxels
+                    sumRows(x.base + (n * voxels + first) * channels, rows: count, channels: channels,
+                            centre: means.base + n * channels, into: slabSums.base + slab * channels)
+                }
+            }
+            for n in 0..<batch {
+                for c in 0..<channels {
+                    let total = (0..<slabs).reduce(0.0) { $0 + partials[(n * slabs + $1) * channels + c] }
+                    let index = n * channels + c
+                    reciprocalStandardDeviation[index] = 1 / (Float(total / Double(voxels)) + epsilon).squareRoot()
+                    multipliers[index] = reciprocalStandardDeviation[index] * scale.scalars[c]
+                    offsets[index] = shift.scalars[c] - mean[index] * multipliers[index]
+                }
+            }
+
+            // Pass 3: y = (x - mean) · rstd · γ + β, folded into one multiply-add.
+            multipliers.withUnsafeBufferPointer { multipliers in
+                offsets.withUnsafeBufferPointer { offsets in
+                    let (multipliers, offsets) = (SendablePointer(multipliers), SendablePointer(offsets))
+                    forEachSlab { n, first, count in
+                        let rows = x.base + (n * voxels + first) * channels
+                        let m = multipliers.base + n * channels
+                        let o = offsets.base + n * channels
+                        for v in 0..<count {
+                            let row = rows + v * channels
                             for c in 0..<channels {
-                                means[c] = Float(sums[c] / Double(voxels))
+                                row[c] = row[c] * m[c] + o[c]
                             }
-
-                            // Pass 2: channel variances about those means.
-                            sums.initialize(repeating: 0)
-                            for v in 0..<voxels {
-                                let row = sampleInput + v * channels
-                                for c in 0..<channels {
-                                    let centered = row[c] - means[c]
-                                    sums[c] += Double(centered * centered)
-                                }
-                            }
-
-                            // Pass 3: y = (x - mean) · rstd · γ + β, folded into one multiply-add.
-                            for c in 0..<channels {
-                                rstds[c] = 1 / (Float(sums[c] / Double(voxels)) + epsilon).squareRoot()
-                                multipliers[c] = rstds[c] * scale.scalars[c]
-                                offsets[c] = shift.scalars[c] - means[c] * multipliers[c]
-                                meanBuffer[n * channels + c] = means[c]
-                                rstdBuffer[n * channels + c] = rstds[c]
-                            }
-                            for v in 0..<voxels {
-                                let inputRow = sampleInput + v * channels
-                                let outputRow = sampleOutput + v * channels
-                                for c in 0..<channels {
-                                    outputRow[c] = inputRow[c] * multipliers[c] + offsets[c]
-                                }
-                            }
+                        }
+                        if let slope = leakyReLUSlope {
+                            LeakyReLU.rectify(rows, count: count * channels, slope: slope)
                         }
                     }
                 }
             }
         }
-        return (output, Statistics(mean: mean, reciprocalStandardDeviation: reciprocalStandardDeviation))
+        return Statistics(mean: mean, reciprocalStandardDeviation: reciprocalStandardDeviation)
+    }
+
+    /// Writes Σ x[v][c] (or Σ (x[v][c] - centre[c])² when `centre` is given) over `rows` rows of
+    /// `channels` values to `sums`. Rows are summed in Float in runs of 256, which vectorises,
+    /// and the runs in Double, which keeps a million voxels accurate.
+    private static func sumRows(
+        _ rows: UnsafeMutablePointer<Float>, rows count: Int, channels: Int, centre: UnsafeMutablePointer<Float>?,
+        into sums: UnsafeMutablePointer<Double>
+    ) {
+        let run = UnsafeMutablePointer<Float>.allocate(capacity: channels)
+        defer { run.deallocate() }
+        sums.update(repeating: 0, count: channels)
+        var start = 0
+        while start < count {
+            run.update(repeating: 0, count: channels)
+            for v in start..<min(count, start + 256) {
+                let row = rows + v * channels
+                if let centre {
+                    for c in 0..<channels {
+                        let centred = row[c] - centre[c]
+                        run[c] += centred * centred
+                    }
+                } else {
+                    for c in 0..<channels {
+                        run[c] += row[c]
+                    }
+                }
+            }
+            for c in 0..<channels {
+                sums[c] += Double(run[c])
+            }
+            start += 256
+        }
     }
 
     /// Computes dL/dx, dL/dγ and dL/dβ from dL/dy, the forward input and its statistics.

@@ -8,6 +8,7 @@
 // - Token sequences are (B, T, C); a key-padding mask is (B, T) with `true` for a present token.
 
 import Foundation
+import MemoryPolicy
 
 /// A dense, row-major tensor of `Float` values with value semantics.
 public struct Tensor: Sendable, Equatable {
@@ -29,14 +30,17 @@ public struct Tensor: Sendable, Equatable {
 
     /// Creates a tensor with every element equal to `value`.
     public init(shape: [Int], repeating value: Float = 0) {
-        self.init(shape: shape, scalars: [Float](repeating: value, count: shape.reduce(1, *)))
+        self.init(uninitializedShape: shape)
+        scalars.withUnsafeMutableBufferPointer { $0.update(repeating: value) }
     }
 
     /// Creates a tensor whose elements are unspecified, for outputs that a kernel overwrites
-    /// completely. Skipping the zero fill matters for volumes of hundreds of megabytes.
+    /// completely. Skipping the zero fill matters for volumes of hundreds of megabytes, and so
+    /// does backing them with huge pages before their first write.
     init(uninitializedShape shape: [Int]) {
         let count = shape.reduce(1, *)
-        self.init(shape: shape, scalars: [Float](unsafeUninitializedCapacity: count) { _, initializedCount in
+        self.init(shape: shape, scalars: [Float](unsafeUninitializedCapacity: count) { buffer, initializedCount in
+            adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
             initializedCount = count
         })
     }
@@ -88,6 +92,22 @@ public struct Tensor: Sendable, Equatable {
             scalars[index] = Float.random(in: range, using: &generator)
         }
         return Tensor(shape: shape, scalars: scalars)
+    }
+
+    /// Adds `other`, of the same shape, element by element in place, on all cores.
+    public mutating func add(_ other: Tensor) {
+        precondition(other.shape == shape, "cannot add a tensor of shape \(other.shape) to one of shape \(shape)")
+        let count = count
+        scalars.withUnsafeMutableBufferPointer { target in
+            other.scalars.withUnsafeBufferPointer { source in
+                let (target, source) = (SendablePointer(target), SendablePointer(source))
+                forEachRangeConcurrently(count: count) { range in
+                    for i in range {
+                        target[i] += source[i]
+                    }
+                }
+            }
+        }
     }
 }
 

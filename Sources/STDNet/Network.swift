@@ -119,22 +119,25 @@ public struct STDNetModel: Sendable {
     }
 
     /// conv3 (stride 2 after the first stage) -> norm -> LeakyReLU -> conv3 -> norm, plus a
-    /// 1x1x1 projection of the input, then LeakyReLU.
+    /// 1x1x1 projection of the input, then LeakyReLU. Norms and activations work in place.
     private func residualStage(_ input: Tensor, level: Int) -> Tensor {
         let prefix = "encoder.\(level)"
         let stride = level == 0 ? 1 : 2
         var hidden = convolution(input, "\(prefix).conv1", ConvolutionGeometry(stride: stride, padding: 1))
-        hidden = LeakyReLU.forward(norm(hidden, "\(prefix).norm1"))
-        hidden = norm(convolution(hidden, "\(prefix).conv2", ConvolutionGeometry(stride: 1, padding: 1)), "\(prefix).norm2")
+        normalise(&hidden, "\(prefix).norm1", activated: true)
+        var sum = convolution(hidden, "\(prefix).conv2", ConvolutionGeometry(stride: 1, padding: 1))
+        normalise(&sum, "\(prefix).norm2", activated: false)
         let skip = convolution(input, "\(prefix).skip", ConvolutionGeometry(stride: stride, padding: 0))
-        var sum = hidden
-        for index in sum.scalars.indices { sum.scalars[index] += skip.scalars[index] }
-        return LeakyReLU.forward(sum)
+        sum.add(skip)
+        LeakyReLU.apply(to: &sum)
+        return sum
     }
 
     private func convolutionBlock(_ input: Tensor, prefix: String) -> Tensor {
-        var hidden = LeakyReLU.forward(norm(convolution(input, "\(prefix).conv1", ConvolutionGeometry(stride: 1, padding: 1)), "\(prefix).norm1"))
-        hidden = LeakyReLU.forward(norm(convolution(hidden, "\(prefix).conv2", ConvolutionGeometry(stride: 1, padding: 1)), "\(prefix).norm2"))
+        var hidden = convolution(input, "\(prefix).conv1", ConvolutionGeometry(stride: 1, padding: 1))
+        normalise(&hidden, "\(prefix).norm1", activated: true)
+        hidden = convolution(hidden, "\(prefix).conv2", ConvolutionGeometry(stride: 1, padding: 1))
+        normalise(&hidden, "\(prefix).norm2", activated: true)
         return hidden
     }
 
@@ -142,8 +145,10 @@ public struct STDNetModel: Sendable {
         Convolution3D.forward(input: input, weight: weights["\(name).weight"], bias: weights["\(name).bias"], geometry: geometry)
     }
 
-    private func norm(_ input: Tensor, _ name: String) -> Tensor {
-        InstanceNorm.forward(input, scale: weights["\(name).scale"], shift: weights["\(name).shift"]).output
+    /// Instance norm in place, followed by LeakyReLU when `activated`.
+    private func normalise(_ tensor: inout Tensor, _ name: String, activated: Bool) {
+        InstanceNorm.normalise(&tensor, scale: weights["\(name).scale"], shift: weights["\(name).shift"],
+                               leakyReLUSlope: activated ? LeakyReLU.defaultSlope : nil)
     }
 
     func temporalParameters(level: Int) -> TemporalEncoder.Parameters {

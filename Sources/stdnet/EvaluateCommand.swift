@@ -1,5 +1,6 @@
 // `stdnet evaluate`: scores a model on held-out phantom studies.
 import Foundation
+import MemoryPolicy
 import STDNet
 
 enum EvaluateCommand: Command {
@@ -23,6 +24,8 @@ enum EvaluateCommand: Command {
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
+        // The network allocates the same activation sizes for every window.
+        keepFreedMemoryForReuse()
         guard let folder = try arguments.option("model") else { throw UsageError("--model DIR is required") }
         let seed = UInt64(try arguments.integer("seed", default: 1000))
         let patients = try arguments.integer("patients", default: 5)

@@ -1,6 +1,7 @@
 // `stdnet train`: trains the segmentation path of STD-Net or the early-fusion baseline on
 // phantom studies generated on the fly.
 import Foundation
+import MemoryPolicy
 import Imaging
 import NeuralEngine
 import STDNet
@@ -33,6 +34,8 @@ enum TrainCommand: Command {
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
+        // The network allocates the same activation sizes for every window.
+        keepFreedMemoryForReuse()
         guard let output = try arguments.option("out") else { throw UsageError("--out DIR is required") }
         let steps = try arguments.integer("steps", default: 0)
         guard steps > 0 else { throw UsageError("--steps N is required and must be positive") }

@@ -1,5 +1,6 @@
 // `stdnet worker`: runs a worker.
 import Foundation
+import MemoryPolicy
 import ServiceSupport
 import STDNet
 import Wire
@@ -28,6 +29,8 @@ enum WorkerCommand: Command {
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
+        // The network allocates the same activation sizes for every window.
+        keepFreedMemoryForReuse()
         var configuration = WorkerConfiguration()
         let coordinators = try arguments.option("coordinator", environment: "STDNET_COORDINATORS") ?? Endpoints.worker
         configuration.coordinators = coordinators.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }

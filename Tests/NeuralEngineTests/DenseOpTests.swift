@@ -50,6 +50,19 @@ import Testing
         #expect(output.scalars == [-0.2, 0, 3])
     }
 
+    /// 37 values: two runs of sixteen lanes and a tail of five.
+    @Test func leakyReLUValuesAcrossVectorsAndTail() {
+        let values = (0..<37).map { Float($0 - 18) * 0.5 }
+        let output = LeakyReLU.forward(Tensor(shape: [37], scalars: values), slope: 0.25)
+        #expect(output.scalars == values.map { $0 > 0 ? $0 : $0 * 0.25 })
+    }
+
+    @Test func addingInPlace() {
+        var sum = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        sum.add(Tensor(shape: [2, 3], scalars: [0.5, -2, 0, 1, 1, -6]))
+        #expect(sum.scalars == [1.5, 0, 3, 5, 6, 0])
+    }
+
     @Test mutating func geluGradient() {
         let input = Tensor.randomNormal(shape: [4, 6], standardDeviation: 2, using: &generator)
         let probe = check.probe(shape: input.shape)

@@ -40,6 +40,29 @@ import Testing
         }
     }
 
+    /// A batch of one with 12,288 voxels is cut into slabs that the cores share; each voxel must
+    /// still be normalised with its whole channel's statistics, then rectified.
+    @Test mutating func normaliseInPlaceWithActivationMatchesDoubleArithmetic() {
+        let (voxels, channels) = (12_288, 5)
+        let input = Tensor.randomNormal(shape: [1, 12, 32, 32, channels], mean: 40, standardDeviation: 3, using: &generator)
+        let scale = Tensor(shape: [channels], scalars: [1, 0.5, 2, -1, 1.5])
+        let shift = Tensor(shape: [channels], scalars: [0, 0.25, -0.5, 1, 0])
+        var output = input
+        InstanceNorm.normalise(&output, scale: scale, shift: shift, leakyReLUSlope: 0.1)
+        for c in 0..<channels {
+            let values = (0..<voxels).map { Double(input.scalars[$0 * channels + c]) }
+            let mean = values.reduce(0, +) / Double(voxels)
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(voxels)
+            var largestError = 0.0
+            for v in 0..<voxels {
+                let normalised = (values[v] - mean) / (variance + 1e-5).squareRoot() * Double(scale.scalars[c]) + Double(shift.scalars[c])
+                let expected = normalised > 0 ? normalised : 0.1 * normalised
+                largestError = max(largestError, abs(Double(output.scalars[v * channels + c]) - expected))
+            }
+            #expect(largestError < 1e-4, "channel \(c): largest error \(largestError)")
+        }
+    }
+
     @Test mutating func upsamplingGradient() {
         let input = Tensor.randomNormal(shape: [2, 2, 3, 4, 2], using: &generator)
         let probe = check.probe(shape: [2, 4, 6, 8, 2])

@@ -1,5 +1,6 @@
 // Reads the pixels of ordered slices into one Float buffer, one file at a time, files in parallel.
 import Dispatch
+import MemoryPolicy
 import Foundation
 
 /// Loads slice pixels as physical values (stored value x Rescale Slope + Rescale Intercept).
