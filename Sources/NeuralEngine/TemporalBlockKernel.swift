@@ -124,32 +124,49 @@ struct BlockKernel {
             beta: 1, c: encoded, ldc: channels)
     }
 
-    /// Computes the attention weights and the context of every token, head by head.
+    /// Computes the attention weights and the context of every token, head by head. The present
+    /// phases (at most four) occupy the lanes of a SIMD4 vector, so the scores of one query
+    /// against every key, their softmax and the weighting of the values are lane-wise.
     private func attend(count n: Int) {
         let channels = layout.channels
         let heads = layout.heads
         let headChannels = channels / heads
         let phaseCount = layout.present.count
         let scale = 1 / Float(headChannels).squareRoot()
+        let absent = SIMD4<Float>(0, 1, 2, 3) .>= SIMD4(repeating: Float(phaseCount))
+        // One head's keys and values channel by channel, one phase per lane; absent lanes stay 0.
+        let keys = UnsafeMutablePointer<SIMD4<Float>>.allocate(capacity: 2 * headChannels)
+        defer { keys.deallocate() }
+        let values = keys + headChannels
+        keys.initialize(repeating: .zero, count: 2 * headChannels)
         for l in 0..<n {
             for head in 0..<heads {
+                for s in 0..<phaseCount {
+                    let key = projections + (s * n + l) * 3 * channels + channels + head * headChannels
+                    let value = key + channels
+                    for i in 0..<headChannels {
+                        keys[i][s] = key[i]
+                        values[i][s] = value[i]
+                    }
+                }
                 for t in 0..<phaseCount {
                     let query = projections + (t * n + l) * 3 * channels + head * headChannels
+                    var scores = SIMD4<Float>()
+                    for i in 0..<headChannels {
+                        scores += query[i] * keys[i]
+                    }
+                    scores = (scores * scale).replacing(with: -.greatestFiniteMagnitude, where: absent)
+                    // The generic SIMD max() reduction is not specialised and costs a call per query.
+                    let maximum = max(max(scores[0], scores[1]), max(scores[2], scores[3]))
+                    let exponentials = fastExp(scores - maximum).replacing(with: 0, where: absent)
+                    let weights = exponentials * (1 / exponentials.sum())
                     let weightRow = attentionWeights + ((l * heads + head) * phaseCount + t) * phaseCount
                     for s in 0..<phaseCount {
-                        let key = projections + (s * n + l) * 3 * channels + channels + head * headChannels
-                        weightRow[s] = dot(query, key, count: headChannels) * scale
+                        weightRow[s] = weights[s]
                     }
-                    softmaxInPlace(weightRow, count: phaseCount)
                     let contextRow = context + (t * n + l) * channels + head * headChannels
                     for i in 0..<headChannels {
-                        contextRow[i] = 0
-                    }
-                    for s in 0..<phaseCount {
-                        let value = projections + (s * n + l) * 3 * channels + 2 * channels + head * headChannels
-                        for i in 0..<headChannels {
-                            contextRow[i] += weightRow[s] * value[i]
-                        }
+                        contextRow[i] = (weights * values[i]).sum()
                     }
                 }
             }

@@ -103,6 +103,7 @@ struct BlockLayout: Sendable {
         precondition(presentPhases.count == parameters.phaseSlots, "need \(parameters.phaseSlots) phase flags, got \(presentPhases.count)")
         slots = parameters.phaseSlots
         present = presentPhases.indices.filter { presentPhases[$0] }
+        precondition(present.count <= 4, "the fused temporal kernel takes at most four present phases, got \(present.count)")
         locations = phases.shape[1] * phases.shape[2] * phases.shape[3]
         channels = parameters.channels
         hiddenChannels = parameters.hiddenChannels
