@@ -189,6 +189,7 @@ func stackBatch(_ volumes: [Tensor]) -> Tensor {
 /// Spreads the present phases' features (N present, ...) over all phase slots (T, ...), zeros
 /// in the missing slots, which the temporal module masks.
 func scatterSlots(_ features: Tensor, present: [Bool]) -> Tensor {
+    if present.allSatisfy({ $0 }) { return features }
     let perPhase = features.count / features.shape[0]
     var scalars = [Float](repeating: 0, count: perPhase * present.count)
     var source = 0
