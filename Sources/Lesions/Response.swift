@@ -52,7 +52,9 @@ public struct ResponseAssessment: Codable, Sendable, Equatable {
     public let sumMillimetres: Double
     public let baselineSumMillimetres: Double
     public let nadirSumMillimetres: Double
-    /// Track IDs first seen after baseline that count as new lesions.
+    /// Track IDs first seen after baseline that count as new lesions. Under RECIST 1.1 a new
+    /// lesion under 10 mm is equivocal on the study where it first appears and counts once a
+    /// later study shows it again.
     public let newLesionTracks: [Int]
 }
 
@@ -74,9 +76,11 @@ public func targetTracks(baseline: StudyMeasurements, criteria: ResponseCriteria
 
 /// Assesses the last study of `studies` (baseline first) against baseline and nadir.
 ///
-/// Progression comes first: a new lesion (for mRECIST a new lesion of at least 10 mm with the HCC
-/// pattern) or a sum at least 20% and at least 5 mm above the nadir, the smallest sum of any
-/// earlier study including baseline. Then CR when every target is gone (mRECIST: no target
+/// Progression comes first: a new lesion or a sum at least 20% and at least 5 mm above the nadir,
+/// the smallest sum of any earlier study including baseline. A new lesion counts under RECIST
+/// 1.1 when it is unequivocal: at least 10 mm, or seen again on a later study than the one where
+/// it appeared, because a smaller finding on one scan may be noise. Under mRECIST it must be at
+/// least 10 mm with the HCC pattern. Then CR when every target is gone (mRECIST: no target
 /// enhances), PR when the sum is at least 30% below baseline, SD otherwise.
 /// NOTE: mRECIST here uses RECIST 1.1's 5 mm floor as well, treating both as one scheme.
 ///
@@ -97,12 +101,16 @@ public func assessResponse(_ studies: [StudyMeasurements], criteria: ResponseCri
     let nadir = sums.dropLast().min()!
 
     let baselineTracks = Set(baseline.lesions.map(\.track))
+    let seenOnEarlierFollowUp = Set(studies.dropFirst().dropLast().flatMap { study in
+        study.lesions.filter { $0.longestDiameterMillimetres > 0 }.map(\.track)
+    })
     let newLesions = studies.last!.lesions.filter { lesion in
         guard !baselineTracks.contains(lesion.track), lesion.longestDiameterMillimetres > 0 else { return false }
+        let measurable = lesion.longestDiameterMillimetres >= minimumMeasurableMillimetres
         if criteria == .mRECIST {
-            return lesion.hasHCCPattern && lesion.longestDiameterMillimetres >= minimumMeasurableMillimetres
+            return lesion.hasHCCPattern && measurable
         }
-        return true
+        return measurable || seenOnEarlierFollowUp.contains(lesion.track)
     }
 
     // Thresholds are inclusive; the tolerance keeps a sum exactly on one (35 mm against 50 mm)

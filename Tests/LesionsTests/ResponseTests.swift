@@ -44,9 +44,23 @@ import Testing
 
     @Test func newLesionIsProgression() {
         let baseline = study([(1, 30)])
-        let assessment = assessResponse([baseline, study([(1, 15), (7, 6)])], criteria: .recist11)
+        let assessment = assessResponse([baseline, study([(1, 28), (7, 12)])], criteria: .recist11)
         #expect(assessment?.category == .progressiveDisease)
         #expect(assessment?.newLesionTracks == [7])
+    }
+
+    @Test func smallNewLesionCountsOnceSeenAgain() {
+        // A 6 mm finding is equivocal on its first study and progression when the next shows it.
+        let baseline = study([(1, 30)])
+        let first = assessResponse([baseline, study([(1, 28), (7, 6)])], criteria: .recist11)
+        #expect(first?.category == .stableDisease)
+        #expect(first?.newLesionTracks == [])
+        let confirmed = assessResponse([baseline, study([(1, 28), (7, 6)]), study([(1, 28), (7, 7)])], criteria: .recist11)
+        #expect(confirmed?.category == .progressiveDisease)
+        #expect(confirmed?.newLesionTracks == [7])
+        // Gone again on the next study: nothing is confirmed.
+        let vanished = assessResponse([baseline, study([(1, 28), (7, 6)]), study([(1, 28), (7, 0)])], criteria: .recist11)
+        #expect(vanished?.category == .stableDisease)
     }
 
     @Test func allTargetsGoneIsCompleteResponse() {
@@ -74,7 +88,9 @@ import Testing
         #expect(assessResponse([baseline, smallHCC], criteria: .mRECIST)?.category == .stableDisease)
         #expect(assessResponse([baseline, largeNonHCC], criteria: .mRECIST)?.category == .stableDisease)
         #expect(assessResponse([baseline, largeHCC], criteria: .mRECIST)?.category == .progressiveDisease)
-        #expect(recist([baseline, smallHCC]) == .progressiveDisease)
+        // RECIST 1.1 counts the 9 mm lesion once a second study shows it.
+        #expect(recist([baseline, smallHCC]) == .stableDisease)
+        #expect(recist([baseline, smallHCC, smallHCC]) == .progressiveDisease)
     }
 
     @Test func noTargetsNoAssessment() {
