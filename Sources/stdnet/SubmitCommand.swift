@@ -184,23 +184,26 @@ enum SubmitCommand: Command {
         }
     }
 
-    /// Uploads one study and returns its stored ID and analyze job.
+    /// Uploads one study's volumes in parts, then submits it, and returns its stored ID and
+    /// analyze job. A coordinator without uploads in parts gets the volumes attached instead.
     private static func submit(_ study: StudyUpload, client: CoordinatorClient) throws -> (study: Int64, job: Int64) {
         var series: [SubmittedSeries] = []
-        var attachments: [Attachment] = []
+        var volumes: [SeriesVolume] = []
         for item in study.series {
             let geometry = item.volume.geometry
             series.append(SubmittedSeries(
                 seriesInstanceUID: item.seriesInstanceUID, phase: item.phase.rawValue, description: item.description,
                 size: [geometry.size.x, geometry.size.y, geometry.size.z], spacing: [geometry.spacing.x, geometry.spacing.y, geometry.spacing.z],
                 origin: [geometry.origin.x, geometry.origin.y, geometry.origin.z], direction: geometry.rowMajorDirection))
-            attachments.append(Attachment(name: item.seriesInstanceUID, data: item.volume.voxels.withUnsafeBytes { Data($0) }))
+            volumes.append(SeriesVolume(seriesInstanceUID: item.seriesInstanceUID, bytes: item.volume.voxels.withUnsafeBytes { Data($0) }))
         }
-        let bytes = attachments.reduce(0) { $0 + $1.data.count }
+        let bytes = volumes.reduce(0) { $0 + $1.bytes.count }
+        let upload = try VolumeUpload.send(volumes, label: "uploading \(series.count) phase(s)", client: client)
         let request = SubmitStudy(request: UUID().uuidString, patientKey: study.patientID, studyInstanceUID: study.studyInstanceUID,
-                                  studyDate: study.studyDate, modality: study.modality, series: series)
-        let upload = ProgressLine(label: "uploading \(series.count) phase(s), \(String(format: "%.1f", Double(bytes) / 1e6)) MB")
-        let reply = try upload.whileWaiting { try client.request(.submitStudy(request), attachments: attachments) }
+                                  studyDate: study.studyDate, modality: study.modality, series: series, upload: upload)
+        let attachments = upload == nil ? volumes.map { Attachment(name: $0.seriesInstanceUID, data: $0.bytes) } : []
+        let label = upload == nil ? "uploading \(series.count) phase(s), \(String(format: "%.1f", Double(bytes) / 1e6)) MB" : "storing the study"
+        let reply = try ProgressLine(label: label).whileWaiting { try client.request(.submitStudy(request), attachments: attachments) }
         guard case .studySubmitted(let stored) = reply else { throw ClientError("unexpected reply \(reply.name) to SUBMIT_STUDY") }
         let phases = study.series.map { "\($0.phase.rawValue) (\($0.evidence))" }.joined(separator: ", ")
         print("study \(study.studyInstanceUID): \(stored.alreadyStored ? "already stored as" : "stored as") study \(stored.study), analyze job \(stored.job); phases \(phases)")
