@@ -30,6 +30,7 @@ enum SubmitCommand: Command {
           --wait              follow the submitted studies until their analysis and the patient's
                               tracking have ended; exit status 1 if either did not succeed
           --wait-timeout S    give up waiting after S seconds (default 3600; exit status 1)
+          --part-size MB      upload volumes in parts of this many MiB, each acknowledged (default 8)
           --noop COUNT        enqueue COUNT no-op jobs, which do nothing but report success
           --sleep-ms MS       each no-op job waits MS milliseconds before it succeeds (default 0)
         \(clientUsage)
@@ -46,6 +47,7 @@ enum SubmitCommand: Command {
         let modality = try arguments.option("modality") ?? "CT"
         let wait = arguments.flag("wait")
         let waitTimeout = try arguments.seconds("wait-timeout", default: .seconds(3600))
+        let partSize = try arguments.mebibytes("part-size", default: VolumeUpload.defaultPartSize)
         let client = try parseClient(&arguments, defaultTimeout: .seconds(300))
         let paths = try arguments.positionals()
         let mapping = try parsePhaseMapping(mappingText)
@@ -76,7 +78,7 @@ enum SubmitCommand: Command {
                 continue
             }
             do {
-                submitted.append(try submit(study, client: client))
+                submitted.append(try submit(study, partSize: partSize, client: client))
             } catch {
                 failures += 1
                 print("study \(study.studyInstanceUID) not submitted: \(error)")
@@ -186,7 +188,7 @@ enum SubmitCommand: Command {
 
     /// Uploads one study's volumes in parts, then submits it, and returns its stored ID and
     /// analyze job. A coordinator without uploads in parts gets the volumes attached instead.
-    private static func submit(_ study: StudyUpload, client: CoordinatorClient) throws -> (study: Int64, job: Int64) {
+    private static func submit(_ study: StudyUpload, partSize: Int, client: CoordinatorClient) throws -> (study: Int64, job: Int64) {
         var series: [SubmittedSeries] = []
         var volumes: [SeriesVolume] = []
         for item in study.series {
@@ -198,7 +200,7 @@ enum SubmitCommand: Command {
             volumes.append(SeriesVolume(seriesInstanceUID: item.seriesInstanceUID, bytes: item.volume.voxels.withUnsafeBytes { Data($0) }))
         }
         let bytes = volumes.reduce(0) { $0 + $1.bytes.count }
-        let upload = try VolumeUpload.send(volumes, label: "uploading \(series.count) phase(s)", client: client)
+        let upload = try VolumeUpload.send(volumes, partSize: partSize, label: "uploading \(series.count) phase(s)", client: client)
         let request = SubmitStudy(request: UUID().uuidString, patientKey: study.patientID, studyInstanceUID: study.studyInstanceUID,
                                   studyDate: study.studyDate, modality: study.modality, series: series, upload: upload)
         let attachments = upload == nil ? volumes.map { Attachment(name: $0.seriesInstanceUID, data: $0.bytes) } : []
