@@ -23,15 +23,17 @@ extension Coordinator {
                                                  alreadyStored: !stored.inserted)), to: client)
         } catch let error as SubmissionError {
             // The reason names DICOM UIDs, which can identify a patient: it goes to the client only.
-            logger.warning("study submission rejected", ["series": submission.series.count])
+            logger.warning("study submission rejected", ["series": submission.series.count, "upload": submission.upload ?? "none"])
             reply(.error(ErrorReply(request: submission.request, message: error.description)), to: client)
         }
     }
 
-    /// Returns each series' volume in request order, from the named upload or else from the
+    /// Collects each series' volume in request order, from the named upload or else from the
     /// attachments, or replies with ERROR and returns nil. The named upload is removed either way.
     private func collectVolumes(_ submission: SubmitStudy, attachments: [Attachment], from client: Data) -> [Data]? {
         func reject(_ message: String) -> [Data]? {
+            // The message names DICOM UIDs, so the log line has the upload ID and series count only.
+            logger.warning("study submission rejected", ["series": submission.series.count, "upload": submission.upload ?? "none"])
             reply(.error(ErrorReply(request: submission.request, message: message)), to: client)
             return nil
         }
@@ -51,7 +53,6 @@ extension Coordinator {
         do {
             staged = try uploads.take(uploadID)
         } catch {
-            uploadErrors.report("study submission rejected", LogText(error.logDescription), .warning)
             return reject(error.description)
         }
         guard attachments.isEmpty else {
