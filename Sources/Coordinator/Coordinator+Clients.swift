@@ -1,4 +1,4 @@
-// The client protocol at the coordinator: submit, status, cancel.
+// The client protocol at the coordinator: submit, upload, status, cancel, history, export.
 import Foundation
 import JobStore
 import ServiceSupport
@@ -39,6 +39,8 @@ extension Coordinator {
                 reply(.cancelReply(try cancel(request)), to: client)
             case .submitStudy(let submission):
                 try submitStudy(submission, attachments: attachments, from: client)
+            case .uploadPart(let part):
+                uploadPart(part, attachments: attachments, from: client)
             case .history(let request):
                 reply(try history(request), to: client)
             case .export(let request):
@@ -122,6 +124,7 @@ extension Coordinator {
         case .submitStudy(let body): body.request
         case .history(let body): body.request
         case .export(let body): body.request
+        case .uploadPart(let body): body.request
         default: nil
         }
     }

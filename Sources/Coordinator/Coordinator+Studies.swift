@@ -6,14 +6,7 @@ import Wire
 
 extension Coordinator {
     func submitStudy(_ submission: SubmitStudy, attachments: [Attachment], from client: Data) throws {
-        var volumes: [Data] = []
-        for series in submission.series {
-            guard let attachment = attachments.first(where: { $0.name == series.seriesInstanceUID }) else {
-                reply(.error(ErrorReply(request: submission.request, message: "series \(series.seriesInstanceUID) has no volume attached")), to: client)
-                return
-            }
-            volumes.append(attachment.data)
-        }
+        guard let volumes = collectVolumes(submission, attachments: attachments, from: client) else { return }
         let record = StudyRecord(
             patientKey: submission.patientKey, studyInstanceUID: submission.studyInstanceUID, studyDate: submission.studyDate,
             modality: submission.modality,
@@ -30,9 +23,50 @@ extension Coordinator {
                                                  alreadyStored: !stored.inserted)), to: client)
         } catch let error as SubmissionError {
             // The reason names DICOM UIDs, which can identify a patient: it goes to the client only.
-            logger.warning("study submission rejected", ["series": submission.series.count])
+            logger.warning("study submission rejected", ["series": submission.series.count, "upload": submission.upload ?? "none"])
             reply(.error(ErrorReply(request: submission.request, message: error.description)), to: client)
         }
+    }
+
+    /// Collects each series' volume in request order, from the named upload or else from the
+    /// attachments, or replies with ERROR and returns nil. The named upload is removed either way.
+    private func collectVolumes(_ submission: SubmitStudy, attachments: [Attachment], from client: Data) -> [Data]? {
+        func reject(_ message: String) -> [Data]? {
+            // The message names DICOM UIDs, so the log line has the upload ID and series count only.
+            logger.warning("study submission rejected", ["series": submission.series.count, "upload": submission.upload ?? "none"])
+            reply(.error(ErrorReply(request: submission.request, message: message)), to: client)
+            return nil
+        }
+
+        guard let uploadID = submission.upload else {
+            var volumes: [Data] = []
+            for series in submission.series {
+                guard let attachment = attachments.first(where: { $0.name == series.seriesInstanceUID }) else {
+                    return reject("series \(series.seriesInstanceUID) has no volume attached")
+                }
+                volumes.append(attachment.data)
+            }
+            return volumes
+        }
+
+        let staged: [String: Data]
+        do {
+            staged = try uploads.take(uploadID)
+        } catch {
+            return reject(error.description)
+        }
+        guard attachments.isEmpty else {
+            return reject("SUBMIT_STUDY names upload \(uploadID) and carries \(attachments.count) attachment(s); send the volumes either in parts or attached, not both")
+        }
+        var volumes: [Data] = []
+        for series in submission.series {
+            guard let volume = staged[series.seriesInstanceUID] else {
+                return reject("series \(series.seriesInstanceUID) has no volume in upload \(uploadID)")
+            }
+            volumes.append(volume)
+        }
+        logger.info("upload submitted", ["upload": uploadID, "staged_bytes": staged.values.reduce(0) { $0 + $1.count }])
+        return volumes
     }
 }
 

@@ -29,6 +29,8 @@ public final class Coordinator {
     let databaseErrors: RateLimitedLog
     let workerProtocolErrors: RateLimitedLog
     let clientProtocolErrors: RateLimitedLog
+    var uploads: UploadStaging
+    let uploadErrors: RateLimitedLog
 
     public init(configuration: CoordinatorConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -47,6 +49,9 @@ public final class Coordinator {
         databaseErrors = RateLimitedLog(logger: logger, interval: .seconds(5))
         workerProtocolErrors = RateLimitedLog(logger: logger, interval: .seconds(5))
         clientProtocolErrors = RateLimitedLog(logger: logger, interval: .seconds(5))
+        uploads = UploadStaging(limit: configuration.uploadLimit, totalLimit: configuration.uploadTotalLimit,
+                                idleTimeout: configuration.uploadIdleTimeout)
+        uploadErrors = RateLimitedLog(logger: logger, interval: .seconds(5))
     }
 
     /// The bound worker endpoint (with the real port when the configuration asked for port 0).
@@ -81,6 +86,7 @@ public final class Coordinator {
 
             if clock.now >= nextSweep {
                 sweepExpiredLeases()
+                dropIdleUploads()
                 nextSweep = clock.now + configuration.sweepInterval
             }
             if clock.now >= nextHeartbeat {

@@ -18,6 +18,13 @@ public struct CoordinatorConfiguration: Sendable {
     public var sweepInterval: Duration
     /// How long a stopping coordinator waits for results of attempts in flight.
     public var shutdownTimeout: Duration
+    /// Maximum bytes one upload may stage in memory before its SUBMIT_STUDY. The default, 2 GiB,
+    /// fits four phases of 512 x 512 x 500 Float32 voxels (2,097,152,000 bytes).
+    public var uploadLimit: Int
+    /// Maximum bytes all uploads together may stage in memory, by default four full uploads.
+    public var uploadTotalLimit: Int
+    /// An upload that receives no part for this long is dropped with its staged bytes.
+    public var uploadIdleTimeout: Duration
 
     public init(
         database: Connection.Configuration,
@@ -28,7 +35,10 @@ public struct CoordinatorConfiguration: Sendable {
         heartbeatInterval: Duration = .seconds(1),
         missedHeartbeats: Int = 3,
         sweepInterval: Duration = .seconds(1),
-        shutdownTimeout: Duration = .seconds(10)
+        shutdownTimeout: Duration = .seconds(10),
+        uploadLimit: Int = 2 << 30,
+        uploadTotalLimit: Int = 8 << 30,
+        uploadIdleTimeout: Duration = .seconds(300)
     ) {
         self.database = database
         self.workerEndpoint = workerEndpoint
@@ -39,5 +49,8 @@ public struct CoordinatorConfiguration: Sendable {
         self.missedHeartbeats = missedHeartbeats
         self.sweepInterval = sweepInterval
         self.shutdownTimeout = shutdownTimeout
+        self.uploadLimit = uploadLimit
+        self.uploadTotalLimit = uploadTotalLimit
+        self.uploadIdleTimeout = uploadIdleTimeout
     }
 }

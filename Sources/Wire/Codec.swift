@@ -47,6 +47,8 @@ public enum Message: Sendable, Equatable {
     case error(ErrorReply)
     case export(ExportRequest)
     case exportReply(ExportReply)
+    case uploadPart(UploadPart)
+    case uploadAcknowledgement(UploadAcknowledgement)
 
     /// The type code in frame 0.
     public var typeCode: UInt8 {
@@ -73,6 +75,8 @@ public enum Message: Sendable, Equatable {
         case .error: 30
         case .export: 31
         case .exportReply: 32
+        case .uploadPart: 33
+        case .uploadAcknowledgement: 34
         }
     }
 
@@ -101,6 +105,8 @@ public enum Message: Sendable, Equatable {
         case .error: "ERROR"
         case .export: "EXPORT"
         case .exportReply: "EXPORT_REPLY"
+        case .uploadPart: "UPLOAD_PART"
+        case .uploadAcknowledgement: "UPLOAD_ACK"
         }
     }
 }
@@ -151,6 +157,8 @@ public struct Envelope: Sendable, Equatable {
         case .error(let body): header = Self.encodeHeader(body, manifest)
         case .export(let body): header = Self.encodeHeader(body, manifest)
         case .exportReply(let body): header = Self.encodeHeader(body, manifest)
+        case .uploadPart(let body): header = Self.encodeHeader(body, manifest)
+        case .uploadAcknowledgement(let body): header = Self.encodeHeader(body, manifest)
         }
         var frames = [Data([protocolVersion, message.typeCode]), header]
         for attachment in attachments {
@@ -217,6 +225,8 @@ public struct Envelope: Sendable, Equatable {
         case 30: return .error(try decodeJSON(HeaderFrame<ErrorReply>.self, frame, type: type).header)
         case 31: return .export(try decodeJSON(HeaderFrame<ExportRequest>.self, frame, type: type).header)
         case 32: return .exportReply(try decodeJSON(HeaderFrame<ExportReply>.self, frame, type: type).header)
+        case 33: return .uploadPart(try decodeJSON(HeaderFrame<UploadPart>.self, frame, type: type).header)
+        case 34: return .uploadAcknowledgement(try decodeJSON(HeaderFrame<UploadAcknowledgement>.self, frame, type: type).header)
         default: throw DecodingError(description: "unknown message type \(type) in frame 0")
         }
     }

@@ -172,8 +172,9 @@ public struct SubmitNoop: Codable, Sendable, Equatable {
 }
 
 /// Client -> coordinator: one study to store and analyse. The header describes the study and
-/// its series; one attachment per series, named by its Series Instance UID, holds the volume as
-/// Float32 little endian, i fastest.
+/// its series. Each series' volume (Float32 little endian, i fastest) is either staged before
+/// with UPLOAD_PART under `upload`, or, when `upload` is nil, attached to this message under
+/// the series' Series Instance UID.
 public struct SubmitStudy: Codable, Sendable, Equatable {
     public let request: String
     /// Patient ID; stored to link the patient's studies, never logged.
@@ -184,14 +185,55 @@ public struct SubmitStudy: Codable, Sendable, Equatable {
     /// CT or MR.
     public let modality: String
     public let series: [SubmittedSeries]
+    /// The upload whose staged parts hold the volumes; nil when the volumes are attached.
+    public let upload: String?
 
-    public init(request: String, patientKey: String, studyInstanceUID: String, studyDate: String?, modality: String, series: [SubmittedSeries]) {
+    public init(request: String, patientKey: String, studyInstanceUID: String, studyDate: String?, modality: String, series: [SubmittedSeries],
+                upload: String? = nil) {
         self.request = request
         self.patientKey = patientKey
         self.studyInstanceUID = studyInstanceUID
         self.studyDate = studyDate
         self.modality = modality
         self.series = series
+        self.upload = upload
+    }
+}
+
+/// Client -> coordinator: the next bytes of one series' volume in an upload, as the message's
+/// only attachment. The first part of an unknown upload ID starts the upload.
+public struct UploadPart: Codable, Sendable, Equatable {
+    public let request: String
+    /// A random ID (a UUID) that the client draws and names again in SUBMIT_STUDY.
+    public let upload: String
+    public let seriesInstanceUID: String
+    /// Byte offset of the attached bytes in the series' volume, equal to the bytes staged so far.
+    public let offset: Int
+
+    public init(request: String, upload: String, seriesInstanceUID: String, offset: Int) {
+        self.request = request
+        self.upload = upload
+        self.seriesInstanceUID = seriesInstanceUID
+        self.offset = offset
+    }
+}
+
+/// Coordinator -> client: an UPLOAD_PART was staged.
+public struct UploadAcknowledgement: Codable, Sendable, Equatable {
+    public let request: String
+    public let upload: String
+    public let seriesInstanceUID: String
+    /// Bytes of this series staged so far: the offset of its next part.
+    public let seriesBytes: Int
+    /// Bytes of all series of the upload staged so far.
+    public let uploadBytes: Int
+
+    public init(request: String, upload: String, seriesInstanceUID: String, seriesBytes: Int, uploadBytes: Int) {
+        self.request = request
+        self.upload = upload
+        self.seriesInstanceUID = seriesInstanceUID
+        self.seriesBytes = seriesBytes
+        self.uploadBytes = uploadBytes
     }
 }
 

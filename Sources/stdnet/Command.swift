@@ -62,6 +62,15 @@ struct Arguments {
         return .milliseconds(Int64((value * 1000).rounded()))
     }
 
+    /// Removes `--name VALUE` given in MiB (fractions allowed) and returns it in bytes.
+    mutating func mebibytes(_ name: String, environment: String? = nil, default defaultValue: Int) throws -> Int {
+        guard let text = try option(name, environment: environment) else { return defaultValue }
+        guard let value = Double(text), value * 1024 * 1024 >= 1, value < 1e12 else {
+            throw UsageError("option --\(name) expects a positive number of MiB (at least one byte), got '\(text)'")
+        }
+        return Int(value * 1024 * 1024)
+    }
+
     /// Removes the flag `--name` and returns whether it was present.
     mutating func flag(_ name: String) -> Bool {
         guard let index = remaining.firstIndex(of: "--\(name)") else { return false }

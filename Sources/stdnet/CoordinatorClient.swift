@@ -56,6 +56,8 @@ private func requestID(of message: Message) -> String? {
     case .error(let body): body.request
     case .export(let body): body.request
     case .exportReply(let body): body.request
+    case .uploadPart(let body): body.request
+    case .uploadAcknowledgement(let body): body.request
     default: nil
     }
 }
@@ -67,7 +69,7 @@ struct ClientError: Error, CustomStringConvertible {
 
 let clientUsage = """
       --coordinator URL   the coordinator's client endpoint (env STDNET_CLIENT_ENDPOINT; default \(Endpoints.client))
-      --timeout SECONDS   how long to wait for each reply (default 10; 300 for study uploads)
+      --timeout SECONDS   how long to wait for each reply (default 10; 300 for each part and the storing of a study upload)
     """
 
 func parseClient(_ arguments: inout Arguments, defaultTimeout: Duration = .seconds(10)) throws -> CoordinatorClient {

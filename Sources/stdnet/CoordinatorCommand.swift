@@ -21,6 +21,10 @@ enum CoordinatorCommand: Command {
           --lease SECONDS            lease of an attempt without heartbeat (env STDNET_LEASE; default 10)
           --heartbeat SECONDS        heartbeat interval; 3 missed make a worker dead (env STDNET_HEARTBEAT; default 1)
           --shutdown-timeout SECONDS wait for jobs in flight when stopping (env STDNET_SHUTDOWN_TIMEOUT; default 10)
+          --upload-limit MB          maximum size in MiB that one upload in parts may stage in memory (env STDNET_UPLOAD_LIMIT; default 2048)
+          --upload-total-limit MB    maximum size in MiB that all uploads together may stage in memory (env STDNET_UPLOAD_TOTAL_LIMIT; default 8192)
+          --upload-idle-timeout SECONDS
+                                     drop an upload that receives no part for this long (env STDNET_UPLOAD_IDLE_TIMEOUT; default 300)
         \(loggingUsage)
         """
 
@@ -34,6 +38,11 @@ enum CoordinatorCommand: Command {
         configuration.lease = try arguments.seconds("lease", environment: "STDNET_LEASE", default: .seconds(10))
         configuration.heartbeatInterval = try arguments.seconds("heartbeat", environment: "STDNET_HEARTBEAT", default: .seconds(1))
         configuration.shutdownTimeout = try arguments.seconds("shutdown-timeout", environment: "STDNET_SHUTDOWN_TIMEOUT", default: .seconds(10))
+        configuration.uploadLimit = try arguments.mebibytes("upload-limit", environment: "STDNET_UPLOAD_LIMIT", default: configuration.uploadLimit)
+        configuration.uploadTotalLimit = try arguments.mebibytes("upload-total-limit", environment: "STDNET_UPLOAD_TOTAL_LIMIT",
+                                                                 default: configuration.uploadTotalLimit)
+        configuration.uploadIdleTimeout = try arguments.seconds("upload-idle-timeout", environment: "STDNET_UPLOAD_IDLE_TIMEOUT",
+                                                                default: configuration.uploadIdleTimeout)
         let logger = try parseLogger(&arguments, component: "coordinator")
         try arguments.finish()
         guard configuration.lease > configuration.heartbeatInterval * 2 else {

@@ -30,6 +30,7 @@ enum SubmitCommand: Command {
           --wait              follow the submitted studies until their analysis and the patient's
                               tracking have ended; exit status 1 if either did not succeed
           --wait-timeout S    give up waiting after S seconds (default 3600; exit status 1)
+          --part-size MB      upload volumes in parts of this many MiB, each acknowledged (default 8)
           --noop COUNT        enqueue COUNT no-op jobs, which do nothing but report success
           --sleep-ms MS       each no-op job waits MS milliseconds before it succeeds (default 0)
         \(clientUsage)
@@ -46,6 +47,7 @@ enum SubmitCommand: Command {
         let modality = try arguments.option("modality") ?? "CT"
         let wait = arguments.flag("wait")
         let waitTimeout = try arguments.seconds("wait-timeout", default: .seconds(3600))
+        let partSize = try arguments.mebibytes("part-size", default: VolumeUpload.defaultPartSize)
         let client = try parseClient(&arguments, defaultTimeout: .seconds(300))
         let paths = try arguments.positionals()
         let mapping = try parsePhaseMapping(mappingText)
@@ -76,7 +78,7 @@ enum SubmitCommand: Command {
                 continue
             }
             do {
-                submitted.append(try submit(study, client: client))
+                submitted.append(try submit(study, partSize: partSize, client: client))
             } catch {
                 failures += 1
                 print("study \(study.studyInstanceUID) not submitted: \(error)")
@@ -184,23 +186,26 @@ enum SubmitCommand: Command {
         }
     }
 
-    /// Uploads one study and returns its stored ID and analyze job.
-    private static func submit(_ study: StudyUpload, client: CoordinatorClient) throws -> (study: Int64, job: Int64) {
+    /// Uploads one study's volumes in parts, then submits it, and returns its stored ID and
+    /// analyze job. A coordinator without uploads in parts gets the volumes attached instead.
+    private static func submit(_ study: StudyUpload, partSize: Int, client: CoordinatorClient) throws -> (study: Int64, job: Int64) {
         var series: [SubmittedSeries] = []
-        var attachments: [Attachment] = []
+        var volumes: [SeriesVolume] = []
         for item in study.series {
             let geometry = item.volume.geometry
             series.append(SubmittedSeries(
                 seriesInstanceUID: item.seriesInstanceUID, phase: item.phase.rawValue, description: item.description,
                 size: [geometry.size.x, geometry.size.y, geometry.size.z], spacing: [geometry.spacing.x, geometry.spacing.y, geometry.spacing.z],
                 origin: [geometry.origin.x, geometry.origin.y, geometry.origin.z], direction: geometry.rowMajorDirection))
-            attachments.append(Attachment(name: item.seriesInstanceUID, data: item.volume.voxels.withUnsafeBytes { Data($0) }))
+            volumes.append(SeriesVolume(seriesInstanceUID: item.seriesInstanceUID, bytes: item.volume.voxels.withUnsafeBytes { Data($0) }))
         }
-        let bytes = attachments.reduce(0) { $0 + $1.data.count }
+        let bytes = volumes.reduce(0) { $0 + $1.bytes.count }
+        let upload = try VolumeUpload.send(volumes, partSize: partSize, label: "uploading \(series.count) phase(s)", client: client)
         let request = SubmitStudy(request: UUID().uuidString, patientKey: study.patientID, studyInstanceUID: study.studyInstanceUID,
-                                  studyDate: study.studyDate, modality: study.modality, series: series)
-        let upload = ProgressLine(label: "uploading \(series.count) phase(s), \(String(format: "%.1f", Double(bytes) / 1e6)) MB")
-        let reply = try upload.whileWaiting { try client.request(.submitStudy(request), attachments: attachments) }
+                                  studyDate: study.studyDate, modality: study.modality, series: series, upload: upload)
+        let attachments = upload == nil ? volumes.map { Attachment(name: $0.seriesInstanceUID, data: $0.bytes) } : []
+        let label = upload == nil ? "uploading \(series.count) phase(s), \(String(format: "%.1f", Double(bytes) / 1e6)) MB" : "storing the study"
+        let reply = try ProgressLine(label: label).whileWaiting { try client.request(.submitStudy(request), attachments: attachments) }
         guard case .studySubmitted(let stored) = reply else { throw ClientError("unexpected reply \(reply.name) to SUBMIT_STUDY") }
         let phases = study.series.map { "\($0.phase.rawValue) (\($0.evidence))" }.joined(separator: ", ")
         print("study \(study.studyInstanceUID): \(stored.alreadyStored ? "already stored as" : "stored as") study \(stored.study), analyze job \(stored.job); phases \(phases)")

@@ -65,10 +65,55 @@ import Wire
             .exportReply(ExportReply(request: "r", study: 4, labelGrid: LabelGrid(size: [2, 3, 4], spacing: [3, 3, 5], origin: [0, 0, 0],
                                                                                   direction: [1, 0, 0, 0, 1, 0, 0, 0, 1]))),
             .error(ErrorReply(request: nil, message: "malformed")),
+            .submitStudy(SubmitStudy(request: "r", patientKey: "P", studyInstanceUID: "1.2.3", studyDate: nil, modality: "CT", series: [
+                SubmittedSeries(seriesInstanceUID: "1.2.3.4", phase: "PV", description: nil, size: [2, 3, 4], spacing: [1, 1, 2],
+                                origin: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1]),
+            ], upload: "8d6f0c3e-upload")),
+            .uploadPart(UploadPart(request: "r", upload: "8d6f0c3e-upload", seriesInstanceUID: "1.2.3.4", offset: 8_388_608)),
+            .uploadAcknowledgement(UploadAcknowledgement(request: "r", upload: "8d6f0c3e-upload", seriesInstanceUID: "1.2.3.4",
+                                                         seriesBytes: 16_777_216, uploadBytes: 25_165_824)),
         ]
         for message in messages {
             let decoded = try Envelope.decode(Envelope(message).encode())
             #expect(decoded.message == message, "\(message.name) changed in a round trip")
         }
+    }
+
+    @Test func uploadMessagesUseNewTypeCodes() throws {
+        let part = Envelope(.uploadPart(UploadPart(request: "r", upload: "u", seriesInstanceUID: "1.2.3.4", offset: 0)),
+                            attachments: [Attachment(name: "part", data: Data(count: chunkSize + 5))])
+        let partFrames = part.encode()
+        #expect(partFrames[0] == Data([protocolVersion, 33]))
+        // Header, then the part's bytes in a full chunk and a 5-byte chunk.
+        #expect(partFrames.count == 4)
+        #expect(try Envelope.decode(partFrames) == part)
+
+        let acknowledgement = Envelope(.uploadAcknowledgement(UploadAcknowledgement(request: "r", upload: "u", seriesInstanceUID: "1.2.3.4",
+                                                                                    seriesBytes: 5, uploadBytes: 9)))
+        #expect(acknowledgement.encode()[0] == Data([protocolVersion, 34]))
+        #expect(Message.uploadPart(UploadPart(request: "r", upload: "u", seriesInstanceUID: "s", offset: 0)).name == "UPLOAD_PART")
+        #expect(acknowledgement.message.name == "UPLOAD_ACK")
+    }
+
+    @Test func submitStudyWithoutUploadDecodes() throws {
+        // The header of a client that attaches its volumes has no "upload" key.
+        let header = """
+            {"header": {"request": "r", "patientKey": "P", "studyInstanceUID": "1.2.3", "modality": "CT", "series": []}, "attachments": []}
+            """
+        let envelope = try Envelope.decode([Data([protocolVersion, 26]), Data(header.utf8)])
+        guard case .submitStudy(let submission) = envelope.message else {
+            Issue.record("decoded as \(envelope.message.name), expected SUBMIT_STUDY")
+            return
+        }
+        #expect(submission.upload == nil)
+        #expect(submission.studyDate == nil)
+    }
+
+    @Test func uploadPartMissingOffsetRejected() throws {
+        let header = """
+            {"header": {"request": "r", "upload": "u", "seriesInstanceUID": "1.2.3.4"}, "attachments": []}
+            """
+        let error = #expect(throws: DecodingError.self) { try Envelope.decode([Data([protocolVersion, 33]), Data(header.utf8)]) }
+        #expect(error?.description.contains("missing field 'offset'") == true)
     }
 }

@@ -30,12 +30,13 @@ final class Deployment {
     }
 
     @discardableResult
-    func startCoordinator(workerEndpoint: String? = nil, clientEndpoint: String? = nil, name: String = "coordinator") throws -> ServiceProcess {
+    func startCoordinator(workerEndpoint: String? = nil, clientEndpoint: String? = nil, name: String = "coordinator",
+                          extraArguments: [String] = []) throws -> ServiceProcess {
         let process = try ServiceProcess([
             "coordinator", "--database", databaseURL,
             "--worker-endpoint", workerEndpoint ?? self.workerEndpoint, "--client-endpoint", clientEndpoint ?? self.clientEndpoint,
             "--lease", lease, "--heartbeat", heartbeat, "--name", name, "--shutdown-timeout", "5",
-        ], label: name)
+        ] + extraArguments, label: name)
         coordinators.append(process)
         return process
     }

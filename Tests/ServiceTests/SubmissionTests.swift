@@ -3,6 +3,7 @@ import Imaging
 import JobStore
 import Testing
 import TestSupport
+import Wire
 
 /// Studies submitted with `stdnet submit` from phantom DICOM folders, good and bad.
 @Suite(.serialized) struct SubmissionTests {
@@ -33,6 +34,11 @@ import TestSupport
         let first = try submit([dicom], to: deployment)
         #expect(first.status == 0, "\(first.output)")
         #expect(first.output.contains("stored as study"))
+        // Off a terminal, the upload's bar prints one line when every part is acknowledged.
+        let uploadLines = first.output.split(separator: "\n").filter { $0.contains("uploading 4 phase(s)") }
+        #expect(uploadLines.count == 1, "\(first.output)")
+        #expect(uploadLines.first?.contains("[##############################] 100% ") == true, "\(first.output)")
+        #expect(first.output.contains("storing the study: done in"), "\(first.output)")
         #expect(try deployment.value("SELECT count(*) FROM studies") == "1")
         #expect(try deployment.value("SELECT string_agg(phase, ',' ORDER BY phase) FROM series") == "AP,DP,NC,PV")
         #expect(try deployment.value("SELECT count(*) FROM jobs WHERE kind = 'analyze' AND state = 'queued'") == "1")
@@ -53,6 +59,73 @@ import TestSupport
         #expect(try deployment.value("SELECT count(*) FROM studies") == "1")
         #expect(try deployment.value("SELECT count(*) FROM series") == "4")
         #expect(try deployment.value("SELECT count(*) FROM jobs") == "1")
+    }
+
+    @Test func smallPartsStoreExactVolumes() throws {
+        let deployment = try Deployment()
+        try deployment.startCoordinator()
+        let study = Self.study(patient: 2)
+
+        // 0.05 MiB parts cut each 122,880-byte volume into three parts, the last one short.
+        let result = try submit([study.appendingPathComponent("dicom").path], to: deployment, extra: ["--part-size", "0.05"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("[##############################] 100% 0.5/0.5 MB"), "\(result.output)")
+
+        let store = StudyStore(connection: deployment.database)
+        for phase in ["NC", "AP", "PV", "DP"] {
+            let written = try SeriesAssembler.loadSeries(folder: study.appendingPathComponent("dicom/\(phase)").path).volume
+            let sha = try #require(try deployment.value("SELECT volume_sha256 FROM series WHERE phase = $1", [phase]))
+            #expect(try store.readBlob(sha) == written.voxels.withUnsafeBytes { Data($0) }, "the stored \(phase) volume differs")
+        }
+    }
+
+    @Test func olderCoordinatorGetsAttachedVolumes() throws {
+        // A coordinator built before UPLOAD_PART: it rejects the type as its decoder did and
+        // takes the volumes attached to SUBMIT_STUDY.
+        let endpoint = "tcp://127.0.0.1:\(freePort())"
+        let coordinator = try Socket(.router)
+        try coordinator.bind(endpoint)
+        let process = try ServiceProcess(["submit", Self.study(patient: 1).appendingPathComponent("dicom").path,
+                                          "--coordinator", endpoint, "--timeout", "20"], label: "submit-older")
+        defer { process.stop() }
+
+        var submission: SubmitStudy?
+        var attachments: [Wire.Attachment] = []
+        var rejectedParts = 0
+        try waitUntil("the submit command did not end; output:\n\(process.output)", timeout: .seconds(120)) {
+            _ = try poll([.socket(coordinator)], timeout: .milliseconds(50))
+            while let frames = try coordinator.receive() {
+                let client = frames[0]
+                let envelope = try Envelope.decode(Array(frames.dropFirst()))
+                let reply: Message
+                switch envelope.message {
+                case .status(let request):
+                    reply = .statusReply(StatusReply(request: request.request, counts: [:], jobs: []))
+                case .uploadPart:
+                    rejectedParts += 1
+                    reply = .error(ErrorReply(request: nil, message: "malformed request: unknown message type 33 in frame 0"))
+                case .submitStudy(let request):
+                    submission = request
+                    attachments = envelope.attachments
+                    reply = .studySubmitted(StudySubmitted(request: request.request, study: 7, job: 9, alreadyStored: false))
+                default:
+                    throw TestFailure("unexpected \(envelope.message.name) from the submit command")
+                }
+                coordinator.send([client] + Envelope(reply).encode())
+            }
+            return !process.isRunning
+        }
+
+        #expect(process.wait(timeout: .zero) == 0, "\(process.output)")
+        #expect(rejectedParts == 1)
+        #expect(process.output.contains("the coordinator does not accept uploads in parts; sending the study as one message"), "\(process.output)")
+        #expect(process.output.contains("stored as study 7, analyze job 9"), "\(process.output)")
+        let received = try #require(submission)
+        #expect(received.upload == nil)
+        #expect(attachments.map(\.name) == received.series.map(\.seriesInstanceUID))
+        for (attachment, series) in zip(attachments, received.series) {
+            #expect(attachment.data.count == 4 * series.size.reduce(1, *), "series \(series.phase) has a volume of another size")
+        }
     }
 
     @Test func badInputsGetClearMessages() throws {
