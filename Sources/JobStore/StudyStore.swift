@@ -157,7 +157,7 @@ public final class StudyStore {
         repeat {
             let end = min(offset + Self.chunkSize, data.count)
             try connection.execute("INSERT INTO blob_chunks (sha256, chunk_index, data) VALUES ($1, $2, $3::bytea)",
-                                   [sha, index, ByteaHex(data.subdata(in: offset..<end))])
+                                   [sha, index, ByteaHex(data.subdata(in: data.startIndex + offset..<data.startIndex + end))])
             index += 1
             offset = end
         } while offset < data.count
