@@ -23,8 +23,14 @@ public enum InstanceNorm {
     public static func forward(
         _ input: Tensor, scale: Tensor, shift: Tensor, epsilon: Float = defaultEpsilon
     ) -> (output: Tensor, statistics: Statistics) {
-        var output = input
-        let statistics = normalise(&output, scale: scale, shift: shift, epsilon: epsilon)
+        let (batch, voxels, channels) = dimensions(input)
+        var output = Tensor(uninitializedShape: input.shape)
+        let statistics = input.scalars.withUnsafeBufferPointer { x in
+            output.scalars.withUnsafeMutableBufferPointer { y in
+                normalise(SendablePointer(x), into: SendablePointer(y), batch: batch, voxels: voxels, channels: channels,
+                          scale: scale, shift: shift, epsilon: epsilon, leakyReLUSlope: nil)
+            }
+        }
         return (output, statistics)
     }
 
@@ -36,6 +42,17 @@ public enum InstanceNorm {
         _ tensor: inout Tensor, scale: Tensor, shift: Tensor, epsilon: Float = defaultEpsilon, leakyReLUSlope: Float? = nil
     ) -> Statistics {
         let (batch, voxels, channels) = dimensions(tensor)
+        return tensor.scalars.withUnsafeMutableBufferPointer { buffer in
+            normalise(SendablePointer(buffer), into: SendablePointer(buffer), batch: batch, voxels: voxels, channels: channels,
+                      scale: scale, shift: shift, epsilon: epsilon, leakyReLUSlope: leakyReLUSlope)
+        }
+    }
+
+    /// Normalises (batch, voxels, channels) values from `x` into `y`, which may be the same buffer.
+    private static func normalise(
+        _ x: SendablePointer<Float>, into y: SendablePointer<Float>, batch: Int, voxels: Int, channels: Int,
+        scale: Tensor, shift: Tensor, epsilon: Float, leakyReLUSlope: Float?
+    ) -> Statistics {
         precondition(scale.shape == [channels] && shift.shape == [channels], "instance norm scale and shift must be (\(channels))")
         let slabs = max(1, min(ProcessInfo.processInfo.activeProcessorCount * 2, voxels / 4096))
         let slabVoxels = (voxels + slabs - 1) / slabs
@@ -44,8 +61,7 @@ public enum InstanceNorm {
         var multipliers = [Float](repeating: 0, count: batch * channels)
         var offsets = [Float](repeating: 0, count: batch * channels)
 
-        tensor.scalars.withUnsafeMutableBufferPointer { buffer in
-            let x = SendablePointer(buffer)
+        do {
             /// Runs `body` on every slab of every sample in parallel: (sample, first voxel, voxel count).
             func forEachSlab(_ body: @Sendable (Int, Int, Int) -> Void) {
                 DispatchQueue.concurrentPerform(iterations: batch * slabs) { job in
@@ -96,17 +112,19 @@ public enum InstanceNorm {
                 offsets.withUnsafeBufferPointer { offsets in
                     let (multipliers, offsets) = (SendablePointer(multipliers), SendablePointer(offsets))
                     forEachSlab { n, first, count in
-                        let rows = x.base + (n * voxels + first) * channels
+                        let inputRows = x.base + (n * voxels + first) * channels
+                        let outputRows = y.base + (n * voxels + first) * channels
                         let m = multipliers.base + n * channels
                         let o = offsets.base + n * channels
                         for v in 0..<count {
-                            let row = rows + v * channels
+                            let inputRow = inputRows + v * channels
+                            let outputRow = outputRows + v * channels
                             for c in 0..<channels {
-                                row[c] = row[c] * m[c] + o[c]
+                                outputRow[c] = inputRow[c] * m[c] + o[c]
                             }
                         }
                         if let slope = leakyReLUSlope {
-                            LeakyReLU.rectify(rows, count: count * channels, slope: slope)
+                            LeakyReLU.rectify(outputRows, count: count * channels, slope: slope)
                         }
                     }
                 }
