@@ -50,20 +50,23 @@ struct UploadStaging {
             throw Rejection(description: "upload ID '\(part.upload.prefix(80))' is invalid: use 1 to 64 ASCII letters, digits or hyphens, such as a UUID",
                             logDescription: "invalid upload ID of \(part.upload.count) characters")
         }
-        guard var upload = uploads[part.upload] ?? (part.offset == 0 ? Upload(lastActivity: now) : nil) else {
+        // No copy of the staged upload is bound here: one would share the volumes' storage, and
+        // the append below would then copy the whole volume for every part.
+        guard uploads[part.upload] != nil || part.offset == 0 else {
             throw Rejection(description: unknownMessage(part.upload, "The first part of an upload must have offset 0."),
                             logDescription: "unknown or expired upload \(part.upload)")
         }
-        let staged = upload.volumes[part.seriesInstanceUID]?.count ?? 0
+        let staged = uploads[part.upload]?.volumes[part.seriesInstanceUID]?.count ?? 0
+        let uploadBytes = uploads[part.upload]?.byteCount ?? 0
         guard part.offset == staged else {
             throw Rejection(description: "upload \(part.upload): the part of series \(part.seriesInstanceUID) has offset \(part.offset), expected \(staged) (the bytes staged so far)",
                             logDescription: "upload \(part.upload): part has offset \(part.offset), expected \(staged)")
         }
 
         // Limits are checked before anything is appended, so a rejected part leaves no bytes behind.
-        if upload.byteCount + bytes.count > limit {
+        if uploadBytes + bytes.count > limit {
             drop(part.upload)
-            throw Rejection(description: "upload \(part.upload) was dropped: \(upload.byteCount + bytes.count) bytes would exceed the limit of \(limit) bytes per upload (coordinator option --upload-limit)",
+            throw Rejection(description: "upload \(part.upload) was dropped: \(uploadBytes + bytes.count) bytes would exceed the limit of \(limit) bytes per upload (coordinator option --upload-limit)",
                             logDescription: "upload \(part.upload) dropped above the limit of \(limit) bytes per upload")
         }
         if totalBytes + bytes.count > totalLimit {
@@ -72,12 +75,11 @@ struct UploadStaging {
                             logDescription: "upload \(part.upload) dropped above the limit of \(totalLimit) bytes for all uploads")
         }
 
-        upload.volumes[part.seriesInstanceUID, default: Data()].append(bytes)
-        upload.byteCount += bytes.count
-        upload.lastActivity = now
-        uploads[part.upload] = upload
+        uploads[part.upload, default: Upload(lastActivity: now)].volumes[part.seriesInstanceUID, default: Data()].append(bytes)
+        uploads[part.upload]!.byteCount += bytes.count
+        uploads[part.upload]!.lastActivity = now
         totalBytes += bytes.count
-        return (staged + bytes.count, upload.byteCount)
+        return (staged + bytes.count, uploadBytes + bytes.count)
     }
 
     /// Removes an upload and returns its staged volumes per Series Instance UID.
