@@ -30,6 +30,7 @@ import TestSupport
         struct Lesion: Decodable {
             let track: Int?
             let centroid: [Double]
+            let longestAxialMillimetres: Double
             let category: String
         }
         struct Response: Decodable {
@@ -73,25 +74,36 @@ import TestSupport
         #expect(history.tracking == "succeeded")
         #expect(history.studies.count == 2)
 
-        // True lesions of 10 mm or more are found where the manifest puts them, and one found in
-        // both studies keeps its track. The shipped weights miss about two in five of them (see
-        // Docs/model-card.md), so the test expects one per study, not all.
+        // Each study has two true lesions of 10 mm or more: a 46 mm cyst and a 27 mm FNH. A lesion
+        // found where the manifest puts one must measure close to its true size and keep its
+        // track. The shipped weights find the cyst and miss the FNH, which is nearly isodense
+        // outside the arterial phase (lesion Dice 0.37 on held-out phantoms, Docs/model-card.md),
+        // so only the cyst must be found.
         var trackOfTruth: [Int: Int] = [:]
         for (manifest, study) in zip(manifests, history.studies) {
             #expect(study.analysis == "succeeded")
             #expect(study.studyDate == "\(manifest.studyDate.prefix(4))-\(manifest.studyDate.dropFirst(4).prefix(2))-\(manifest.studyDate.suffix(2))")
-            var found = 0
-            for truth in manifest.lesions where truth.longestAxialDiameterMillimetres >= 10 {
+            let measurable = manifest.lesions.filter { $0.longestAxialDiameterMillimetres >= 10 }
+            #expect(measurable.count == 2)
+            for truth in measurable {
                 let nearest = study.lesions.min { distance($0.centroid, truth.centre) < distance($1.centroid, truth.centre) }
-                guard let lesion = nearest, distance(lesion.centroid, truth.centre) <= truth.longestAxialDiameterMillimetres / 2 else { continue }
-                found += 1
+                guard let lesion = nearest, distance(lesion.centroid, truth.centre) <= truth.longestAxialDiameterMillimetres / 2 else {
+                    print("e2e: study \(study.study) true track \(truth.track) (\(truth.longestAxialDiameterMillimetres) mm) not found")
+                    #expect(truth.longestAxialDiameterMillimetres < 40, "the 46 mm cyst was not found in study \(study.study)")
+                    continue
+                }
+                let error = abs(lesion.longestAxialMillimetres - truth.longestAxialDiameterMillimetres)
+                print("e2e: study \(study.study) true track \(truth.track): \(lesion.longestAxialMillimetres) mm against \(truth.longestAxialDiameterMillimetres) mm")
+                #expect(error <= max(5, 0.25 * truth.longestAxialDiameterMillimetres),
+                        "true track \(truth.track): \(lesion.longestAxialMillimetres) mm measured, \(truth.longestAxialDiameterMillimetres) mm true")
                 let track = try #require(lesion.track, "a found lesion has no track")
                 if let earlier = trackOfTruth[truth.track] {
                     #expect(track == earlier, "true track \(truth.track) was track \(earlier), then \(track)")
                 }
                 trackOfTruth[truth.track] = track
             }
-            #expect(found >= 1, "no true lesion of 10 mm or more found in study \(study.study)")
+            print("e2e: study \(study.study) reports \(study.lesions.count) lesions, the manifest \(manifest.lesions.count)")
+            #expect(study.lesions.count <= manifest.lesions.count + 4, "\(study.lesions.count) lesions reported, \(manifest.lesions.count) true")
         }
         #expect(history.studies[1].responses.map(\.criteria).contains("RECIST 1.1"))
 
@@ -106,12 +118,21 @@ import TestSupport
         let truth = Resampler.resampleLabels(
             try NIfTIImage(contentsOf: patientFolder.appendingPathComponent("timepoint-0/labels.nii.gz").path).labels(as: UInt8.self),
             onto: predicted.geometry)
-        let both = zip(predicted.voxels, truth.voxels).filter { $0 != 0 && $1 != 0 }.count
-        let liverDice = 2 * Double(both) / Double(predicted.voxels.filter { $0 != 0 }.count + truth.voxels.filter { $0 != 0 }.count)
-        #expect(liverDice >= 0.4, "liver Dice \(liverDice)")
+        let liverDice = dice(predicted.voxels.map { $0 != 0 }, truth.voxels.map { $0 != 0 })
+        let lesionDice = dice(predicted.voxels.map { $0 == 2 }, truth.voxels.map { $0 == 2 })
+        print("e2e: liver Dice \(liverDice), lesion Dice \(lesionDice)")
+        // The shipped weights reach liver 0.74 and lesion 0.26 here: margins for other machines'
+        // rounding, and bars that a map on the wrong grid or from broken weights falls below.
+        #expect(liverDice >= 0.65, "liver Dice \(liverDice)")
+        #expect(lesionDice >= 0.2, "lesion Dice \(lesionDice)")
         let keyImages = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("keys").path)
         #expect(keyImages.count == history.studies[0].lesions.count)
         #expect(try deployment.value("SELECT count(*) FROM audit_log WHERE actor = 'e2e'") == "2")
+    }
+
+    private func dice(_ a: [Bool], _ b: [Bool]) -> Double {
+        let both = zip(a, b).filter { $0 && $1 }.count
+        return 2 * Double(both) / Double(a.filter { $0 }.count + b.filter { $0 }.count)
     }
 
     private func distance(_ a: [Double], _ b: [Double]) -> Double {
