@@ -40,7 +40,7 @@ import Testing
         }
     }
 
-    /// A batch of one with 12,288 voxels is cut into slabs that the cores share; each voxel must
+    /// A batch of one with 12,288 voxels is cut into slabs that the cores share. Each voxel must
     /// still be normalised with its whole channel's statistics, then rectified.
     @Test mutating func normaliseInPlaceWithActivationMatchesDoubleArithmetic() {
         let (voxels, channels) = (12_288, 5)
