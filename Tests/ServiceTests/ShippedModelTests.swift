@@ -15,8 +15,8 @@ import TestSupport
     @Test func shippedWeightsSegmentHeldOutPhantom() throws {
         let report = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-shipped-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: report) }
-        // Training never drew seed 1000 (its phantom streams start at seeds 1, 801, 2401, 3001 and
-        // 3201); patient 1 was chosen before any result was seen.
+        // Training never drew seed 1000: its phantom streams start at seeds 1, 801, 2401, 3001 and
+        // 3201. Patient 1 was chosen before any result was seen.
         let evaluation = try ServiceProcess(command: [
             ServiceProcess.releaseExecutable, "evaluate", "--model", ServiceProcess.packageRoot.appendingPathComponent("Models/std-net").path,
             "--seed", "1000", "--patients", "1", "--json", report.path,
