@@ -61,71 +61,70 @@ public enum InstanceNorm {
         var multipliers = [Float](repeating: 0, count: batch * channels)
         var offsets = [Float](repeating: 0, count: batch * channels)
 
-        do {
-            /// Runs `body` on every slab of every sample in parallel: (sample, first voxel, voxel count).
-            func forEachSlab(_ body: @Sendable (Int, Int, Int) -> Void) {
-                DispatchQueue.concurrentPerform(iterations: batch * slabs) { job in
-                    let first = (job % slabs) * slabVoxels
-                    body(job / slabs, first, max(0, min(slabVoxels, voxels - first)))
-                }
-            }
-            // Per-slab sums, added in slab order afterwards so the result does not depend on
-            // thread timing.
-            let partials = UnsafeMutableBufferPointer<Double>.allocate(capacity: batch * slabs * channels)
-            defer { partials.deallocate() }
-            let slabSums = SendablePointer(partials)
+        // Per-slab sums, added in slab order afterwards so that the result does not depend on
+        // thread timing.
+        let partials = UnsafeMutableBufferPointer<Double>.allocate(capacity: batch * slabs * channels)
+        defer { partials.deallocate() }
+        let slabSums = SendablePointer(partials)
 
-            // Pass 1: channel means.
-            forEachSlab { n, first, count in
-                let slab = n * slabs + first / slabVoxels
-                sumRows(x.base + (n * voxels + first) * channels, rows: count, channels: channels, centre: nil,
-                        into: slabSums.base + slab * channels)
+        /// Runs `body` on every slab of every sample in parallel: (slab, sample, first voxel, voxel count).
+        func forEachSlab(_ body: @Sendable (Int, Int, Int, Int) -> Void) {
+            DispatchQueue.concurrentPerform(iterations: batch * slabs) { slab in
+                let first = (slab % slabs) * slabVoxels
+                body(slab, slab / slabs, first, max(0, min(slabVoxels, voxels - first)))
             }
-            for n in 0..<batch {
-                for c in 0..<channels {
-                    let total = (0..<slabs).reduce(0.0) { $0 + partials[(n * slabs + $1) * channels + c] }
-                    mean[n * channels + c] = Float(total / Double(voxels))
-                }
-            }
+        }
+        /// Returns the sum of the slab sums of one sample's channel.
+        func channelTotal(_ n: Int, _ c: Int) -> Double {
+            (0..<slabs).reduce(0.0) { $0 + partials[(n * slabs + $1) * channels + c] }
+        }
 
-            // Pass 2: channel variances about those means.
-            mean.withUnsafeBufferPointer { means in
-                let means = SendablePointer(means)
-                forEachSlab { n, first, count in
-                    let slab = n * slabs + first / slabVoxels
-                    sumRows(x.base + (n * voxels + first) * channels, rows: count, channels: channels,
-                            centre: means.base + n * channels, into: slabSums.base + slab * channels)
-                }
+        // Pass 1: channel means.
+        forEachSlab { slab, n, first, count in
+            sumRows(x.base + (n * voxels + first) * channels, rows: count, channels: channels, centre: nil,
+                    into: slabSums.base + slab * channels)
+        }
+        for n in 0..<batch {
+            for c in 0..<channels {
+                mean[n * channels + c] = Float(channelTotal(n, c) / Double(voxels))
             }
-            for n in 0..<batch {
-                for c in 0..<channels {
-                    let total = (0..<slabs).reduce(0.0) { $0 + partials[(n * slabs + $1) * channels + c] }
-                    let index = n * channels + c
-                    reciprocalStandardDeviation[index] = 1 / (Float(total / Double(voxels)) + epsilon).squareRoot()
-                    multipliers[index] = reciprocalStandardDeviation[index] * scale.scalars[c]
-                    offsets[index] = shift.scalars[c] - mean[index] * multipliers[index]
-                }
-            }
+        }
 
-            // Pass 3: y = (x - mean) · rstd · γ + β, folded into one multiply-add.
-            multipliers.withUnsafeBufferPointer { multipliers in
-                offsets.withUnsafeBufferPointer { offsets in
-                    let (multipliers, offsets) = (SendablePointer(multipliers), SendablePointer(offsets))
-                    forEachSlab { n, first, count in
-                        let inputRows = x.base + (n * voxels + first) * channels
-                        let outputRows = y.base + (n * voxels + first) * channels
-                        let m = multipliers.base + n * channels
-                        let o = offsets.base + n * channels
-                        for v in 0..<count {
-                            let inputRow = inputRows + v * channels
-                            let outputRow = outputRows + v * channels
-                            for c in 0..<channels {
-                                outputRow[c] = inputRow[c] * m[c] + o[c]
-                            }
+        // Pass 2: channel variances about those means.
+        mean.withUnsafeBufferPointer { means in
+            let means = SendablePointer(means)
+            forEachSlab { slab, n, first, count in
+                sumRows(x.base + (n * voxels + first) * channels, rows: count, channels: channels,
+                        centre: means.base + n * channels, into: slabSums.base + slab * channels)
+            }
+        }
+        for n in 0..<batch {
+            for c in 0..<channels {
+                let index = n * channels + c
+                reciprocalStandardDeviation[index] = 1 / (Float(channelTotal(n, c) / Double(voxels)) + epsilon).squareRoot()
+                multipliers[index] = reciprocalStandardDeviation[index] * scale.scalars[c]
+                offsets[index] = shift.scalars[c] - mean[index] * multipliers[index]
+            }
+        }
+
+        // Pass 3: y = (x - mean) · rstd · γ + β, folded into one multiply-add.
+        multipliers.withUnsafeBufferPointer { multipliers in
+            offsets.withUnsafeBufferPointer { offsets in
+                let (multipliers, offsets) = (SendablePointer(multipliers), SendablePointer(offsets))
+                forEachSlab { _, n, first, count in
+                    let inputRows = x.base + (n * voxels + first) * channels
+                    let outputRows = y.base + (n * voxels + first) * channels
+                    let m = multipliers.base + n * channels
+                    let o = offsets.base + n * channels
+                    for v in 0..<count {
+                        let inputRow = inputRows + v * channels
+                        let outputRow = outputRows + v * channels
+                        for c in 0..<channels {
+                            outputRow[c] = inputRow[c] * m[c] + o[c]
                         }
-                        if let slope = leakyReLUSlope {
-                            LeakyReLU.rectify(outputRows, count: count * channels, slope: slope)
-                        }
+                    }
+                    if let slope = leakyReLUSlope {
+                        LeakyReLU.rectify(outputRows, count: count * channels, slope: slope)
                     }
                 }
             }
