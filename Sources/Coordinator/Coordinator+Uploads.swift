@@ -7,6 +7,7 @@ extension Coordinator {
     /// Stages one part and replies with UPLOAD_ACK, or with ERROR when the part is rejected.
     func uploadPart(_ part: UploadPart, attachments: [Attachment], from client: Data) {
         guard attachments.count == 1 else {
+            uploadErrors.report("upload part rejected", LogText("\(attachments.count) attachments, expected 1"), .warning)
             reply(.error(ErrorReply(request: part.request, message: "UPLOAD_PART has \(attachments.count) attachments, expected 1 with the part's bytes")), to: client)
             return
         }

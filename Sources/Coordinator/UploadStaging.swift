@@ -12,8 +12,8 @@ struct UploadStaging {
         var lastActivity: ContinuousClock.Instant
     }
 
-    /// A part that was not staged; `description` goes to the client and names the upload, the
-    /// series and the values at fault.
+    /// A part that was not staged. Its `description` goes to the client and names the upload,
+    /// the series and the values at fault.
     struct Rejection: Error, CustomStringConvertible {
         let description: String
         /// The same without Series Instance UIDs, which can identify a patient, for the log.

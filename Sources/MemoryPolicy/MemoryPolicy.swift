@@ -24,8 +24,8 @@ public func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
 /// unmaps it on free. A network pass that allocates the same activation sizes window after
 /// window then pays for faulting in and zeroing them every time: a fifth of a window's time on
 /// the development machine.
-/// All threads share the main heap: a thread's own arena is limited to 64 MiB, and glibc maps
-/// a larger block for it with mmap whatever the settings above say. A worker runs each job on a
+/// All threads share the main heap, because a thread's own arena is limited to 64 MiB and glibc
+/// maps a larger block for it with mmap regardless of the settings above. A worker runs each job on a
 /// thread of its own, and there a 268 MB buffer took 100 ms to allocate and fill instead of 11 ms.
 /// The price is that the process keeps its peak heap until it exits, which suits a worker or a
 /// benchmark that runs one model over and over. Call it once, at start-up, before any large

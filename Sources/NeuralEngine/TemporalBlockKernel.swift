@@ -134,7 +134,7 @@ struct BlockKernel {
         let phaseCount = layout.present.count
         let scale = 1 / Float(headChannels).squareRoot()
         let absent = SIMD4<Float>(0, 1, 2, 3) .>= SIMD4(repeating: Float(phaseCount))
-        // One head's keys and values channel by channel, one phase per lane; absent lanes stay 0.
+        // One head's keys and values, channel by channel with one phase per lane. Absent lanes stay 0.
         let keys = UnsafeMutablePointer<SIMD4<Float>>.allocate(capacity: 2 * headChannels)
         defer { keys.deallocate() }
         let values = keys + headChannels

@@ -145,7 +145,7 @@ public struct STDNetModel: Sendable {
         Convolution3D.forward(input: input, weight: weights["\(name).weight"], bias: weights["\(name).bias"], geometry: geometry)
     }
 
-    /// Instance norm in place, followed by LeakyReLU when `activated`.
+    /// Normalises `tensor` in place, then applies LeakyReLU when `activated`.
     private func normalise(_ tensor: inout Tensor, _ name: String, activated: Bool) {
         InstanceNorm.normalise(&tensor, scale: weights["\(name).scale"], shift: weights["\(name).shift"],
                                leakyReLUSlope: activated ? LeakyReLU.defaultSlope : nil)
