@@ -22,19 +22,23 @@ extension Coordinator {
             reply(.studySubmitted(StudySubmitted(request: submission.request, study: stored.studyID, job: stored.analyzeJobID,
                                                  alreadyStored: !stored.inserted)), to: client)
         } catch let error as SubmissionError {
-            // The reason names DICOM UIDs, which can identify a patient: it goes to the client only.
-            logger.warning("study submission rejected", ["series": submission.series.count, "upload": submission.upload ?? "none"])
-            reply(.error(ErrorReply(request: submission.request, message: error.description)), to: client)
+            reject(submission, error.description, to: client)
         }
+    }
+
+    /// Replies to a rejected submission with ERROR. The reason names DICOM UIDs, which can
+    /// identify a patient, so it goes to the client only and the log line has the upload ID and
+    /// series count.
+    private func reject(_ submission: SubmitStudy, _ reason: String, to client: Data) {
+        logger.warning("study submission rejected", ["series": submission.series.count, "upload": submission.upload ?? "none"])
+        reply(.error(ErrorReply(request: submission.request, message: reason)), to: client)
     }
 
     /// Collects each series' volume in request order, from the named upload or else from the
     /// attachments, or replies with ERROR and returns nil. The named upload is removed either way.
     private func collectVolumes(_ submission: SubmitStudy, attachments: [Attachment], from client: Data) -> [Data]? {
-        func reject(_ message: String) -> [Data]? {
-            // The message names DICOM UIDs, so the log line has the upload ID and series count only.
-            logger.warning("study submission rejected", ["series": submission.series.count, "upload": submission.upload ?? "none"])
-            reply(.error(ErrorReply(request: submission.request, message: message)), to: client)
+        func reject(_ reason: String) -> [Data]? {
+            self.reject(submission, reason, to: client)
             return nil
         }
 
