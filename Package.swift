@@ -26,12 +26,11 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
-        .systemLibrary(name: "COpenBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CCharLS", providers: [.apt(["libcharls-dev"])]),
         .systemLibrary(name: "COpenJPEG", providers: [.apt(["libopenjp2-7-dev"])]),
         .systemLibrary(name: "CLibJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .target(name: "JobStore", dependencies: ["CLibPQ", "CLibCrypto"]),
-        .target(name: "NeuralEngine", dependencies: ["CDNNL", "COpenBLAS", "MemoryPolicy"]),
+        .target(name: "NeuralEngine", dependencies: ["CDNNL", "MemoryPolicy"]),
         .systemLibrary(name: "CMalloc"),
         .target(name: "MemoryPolicy", dependencies: ["CMalloc"]),
         .target(name: "STDNet", dependencies: ["NeuralEngine", "Imaging", "Phantom", "Lesions"]),

@@ -26,8 +26,8 @@ if [[ ! -f "$models/std-net/model.safetensors" ]]; then
     "$engine" save-random "$models"
 fi
 
-# oneDNN's OpenMP threads. The engine's own loops use Dispatch on the machine's cores, and it
-# calls OpenBLAS single-threaded.
+# oneDNN's OpenMP threads. The engine's own loops use Dispatch on the machine's cores, and its
+# matrix products inside those loops run on one thread each.
 export OMP_NUM_THREADS=$threads
 
 # Runs one measurement and prints its key=value line followed by the peak RSS from time -v.

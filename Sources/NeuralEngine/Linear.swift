@@ -1,9 +1,8 @@
 /// A fully connected layer, y = x Wᵀ + b, over the last axis of its input.
 ///
 /// Shapes: input (..., inFeatures), weight (outFeatures, inFeatures), bias (outFeatures),
-/// output (..., outFeatures). The fast version runs on OpenBLAS `cblas_sgemm` (single-threaded,
-/// see `sgemm`); `referenceForward`
-/// is the plain-Swift version the tests compare it with.
+/// output (..., outFeatures). The fast version runs on oneDNN's sgemm (single-threaded, see
+/// `sgemm`); `referenceForward` is the plain-Swift version the tests compare it with.
 public enum Linear {
     /// Computes x Wᵀ + b.
     public static func forward(input: Tensor, weight: Tensor, bias: Tensor) -> Tensor {

@@ -1,7 +1,9 @@
 // One worker's scratch memory and the steps of the fused temporal kernels over one block of
 // locations: the forward pass (which keeps every activation of the block) and the backward pass
-// (which consumes them). Row r = p · n + l of every matrix belongs to present phase p at
-// location l of a block of n locations.
+// (which consumes them). Row r = p · S + l of every row matrix belongs to present phase p at
+// location l, where S is the block size. The block's last rows per phase are zero when the
+// volume's last block has fewer than S locations. The attention's matrices are transposed
+// (column r), so that its loops read 16 locations at a time.
 
 struct BlockKernel {
     let weights: PackedParameters
@@ -13,11 +15,11 @@ struct BlockKernel {
     let tokens: UnsafeMutablePointer<Float>
     /// LayerNorm₁(h), its row means and reciprocal standard deviations.
     let attentionNormOutput, attentionNormMean, attentionNormRstd: UnsafeMutablePointer<Float>
-    /// Query, key and value rows, 3C wide.
+    /// Queries, keys and values, transposed: 3C rows of P · S columns.
     let projections: UnsafeMutablePointer<Float>
-    /// Softmax weights, index ((l · heads + head) · P + t) · P + s.
+    /// Softmax weights, index ((head · P + t) · P + s) · S + l.
     let attentionWeights: UnsafeMutablePointer<Float>
-    /// Weighted values, heads concatenated.
+    /// Weighted values, heads concatenated, transposed: C rows of P · S columns.
     let context: UnsafeMutablePointer<Float>
     /// u = h + attention output.
     let residual: UnsafeMutablePointer<Float>
@@ -32,7 +34,8 @@ struct BlockKernel {
     /// Softmax scores or their gradients for one query, P values.
     let scores: UnsafeMutablePointer<Float>
 
-    // Backward gradients; they alias nothing and exist only when training.
+    // Backward gradients; they alias nothing and exist only when training. The context and
+    // projection gradients are transposed like the context and projections.
     let encodedGradient, residualGradient, normGradient, contextGradient, tokensGradient: UnsafeMutablePointer<Float>
     let hiddenGradient, projectionsGradient: UnsafeMutablePointer<Float>
 
@@ -50,7 +53,9 @@ struct BlockKernel {
         ]
         let gradientSizes = [rows * c, rows * c, rows * c, rows * c, rows * c, rows * hiddenWidth, rows * 3 * c]
         sizes += training ? gradientSizes : gradientSizes.map { _ in 0 }
+        // Zeros, so that the padding columns of a partial block hold finite values.
         storage = .allocate(capacity: sizes.reduce(0, +))
+        storage.initialize(repeating: 0)
         var pointers: [UnsafeMutablePointer<Float>] = []
         var offset = 0
         for size in sizes {
@@ -75,35 +80,41 @@ struct BlockKernel {
     func forward(phases: UnsafePointer<Float>, start: Int, count n: Int) {
         let channels = layout.channels
         let hiddenChannels = layout.hiddenChannels
-        let rows = layout.present.count * n
+        let stride = layout.blockLocations
+        let rows = layout.present.count * stride
 
-        // Step 1: gather the tokens and add each phase slot's embedding.
+        // Step 1: gather the tokens and add each phase slot's embedding; zero rows pad the block.
         for (p, slot) in layout.present.enumerated() {
             let embedding = weights[.phaseEmbedding] + slot * channels
             for l in 0..<n {
                 let sourceRow = phases + (slot * layout.locations + start + l) * channels
-                let tokenRow = tokens + (p * n + l) * channels
+                let tokenRow = tokens + (p * stride + l) * channels
                 for c in 0..<channels {
                     tokenRow[c] = sourceRow[c] + embedding[c]
                 }
             }
+            (tokens + (p * stride + n) * channels).update(repeating: 0, count: (stride - n) * channels)
         }
 
-        // Step 2: u = h + W_o · Attention(LayerNorm₁(h)) + b_o.
+        // Step 2: u = h + W_o · Attention(LayerNorm₁(h)) + b_o, with the projections and the
+        // context transposed.
         LayerNorm.normalizeRows(
             tokens, into: attentionNormOutput, rows: rows, width: channels,
             scale: weights[.attentionNormScale], shift: weights[.attentionNormShift], epsilon: LayerNorm.defaultEpsilon,
             mean: attentionNormMean, reciprocalStandardDeviation: attentionNormRstd)
-        fillRows(projections, rows: rows, with: weights[.inputProjectionBias], width: 3 * channels)
+        let inputBias = weights[.inputProjectionBias]
+        for feature in 0..<3 * channels {
+            (projections + feature * rows).update(repeating: inputBias[feature], count: rows)
+        }
         sgemm(
-            transposeA: false, transposeB: true, m: rows, n: 3 * channels, k: channels,
-            a: attentionNormOutput, lda: channels, b: weights[.inputProjectionWeight], ldb: channels,
-            beta: 1, c: projections, ldc: 3 * channels)
-        attend(count: n)
+            transposeA: false, transposeB: true, m: 3 * channels, n: rows, k: channels,
+            a: weights[.inputProjectionWeight], lda: channels, b: attentionNormOutput, ldb: channels,
+            beta: 1, c: projections, ldc: rows)
+        attend()
         addRows(residual, tokens, plus: weights[.outputProjectionBias], rows: rows, width: channels)
         sgemm(
-            transposeA: false, transposeB: true, m: rows, n: channels, k: channels,
-            a: context, lda: channels, b: weights[.outputProjectionWeight], ldb: channels,
+            transposeA: true, transposeB: true, m: rows, n: channels, k: channels,
+            a: context, lda: rows, b: weights[.outputProjectionWeight], ldb: channels,
             beta: 1, c: residual, ldc: channels)
 
         // Step 3: z = u + W₂ GELU(W₁ LayerNorm₂(u) + b₁) + b₂.
@@ -124,53 +135,69 @@ struct BlockKernel {
             beta: 1, c: encoded, ldc: channels)
     }
 
-    /// Computes the attention weights and the context of every token, head by head. The present
-    /// phases (at most four) occupy the lanes of a SIMD4 vector, so the scores of one query
-    /// against every key, their softmax and the weighting of the values are lane-wise.
-    private func attend(count n: Int) {
-        let channels = layout.channels
+    /// Computes the attention weights and the context of every token, head by head. Each vector
+    /// holds one feature of 16 neighbouring locations, so every step is lane-wise. There are
+    /// always four key phases: a study with fewer present phases repeats its last one, whose
+    /// extra copies get weight 0.
+    private func attend() {
         let heads = layout.heads
-        let headChannels = channels / heads
+        let headChannels = layout.channels / heads
         let phaseCount = layout.present.count
+        let stride = layout.blockLocations
+        let rows = phaseCount * stride
         let scale = 1 / Float(headChannels).squareRoot()
-        let absent = SIMD4<Float>(0, 1, 2, 3) .>= SIMD4(repeating: Float(phaseCount))
-        // One head's keys and values, channel by channel with one phase per lane. Absent lanes stay 0.
-        let keys = UnsafeMutablePointer<SIMD4<Float>>.allocate(capacity: 2 * headChannels)
-        defer { keys.deallocate() }
-        let values = keys + headChannels
-        keys.initialize(repeating: .zero, count: 2 * headChannels)
-        for l in 0..<n {
-            for head in 0..<heads {
-                for s in 0..<phaseCount {
-                    let key = projections + (s * n + l) * 3 * channels + channels + head * headChannels
-                    let value = key + channels
+        let keyColumns = keyPhaseColumns()
+        let presence = InlineArray<4, Float> { s in s < phaseCount ? 1 : 0 }
+        for head in 0..<heads {
+            let queries = projections + head * headChannels * rows
+            let keys = queries + layout.channels * rows
+            let values = keys + layout.channels * rows
+            let headContext = context + head * headChannels * rows
+            for t in 0..<phaseCount {
+                for l in Swift.stride(from: 0, to: stride, by: 16) {
+                    let queryColumn = t * stride + l
+                    var scores = InlineArray<4, SIMD16<Float>>(repeating: .zero)
                     for i in 0..<headChannels {
-                        keys[i][s] = key[i]
-                        values[i][s] = value[i]
+                        let query = load16(queries + i * rows + queryColumn)
+                        for s in 0..<4 {
+                            scores[s] += query * load16(keys + i * rows + keyColumns[s] + l)
+                        }
                     }
-                }
-                for t in 0..<phaseCount {
-                    let query = projections + (t * n + l) * 3 * channels + head * headChannels
-                    var scores = SIMD4<Float>()
+                    // A repeated phase has the last present phase's score, so it leaves the maximum as is.
+                    var maximum = scores[0]
+                    for s in 1..<4 {
+                        maximum = maximum.replacing(with: scores[s], where: scores[s] .> maximum)
+                    }
+                    var probabilities = InlineArray<4, SIMD16<Float>>(repeating: .zero)
+                    var total = SIMD16<Float>.zero
+                    for s in 0..<4 {
+                        probabilities[s] = fastExp((scores[s] - maximum) * scale) * presence[s]
+                        total += probabilities[s]
+                    }
+                    let reciprocal = 1 / total
+                    for s in 0..<4 {
+                        probabilities[s] *= reciprocal
+                        if s < phaseCount {
+                            store16(probabilities[s], attentionWeights + ((head * phaseCount + t) * phaseCount + s) * stride + l)
+                        }
+                    }
                     for i in 0..<headChannels {
-                        scores += query[i] * keys[i]
-                    }
-                    scores = (scores * scale).replacing(with: -.greatestFiniteMagnitude, where: absent)
-                    // The generic SIMD max() reduction is not specialised and costs a call per query.
-                    let maximum = max(max(scores[0], scores[1]), max(scores[2], scores[3]))
-                    let exponentials = fastExp(scores - maximum).replacing(with: 0, where: absent)
-                    let weights = exponentials * (1 / exponentials.sum())
-                    let weightRow = attentionWeights + ((l * heads + head) * phaseCount + t) * phaseCount
-                    for s in 0..<phaseCount {
-                        weightRow[s] = weights[s]
-                    }
-                    let contextRow = context + (t * n + l) * channels + head * headChannels
-                    for i in 0..<headChannels {
-                        contextRow[i] = (weights * values[i]).sum()
+                        var weighted = SIMD16<Float>.zero
+                        for s in 0..<4 {
+                            weighted += probabilities[s] * load16(values + i * rows + keyColumns[s] + l)
+                        }
+                        store16(weighted, headContext + i * rows + queryColumn)
                     }
                 }
             }
         }
+    }
+
+    /// The first column of each of the four key phases: present phase s, or the last present
+    /// phase for s beyond the present count.
+    private func keyPhaseColumns() -> InlineArray<4, Int> {
+        let last = layout.present.count - 1
+        return InlineArray { s in min(s, last) * layout.blockLocations }
     }
 
     /// Computes the pooling weights of locations start..<start + n and, unless `output` is nil,
@@ -178,11 +205,12 @@ struct BlockKernel {
     func pool(start: Int, count n: Int, into output: UnsafeMutablePointer<Float>?) {
         let channels = layout.channels
         let phaseCount = layout.present.count
+        let stride = layout.blockLocations
         let scale = 1 / Float(channels).squareRoot()
         for l in 0..<n {
             let weightRow = poolingWeights + l * phaseCount
             for p in 0..<phaseCount {
-                weightRow[p] = dot(encoded + (p * n + l) * channels, weights[.poolingQuery], count: channels) * scale
+                weightRow[p] = dot(encoded + (p * stride + l) * channels, weights[.poolingQuery], count: channels) * scale
             }
             softmaxInPlace(weightRow, count: phaseCount)
             guard let output else { continue }
@@ -191,7 +219,7 @@ struct BlockKernel {
                 fused[c] = 0
             }
             for p in 0..<phaseCount {
-                let token = encoded + (p * n + l) * channels
+                let token = encoded + (p * stride + l) * channels
                 for c in 0..<channels {
                     fused[c] += weightRow[p] * token[c]
                 }
@@ -210,9 +238,11 @@ struct BlockKernel {
     ) {
         let channels = layout.channels
         let hiddenChannels = layout.hiddenChannels
-        let rows = layout.present.count * n
+        let stride = layout.blockLocations
+        let rows = layout.present.count * stride
 
-        // Step 1: through the pooling to dL/dz.
+        // Step 1: through the pooling to dL/dz. The padding rows get zero gradients, so they add
+        // nothing to the parameter gradients.
         pool(start: start, count: n, into: nil)
         poolBackward(outputGradient: outputGradient + start * channels, count: n, gradients: gradients)
 
@@ -243,25 +273,29 @@ struct BlockKernel {
             scaleGradient: gradients[.mlpNormScale], shiftGradient: gradients[.mlpNormShift])
         addInPlace(residualGradient, encodedGradient, count: rows * channels)
 
-        // Step 3: through the attention. dL/dh gets dL/du directly and through LayerNorm₁.
+        // Step 3: through the attention, whose matrices are transposed. dL/dh gets dL/du directly
+        // and through LayerNorm₁.
         sgemm(
-            transposeA: true, transposeB: false, m: channels, n: channels, k: rows,
-            a: residualGradient, lda: channels, b: context, ldb: channels,
+            transposeA: true, transposeB: true, m: channels, n: channels, k: rows,
+            a: residualGradient, lda: channels, b: context, ldb: rows,
             beta: 1, c: gradients[.outputProjectionWeight], ldc: channels)
         addColumnSums(residualGradient, rows: rows, width: channels, into: gradients[.outputProjectionBias])
         sgemm(
-            transposeA: false, transposeB: false, m: rows, n: channels, k: channels,
-            a: residualGradient, lda: channels, b: weights[.outputProjectionWeight], ldb: channels,
-            beta: 0, c: contextGradient, ldc: channels)
-        attendBackward(count: n)
+            transposeA: true, transposeB: true, m: channels, n: rows, k: channels,
+            a: weights[.outputProjectionWeight], lda: channels, b: residualGradient, ldb: channels,
+            beta: 0, c: contextGradient, ldc: rows)
+        attendBackward()
         sgemm(
-            transposeA: true, transposeB: false, m: 3 * channels, n: channels, k: rows,
-            a: projectionsGradient, lda: 3 * channels, b: attentionNormOutput, ldb: channels,
+            transposeA: false, transposeB: false, m: 3 * channels, n: channels, k: rows,
+            a: projectionsGradient, lda: rows, b: attentionNormOutput, ldb: channels,
             beta: 1, c: gradients[.inputProjectionWeight], ldc: channels)
-        addColumnSums(projectionsGradient, rows: rows, width: 3 * channels, into: gradients[.inputProjectionBias])
+        let inputBiasGradient = gradients[.inputProjectionBias]
+        for feature in 0..<3 * channels {
+            inputBiasGradient[feature] += sum(projectionsGradient + feature * rows, count: rows)
+        }
         sgemm(
-            transposeA: false, transposeB: false, m: rows, n: channels, k: 3 * channels,
-            a: projectionsGradient, lda: 3 * channels, b: weights[.inputProjectionWeight], ldb: channels,
+            transposeA: true, transposeB: false, m: rows, n: channels, k: 3 * channels,
+            a: projectionsGradient, lda: rows, b: weights[.inputProjectionWeight], ldb: channels,
             beta: 0, c: normGradient, ldc: channels)
         LayerNorm.backwardRows(
             outputGradient: normGradient, input: tokens, rows: rows, width: channels,
@@ -274,7 +308,7 @@ struct BlockKernel {
         for (p, slot) in layout.present.enumerated() {
             let embeddingGradient = gradients[.phaseEmbedding] + slot * channels
             for l in 0..<n {
-                let gradientRow = tokensGradient + (p * n + l) * channels
+                let gradientRow = tokensGradient + (p * stride + l) * channels
                 let destinationRow = phasesGradient + (slot * layout.locations + start + l) * channels
                 for c in 0..<channels {
                     destinationRow[c] = gradientRow[c]
@@ -288,6 +322,7 @@ struct BlockKernel {
     private func poolBackward(outputGradient: UnsafePointer<Float>, count n: Int, gradients: PackedParameters) {
         let channels = layout.channels
         let phaseCount = layout.present.count
+        let stride = layout.blockLocations
         let scale = 1 / Float(channels).squareRoot()
         let query = weights[.poolingQuery]
         let queryGradient = gradients[.poolingQuery]
@@ -298,8 +333,8 @@ struct BlockKernel {
             // Pass 1: da_p = dy · z_p, and the direct path dz_p = a_p dy.
             var weightedSum: Float = 0
             for p in 0..<phaseCount {
-                let token = encoded + (p * n + l) * channels
-                let tokenGradient = encodedGradient + (p * n + l) * channels
+                let token = encoded + (p * stride + l) * channels
+                let tokenGradient = encodedGradient + (p * stride + l) * channels
                 scores[p] = dot(gradientRow, token, count: channels)
                 weightedSum += scores[p] * weightRow[p]
                 for c in 0..<channels {
@@ -310,51 +345,76 @@ struct BlockKernel {
             // Pass 2: through the softmax to the scores, then to z_p and q.
             for p in 0..<phaseCount {
                 let scoreGradient = weightRow[p] * (scores[p] - weightedSum) * scale
-                let token = encoded + (p * n + l) * channels
-                let tokenGradient = encodedGradient + (p * n + l) * channels
+                let token = encoded + (p * stride + l) * channels
+                let tokenGradient = encodedGradient + (p * stride + l) * channels
                 for c in 0..<channels {
                     tokenGradient[c] += scoreGradient * query[c]
                     queryGradient[c] += scoreGradient * token[c]
                 }
             }
         }
+        for p in 0..<phaseCount {
+            (encodedGradient + (p * stride + n) * channels).update(repeating: 0, count: (stride - n) * channels)
+        }
     }
 
-    /// Writes dL/d(q, k, v) into `projectionsGradient` from dL/dcontext.
-    private func attendBackward(count n: Int) {
-        let channels = layout.channels
+    /// Writes dL/d(q, k, v) into `projectionsGradient` from dL/dcontext, 16 locations per
+    /// vector as in `attend`. The repeated key phases of a study with fewer than four phases
+    /// have weight 0, so they add nothing.
+    private func attendBackward() {
         let heads = layout.heads
-        let headChannels = channels / heads
+        let headChannels = layout.channels / heads
         let phaseCount = layout.present.count
+        let stride = layout.blockLocations
+        let rows = phaseCount * stride
         let scale = 1 / Float(headChannels).squareRoot()
-        projectionsGradient.update(repeating: 0, count: phaseCount * n * 3 * channels)
-        for l in 0..<n {
-            for head in 0..<heads {
-                for t in 0..<phaseCount {
-                    let weightRow = attentionWeights + ((l * heads + head) * phaseCount + t) * phaseCount
-                    let contextGradientRow = contextGradient + (t * n + l) * channels + head * headChannels
+        let keyColumns = keyPhaseColumns()
+        projectionsGradient.update(repeating: 0, count: 3 * layout.channels * rows)
+        for head in 0..<heads {
+            let queries = projections + head * headChannels * rows
+            let keys = queries + layout.channels * rows
+            let values = keys + layout.channels * rows
+            let queryGradients = projectionsGradient + head * headChannels * rows
+            let keyGradients = queryGradients + layout.channels * rows
+            let valueGradients = keyGradients + layout.channels * rows
+            let headContextGradient = contextGradient + head * headChannels * rows
+            for t in 0..<phaseCount {
+                for l in Swift.stride(from: 0, to: stride, by: 16) {
+                    let queryColumn = t * stride + l
+                    var probabilities = InlineArray<4, SIMD16<Float>>(repeating: .zero)
+                    for s in 0..<4 where s < phaseCount {
+                        probabilities[s] = load16(attentionWeights + ((head * phaseCount + t) * phaseCount + s) * stride + l)
+                    }
 
                     // Pass 1: dA[t][s] = dcontext_t · v_s and dv_s += A[t][s] dcontext_t.
-                    var weightedSum: Float = 0
-                    for s in 0..<phaseCount {
-                        let valueOffset = (s * n + l) * 3 * channels + 2 * channels + head * headChannels
-                        scores[s] = dot(contextGradientRow, projections + valueOffset, count: headChannels)
-                        weightedSum += scores[s] * weightRow[s]
-                        let valueGradient = projectionsGradient + valueOffset
-                        for i in 0..<headChannels {
-                            valueGradient[i] += weightRow[s] * contextGradientRow[i]
+                    var weightGradients = InlineArray<4, SIMD16<Float>>(repeating: .zero)
+                    for i in 0..<headChannels {
+                        let contextGradient = load16(headContextGradient + i * rows + queryColumn)
+                        for s in 0..<4 {
+                            let column = i * rows + keyColumns[s] + l
+                            weightGradients[s] += contextGradient * load16(values + column)
+                            store16(load16(valueGradients + column) + probabilities[s] * contextGradient, valueGradients + column)
                         }
                     }
 
                     // Pass 2: through the softmax to the scores, then to q_t and k_s.
-                    let queryOffset = (t * n + l) * 3 * channels + head * headChannels
-                    for s in 0..<phaseCount {
-                        let scoreGradient = weightRow[s] * (scores[s] - weightedSum) * scale
-                        let keyOffset = (s * n + l) * 3 * channels + channels + head * headChannels
-                        for i in 0..<headChannels {
-                            projectionsGradient[queryOffset + i] += scoreGradient * projections[keyOffset + i]
-                            projectionsGradient[keyOffset + i] += scoreGradient * projections[queryOffset + i]
+                    var weightedSum = SIMD16<Float>.zero
+                    for s in 0..<4 {
+                        weightedSum += weightGradients[s] * probabilities[s]
+                    }
+                    var scoreGradients = InlineArray<4, SIMD16<Float>>(repeating: .zero)
+                    for s in 0..<4 {
+                        scoreGradients[s] = probabilities[s] * (weightGradients[s] - weightedSum) * scale
+                    }
+                    for i in 0..<headChannels {
+                        let query = load16(queries + i * rows + queryColumn)
+                        var queryGradient = SIMD16<Float>.zero
+                        for s in 0..<4 {
+                            let column = i * rows + keyColumns[s] + l
+                            queryGradient += scoreGradients[s] * load16(keys + column)
+                            store16(load16(keyGradients + column) + scoreGradients[s] * query, keyGradients + column)
                         }
+                        store16(queryGradient, queryGradients + i * rows + queryColumn)
                     }
                 }
             }
@@ -388,6 +448,16 @@ struct BlockKernel {
         for i in 0..<count {
             destination[i] += source[i]
         }
+    }
+
+    @inline(__always)
+    private func load16(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    private func store16(_ vector: SIMD16<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: vector, as: SIMD16<Float>.self)
     }
 
     private func addColumnSums(_ matrix: UnsafePointer<Float>, rows: Int, width: Int, into sums: UnsafeMutablePointer<Float>) {

@@ -53,21 +53,33 @@ func sumOfSquaredDeviations(_ a: UnsafePointer<Float>, from center: Float, count
     return total
 }
 
-/// e^x in four lanes, with the Cephes `expf` method: x = n ln 2 + r with |r| <= ln 2 / 2, a
+/// e^x in every lane, with the Cephes `expf` method: x = n ln 2 + r with |r| <= ln 2 / 2, a
 /// degree-6 polynomial for e^r, and 2^n built in the exponent bits. Inputs are clamped to
 /// [-87, 88], so results stay normal numbers; the tests bound the error against `expf`.
 @inline(__always)
 func fastExp(_ value: SIMD4<Float>) -> SIMD4<Float> {
-    let x = value.replacing(with: 88, where: value .> 88).replacing(with: -87, where: value .< -87)
+    exponential(ofClamped: value.replacing(with: 88, where: value .> 88).replacing(with: -87, where: value .< -87))
+}
 
+/// e^x in 16 lanes; see the four-lane version.
+@inline(__always)
+func fastExp(_ value: SIMD16<Float>) -> SIMD16<Float> {
+    exponential(ofClamped: value.replacing(with: 88, where: value .> 88).replacing(with: -87, where: value .< -87))
+}
+
+/// The body of `fastExp` for inputs in [-87, 88]. It is generic over the vector width, but the
+/// clamping is not: a comparison written for any `SIMD` type builds its mask one lane at a time
+/// through memory, where the concrete vector types compare all lanes in one instruction.
+@inline(__always)
+private func exponential<Vector: SIMD>(ofClamped x: Vector) -> Vector where Vector.Scalar == Float {
     // Adding and subtracting 1.5 · 2²³ rounds to the nearest integer and leaves n in the low
     // mantissa bits of `shifted`.
     let roundingConstant: Float = 12_582_912
-    let shifted = x * Float(1.442_695_04) + roundingConstant
+    let shifted = x * Float(1.442_695_04) + Vector(repeating: roundingConstant)
     let n = shifted - roundingConstant
     let r = x - n * Float(0.693_359_375) - n * Float(-2.121_944_4e-4)
 
-    var p = SIMD4<Float>(repeating: 1.987_569_15e-4)
+    var p = Vector(repeating: 1.987_569_15e-4)
     p = p * r + 1.398_199_950_7e-3
     p = p * r + 8.333_451_907_3e-3
     p = p * r + 4.166_579_589_4e-2
@@ -75,8 +87,9 @@ func fastExp(_ value: SIMD4<Float>) -> SIMD4<Float> {
     p = p * r + 5.000_000_120_1e-1
     let expR = p * r * r + r + 1
 
-    let exponent = unsafeBitCast(shifted, to: SIMD4<Int32>.self) &- Int32(bitPattern: roundingConstant.bitPattern)
-    let twoToN = unsafeBitCast((exponent &+ 127) &<< 23, to: SIMD4<Float>.self)
+    typealias Bits = Vector.MaskStorage
+    let exponent = unsafeBitCast(shifted, to: Bits.self) &- Bits.Scalar(truncatingIfNeeded: roundingConstant.bitPattern)
+    let twoToN = unsafeBitCast((exponent &+ 127) &<< 23, to: Vector.self)
     return expR * twoToN
 }
 
