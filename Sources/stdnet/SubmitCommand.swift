@@ -240,11 +240,13 @@ enum SubmitCommand: Command {
         let last = submitted.jobs.last ?? 0
         print("submitted \(submitted.jobs.count) no-op job(s): IDs \(first)...\(last)")
         guard wait else { return 0 }
-        return try waitForJobs(submitted.jobs, client: client)
+        return try waitForJobs(submitted.jobs, client: client, timeout: waitTimeout)
     }
 
-    /// Polls STATUS until every job has ended; prints a line when the counts change.
-    static func waitForJobs(_ jobs: [Int64], client: CoordinatorClient) throws -> Int32 {
+    /// Polls STATUS until every job has ended or `timeout` has passed; prints a line when the
+    /// counts change. Returns 0 when every job succeeded, else 1.
+    static func waitForJobs(_ jobs: [Int64], client: CoordinatorClient, timeout: Duration) throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
         var lastLine = ""
         while true {
             var ended: [JobStatus] = []
@@ -260,6 +262,10 @@ enum SubmitCommand: Command {
                 lastLine = line
             }
             if ended.count == jobs.count { return succeeded == jobs.count ? 0 : 1 }
+            guard ContinuousClock.now < deadline else {
+                print("stopped waiting after \(timeout); the jobs go on (see 'stdnet status')")
+                return 1
+            }
             Thread.sleep(forTimeInterval: 0.2)
         }
     }

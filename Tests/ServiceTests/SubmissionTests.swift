@@ -26,6 +26,18 @@ import Wire
         return (status, process.output)
     }
 
+    @Test func noopWaitStopsAtTimeout() throws {
+        // No worker runs, so the job stays queued and only the timeout ends the wait.
+        let deployment = try Deployment()
+        try deployment.startCoordinator()
+        let started = ContinuousClock.now
+        let result = try submit([], to: deployment, extra: ["--noop", "1", "--wait", "--wait-timeout", "1"])
+        #expect(result.status == 1, "\(result.output)")
+        #expect(result.output.contains("stopped waiting after"), "\(result.output)")
+        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(try deployment.value("SELECT state FROM jobs") == "queued")
+    }
+
     @Test func studyStoredOnceWithGeometry() throws {
         let deployment = try Deployment()
         try deployment.startCoordinator()
