@@ -28,11 +28,14 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     public var characterisationHidden: Int
     /// Voxel spacing the network works at, in mm (x, y, z).
     public var spacing: [Double]
+    /// Lesion probability from which a voxel is labelled lesion, chosen on validation phantoms.
+    /// Nil labels every voxel with its most probable class.
+    public var lesionThreshold: Double?
 
     public init(architecture: Architecture = .stdNet, channels: [Int] = [16, 32, 64, 128], phaseSlots: Int = 4, heads: Int = 4,
                 mlpRatio: Int = 2, segmentationClasses: Int = 3,
                 lesionClasses: [String] = ["HCC", "metastasis", "haemangioma", "cyst", "FNH"],
-                characterisationHidden: Int = 64, spacing: [Double] = [1.5, 1.5, 2.5]) {
+                characterisationHidden: Int = 64, spacing: [Double] = [1.5, 1.5, 2.5], lesionThreshold: Double? = nil) {
         self.architecture = architecture
         self.channels = channels
         self.phaseSlots = phaseSlots
@@ -42,6 +45,7 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
         self.lesionClasses = lesionClasses
         self.characterisationHidden = characterisationHidden
         self.spacing = spacing
+        self.lesionThreshold = lesionThreshold
     }
 
     /// Grid extents must be multiples of this, so every downsampling halves them exactly.

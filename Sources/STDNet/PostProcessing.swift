@@ -1,5 +1,6 @@
-// The clean-up of the network's label map. The liver is one organ, so foreground that the
-// network finds away from it (bowel, kidney or spleen of similar density) is a false positive.
+// From class probabilities to the label map, and its clean-up. The liver is one organ, so
+// foreground that the network finds away from it (bowel, kidney or spleen of similar density)
+// is a false positive.
 import Imaging
 import Lesions
 
@@ -12,4 +13,21 @@ func keepLargestForegroundRegion(_ labels: inout [UInt8], extent: [Int]) {
     for region in regions.dropFirst() {
         for voxel in region { labels[voxel] = SegmentationLabel.background }
     }
+}
+
+/// Returns the label of one voxel from its class probabilities (background, liver, lesion).
+/// Without a threshold it is the most probable class. With one, the voxel is lesion when the
+/// lesion probability reaches the threshold, else liver when liver and lesion together outweigh
+/// background, else background.
+func label(probabilities: ArraySlice<Float>, lesionThreshold: Float?) -> UInt8 {
+    let first = probabilities.startIndex
+    guard let lesionThreshold, probabilities.count == 3 else {
+        let best = probabilities.indices.max { probabilities[$0] < probabilities[$1] } ?? first
+        return UInt8(best - first)
+    }
+    let background = probabilities[first + Int(SegmentationLabel.background)]
+    let liver = probabilities[first + Int(SegmentationLabel.liver)]
+    let lesion = probabilities[first + Int(SegmentationLabel.lesion)]
+    if lesion >= lesionThreshold { return SegmentationLabel.lesion }
+    return liver + lesion > background ? SegmentationLabel.liver : SegmentationLabel.background
 }

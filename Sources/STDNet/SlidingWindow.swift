@@ -21,8 +21,9 @@ public struct SlidingWindowOptions: Sendable {
 public struct VolumeSegmentation: Sendable {
     /// Class probabilities, shape (D, H, W, classes).
     public let probabilities: Tensor
-    /// The most probable class per voxel, D·H·W values in (d, h, w) order, with foreground
-    /// outside the largest connected foreground region set to background.
+    /// The class of each voxel (see `label(probabilities:lesionThreshold:)`), D·H·W values in
+    /// (d, h, w) order, with foreground outside the largest connected foreground region set to
+    /// background.
     public let labels: [UInt8]
     public let timings: StageTimings
     public let windowCount: Int
@@ -64,14 +65,13 @@ extension STDNetModel {
         }
 
         var labels = [UInt8](repeating: 0, count: voxelCount)
+        let threshold = configuration.lesionThreshold.map { Float($0) }
         for voxel in 0..<voxelCount {
             let total = max(weights[voxel], 1e-12)
-            var best = 0
             for item in 0..<classes {
                 sums[voxel * classes + item] /= total
-                if sums[voxel * classes + item] > sums[voxel * classes + best] { best = item }
             }
-            labels[voxel] = UInt8(best)
+            labels[voxel] = label(probabilities: sums[(voxel * classes)..<((voxel + 1) * classes)], lesionThreshold: threshold)
         }
         keepLargestForegroundRegion(&labels, extent: extent)
         return VolumeSegmentation(probabilities: Tensor(shape: extent + [classes], scalars: sums), labels: labels,

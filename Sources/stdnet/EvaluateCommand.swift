@@ -20,6 +20,9 @@ enum EvaluateCommand: Command {
           --patients N     patients (default 5)
           --motion MM      largest breathing shift between phases in mm (default 10)
           --window D,H,W   sliding window in voxels (default 32,64,64)
+          --lesion-threshold P
+                           label a voxel lesion from this lesion probability on (0 < P < 1),
+                           in place of the model's own setting
           --json FILE      also write the report as JSON
         """
 
@@ -33,9 +36,20 @@ enum EvaluateCommand: Command {
         let window = (try arguments.option("window") ?? "32,64,64").split(separator: ",").compactMap { Int($0) }
         guard window.count == 3, window.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) else { throw UsageError("--window expects three multiples of 8") }
         let json = try arguments.option("json")
+        let lesionThreshold = try arguments.option("lesion-threshold").map { text -> Double in
+            guard let value = Double(text), value > 0, value < 1 else {
+                throw UsageError("--lesion-threshold expects a probability between 0 and 1, got '\(text)'")
+            }
+            return value
+        }
         try arguments.finish()
 
-        let model = try STDNetModel.load(from: URL(fileURLWithPath: folder))
+        var model = try STDNetModel.load(from: URL(fileURLWithPath: folder))
+        if let lesionThreshold {
+            var configuration = model.configuration
+            configuration.lesionThreshold = lesionThreshold
+            model = try STDNetModel(configuration: configuration, weights: model.weights)
+        }
         let report = model.evaluate(seed: seed, patients: patients, motionMillimetres: motion, window: window) { print($0) }
         print("")
         print("| metric | value |")

@@ -34,4 +34,21 @@ import Testing
         keepLargestForegroundRegion(&labels, extent: [8, 4, 2])
         #expect(labels == before)
     }
+
+    @Test func labelWithoutThresholdIsMostProbableClass() {
+        #expect(label(probabilities: [0.2, 0.5, 0.3], lesionThreshold: nil) == 1)
+        #expect(label(probabilities: [0.2, 0.3, 0.5], lesionThreshold: nil) == 2)
+        #expect(label(probabilities: [0.6, 0.1, 0.3], lesionThreshold: nil) == 0)
+    }
+
+    @Test func labelWithThresholdCases() {
+        // Lesion is the most probable class but below 0.7: liver and lesion (0.85) outweigh background.
+        #expect(label(probabilities: [0.15, 0.3, 0.55], lesionThreshold: 0.7) == 1)
+        // At the threshold the voxel is lesion.
+        #expect(label(probabilities: [0.1, 0.2, 0.7], lesionThreshold: 0.7) == 2)
+        // A lesion probability over the threshold wins even against a likelier background.
+        #expect(label(probabilities: [0.5, 0.0, 0.5], lesionThreshold: 0.4) == 2)
+        // Below it, background (0.55) outweighs liver and lesion together (0.45).
+        #expect(label(probabilities: [0.55, 0.1, 0.35], lesionThreshold: 0.4) == 0)
+    }
 }
