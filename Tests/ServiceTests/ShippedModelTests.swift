@@ -23,10 +23,10 @@ import TestSupport
         ], label: "evaluate")
         #expect(evaluation.wait(timeout: .seconds(600)) == 0, "\(evaluation.output)")
         let study = try #require(try JSONDecoder().decode(Report.self, from: Data(contentsOf: report)).studies.first)
-        // Bars that random or misloaded weights fall below. The shipped weights reach liver 0.82
-        // and lesion 0.21 on this study (see Docs/model-card.md), far below the lesion Dice of
-        // 0.7 they were meant to reach.
+        // Bars that random or misloaded weights, or a lost lesion threshold (0.21 without it),
+        // fall below. The shipped weights reach liver 0.82 and lesion 0.59 on this study (see
+        // Docs/model-card.md), below the lesion Dice of 0.7 they were meant to reach.
         #expect(study.liverDice >= 0.7, "liver Dice \(study.liverDice)")
-        #expect(study.lesionDice >= 0.1, "lesion Dice \(study.lesionDice)")
+        #expect(study.lesionDice >= 0.4, "lesion Dice \(study.lesionDice)")
     }
 }
