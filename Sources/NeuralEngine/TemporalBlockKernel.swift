@@ -53,9 +53,7 @@ struct BlockKernel {
         ]
         let gradientSizes = [rows * c, rows * c, rows * c, rows * c, rows * c, rows * hiddenWidth, rows * 3 * c]
         sizes += training ? gradientSizes : gradientSizes.map { _ in 0 }
-        // Zeros, so that the padding columns of a partial block hold finite values.
         storage = .allocate(capacity: sizes.reduce(0, +))
-        storage.initialize(repeating: 0)
         var pointers: [UnsafeMutablePointer<Float>] = []
         var offset = 0
         for size in sizes {
@@ -83,7 +81,7 @@ struct BlockKernel {
         let stride = layout.blockLocations
         let rows = layout.present.count * stride
 
-        // Step 1: gather the tokens and add each phase slot's embedding; zero rows pad the block.
+        // Step 1: gather the tokens and add each phase slot's embedding. Zero rows pad the block.
         for (p, slot) in layout.present.enumerated() {
             let embedding = weights[.phaseEmbedding] + slot * channels
             for l in 0..<n {
@@ -136,7 +134,7 @@ struct BlockKernel {
     }
 
     /// Computes the attention weights and the context of every token, head by head. Each vector
-    /// holds one feature of 16 neighbouring locations, so every step is lane-wise. There are
+    /// contains one feature of 16 neighbouring locations, so every step is lane-wise. There are
     /// always four key phases: a study with fewer present phases repeats its last one, whose
     /// extra copies get weight 0.
     private func attend() {
@@ -193,8 +191,8 @@ struct BlockKernel {
         }
     }
 
-    /// The first column of each of the four key phases: present phase s, or the last present
-    /// phase for s beyond the present count.
+    /// Returns the first column of each of the four key phases: present phase s, or the last
+    /// present phase for s beyond the present count.
     private func keyPhaseColumns() -> InlineArray<4, Int> {
         let last = layout.present.count - 1
         return InlineArray { s in min(s, last) * layout.blockLocations }
