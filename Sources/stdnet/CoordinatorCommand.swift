@@ -3,6 +3,7 @@ import Coordinator
 import Foundation
 import JobStore
 import ServiceSupport
+import Wire
 
 enum CoordinatorCommand: Command {
     static let name = "coordinator"
@@ -53,6 +54,9 @@ enum CoordinatorCommand: Command {
         shutdown.installSignalHandlers()
         let coordinator = try Coordinator(configuration: configuration, logger: logger)
         coordinator.run(until: shutdown)
+        // BYE to the workers may still be queued in the closed socket: ending ZeroMQ waits for it
+        // up to the socket's linger time, where exiting at once would drop it.
+        shutDownZeroMQ()
         return 0
     }
 }
