@@ -131,20 +131,20 @@ public enum GELU {
     @inline(__always)
     static func fastErf(_ value: SIMD4<Float>) -> SIMD4<Float> {
         // replacing(with:where:) rather than clamped(), which does not inline into a SIMD select.
-        erf(ofClamped: value.replacing(with: 4, where: value .> 4).replacing(with: -4, where: value .< -4))
+        rationalErf(ofClamped: value.replacing(with: 4, where: value .> 4).replacing(with: -4, where: value .< -4))
     }
 
     /// erf(x) in 16 lanes; see the four-lane version. On baseline x86-64 the 16 lanes run as four
     /// independent SSE chains.
     @inline(__always)
     static func fastErf(_ value: SIMD16<Float>) -> SIMD16<Float> {
-        erf(ofClamped: value.replacing(with: 4, where: value .> 4).replacing(with: -4, where: value .< -4))
+        rationalErf(ofClamped: value.replacing(with: 4, where: value .> 4).replacing(with: -4, where: value .< -4))
     }
 
-    /// The body of `fastErf` for x in [-4, 4]. Only the clamping needs the concrete vector
-    /// types, whose comparisons take one instruction (see `fastExp`).
+    /// Returns erf(x) for x in [-4, 4]: the body of `fastErf`. Only the clamping needs the
+    /// concrete vector types, whose comparisons take one instruction (see `fastExp`).
     @inline(__always)
-    private static func erf<Vector: SIMD>(ofClamped x: Vector) -> Vector where Vector.Scalar == Float {
+    private static func rationalErf<Vector: SIMD>(ofClamped x: Vector) -> Vector where Vector.Scalar == Float {
         let x2 = x * x
         var p = Vector(repeating: -2.72614225801306e-10)
         p = p * x2 + 2.77068142495902e-08

@@ -8,8 +8,8 @@ import CDNNL
 /// setting allows. That setting is per thread, so it is lowered to one for the call and restored.
 ///
 /// oneDNN rather than OpenBLAS: on the temporal module's shapes (a few hundred rows, 16-384
-/// columns, depth 16-256) it ran 1.2-2.5 times faster than OpenBLAS' Skylake-X kernels on one
-/// thread. It also picks its kernels from the CPU's instruction sets, while OpenBLAS 0.3.21 fell
+/// columns, depth 16-256) it ran 1.2-2.4 times faster than OpenBLAS' Skylake-X kernels on one
+/// thread, in the NT pattern of the MLP's projections. It also picks its kernels from the CPU's instruction sets, while OpenBLAS 0.3.21 fell
 /// back to its generic Prescott kernels on a CPU model it did not know (Docs/benchmarks.md).
 @inline(__always)
 func sgemm(
@@ -17,6 +17,7 @@ func sgemm(
     alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
+    _ = oneDNNRunsOnOpenMP
     let threads = omp_get_max_threads()
     omp_set_num_threads(1)
     defer { omp_set_num_threads(threads) }
@@ -25,6 +26,13 @@ func sgemm(
         alpha, a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))
     precondition(status == dnnl_success, "dnnl_sgemm failed (status \(status.rawValue)) for m \(m), n \(n), k \(k)")
 }
+
+/// Checks once that this oneDNN build threads with OpenMP: with TBB or a thread pool, lowering the
+/// OpenMP setting would not keep `sgemm` on one thread.
+private let oneDNNRunsOnOpenMP: Void = {
+    let runtime = dnnl_version().pointee.cpu_runtime
+    precondition(runtime == UInt32(DNNL_RUNTIME_OMP), "oneDNN was built with CPU runtime \(runtime), not OpenMP (\(DNNL_RUNTIME_OMP)); stdnet needs Debian's libdnnl, which uses OpenMP")
+}()
 
 /// oneDNN's transposition flag: "T" for op(X) = Xᵀ, "N" for op(X) = X.
 @inline(__always)

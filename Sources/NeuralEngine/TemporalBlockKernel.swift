@@ -31,8 +31,8 @@ struct BlockKernel {
     let encoded: UnsafeMutablePointer<Float>
     /// Pooling weights, index l · P + p.
     let poolingWeights: UnsafeMutablePointer<Float>
-    /// Softmax scores or their gradients for one query, P values.
-    let scores: UnsafeMutablePointer<Float>
+    /// dL/d(pooling weight) of one location's P phases.
+    let poolingWeightGradients: UnsafeMutablePointer<Float>
 
     // Backward gradients; they alias nothing and exist only when training. The context and
     // projection gradients are transposed like the context and projections.
@@ -40,6 +40,7 @@ struct BlockKernel {
     let hiddenGradient, projectionsGradient: UnsafeMutablePointer<Float>
 
     init(weights: PackedParameters, layout: BlockLayout, training: Bool) {
+        precondition(layout.blockLocations % 16 == 0, "the attention reads 16 locations at a time, so blocks must be multiples of 16")
         self.weights = weights
         self.layout = layout
         let phaseCount = layout.present.count
@@ -53,7 +54,10 @@ struct BlockKernel {
         ]
         let gradientSizes = [rows * c, rows * c, rows * c, rows * c, rows * c, rows * hiddenWidth, rows * 3 * c]
         sizes += training ? gradientSizes : gradientSizes.map { _ in 0 }
+        // Zeroed once, so that no matrix product reads uninitialised memory, even as a C that
+        // β = 0 leaves unused.
         storage = .allocate(capacity: sizes.reduce(0, +))
+        storage.initialize(repeating: 0)
         var pointers: [UnsafeMutablePointer<Float>] = []
         var offset = 0
         for size in sizes {
@@ -63,7 +67,7 @@ struct BlockKernel {
         (tokens, attentionNormOutput, attentionNormMean, attentionNormRstd, projections) = (pointers[0], pointers[1], pointers[2], pointers[3], pointers[4])
         (attentionWeights, context, residual) = (pointers[5], pointers[6], pointers[7])
         (mlpNormOutput, mlpNormMean, mlpNormRstd) = (pointers[8], pointers[9], pointers[10])
-        (hiddenPreActivation, hidden, encoded, poolingWeights, scores) = (pointers[11], pointers[12], pointers[13], pointers[14], pointers[15])
+        (hiddenPreActivation, hidden, encoded, poolingWeights, poolingWeightGradients) = (pointers[11], pointers[12], pointers[13], pointers[14], pointers[15])
         (encodedGradient, residualGradient, normGradient, contextGradient, tokensGradient) = (pointers[16], pointers[17], pointers[18], pointers[19], pointers[20])
         (hiddenGradient, projectionsGradient) = (pointers[21], pointers[22])
     }
@@ -78,20 +82,20 @@ struct BlockKernel {
     func forward(phases: UnsafePointer<Float>, start: Int, count n: Int) {
         let channels = layout.channels
         let hiddenChannels = layout.hiddenChannels
-        let stride = layout.blockLocations
-        let rows = layout.present.count * stride
+        let blockSize = layout.blockLocations
+        let rows = layout.present.count * blockSize
 
         // Step 1: gather the tokens and add each phase slot's embedding. Zero rows pad the block.
         for (p, slot) in layout.present.enumerated() {
             let embedding = weights[.phaseEmbedding] + slot * channels
             for l in 0..<n {
                 let sourceRow = phases + (slot * layout.locations + start + l) * channels
-                let tokenRow = tokens + (p * stride + l) * channels
+                let tokenRow = tokens + (p * blockSize + l) * channels
                 for c in 0..<channels {
                     tokenRow[c] = sourceRow[c] + embedding[c]
                 }
             }
-            (tokens + (p * stride + n) * channels).update(repeating: 0, count: (stride - n) * channels)
+            (tokens + (p * blockSize + n) * channels).update(repeating: 0, count: (blockSize - n) * channels)
         }
 
         // Step 2: u = h + W_o · Attention(LayerNorm₁(h)) + b_o, with the projections and the
@@ -141,20 +145,19 @@ struct BlockKernel {
         let heads = layout.heads
         let headChannels = layout.channels / heads
         let phaseCount = layout.present.count
-        let stride = layout.blockLocations
-        let rows = phaseCount * stride
+        let blockSize = layout.blockLocations
+        let rows = phaseCount * blockSize
         let scale = 1 / Float(headChannels).squareRoot()
         let keyColumns = keyPhaseColumns()
-        let presence = InlineArray<4, Float> { s in s < phaseCount ? 1 : 0 }
         for head in 0..<heads {
             let queries = projections + head * headChannels * rows
             let keys = queries + layout.channels * rows
             let values = keys + layout.channels * rows
             let headContext = context + head * headChannels * rows
             for t in 0..<phaseCount {
-                for l in Swift.stride(from: 0, to: stride, by: 16) {
-                    let queryColumn = t * stride + l
-                    var scores = InlineArray<4, SIMD16<Float>>(repeating: .zero)
+                for l in stride(from: 0, to: blockSize, by: 16) {
+                    let queryColumn = t * blockSize + l
+                    var scores = PhaseVectors()
                     for i in 0..<headChannels {
                         let query = load16(queries + i * rows + queryColumn)
                         for s in 0..<4 {
@@ -166,17 +169,17 @@ struct BlockKernel {
                     for s in 1..<4 {
                         maximum = maximum.replacing(with: scores[s], where: scores[s] .> maximum)
                     }
-                    var probabilities = InlineArray<4, SIMD16<Float>>(repeating: .zero)
+                    var probabilities = PhaseVectors()
                     var total = SIMD16<Float>.zero
                     for s in 0..<4 {
-                        probabilities[s] = fastExp((scores[s] - maximum) * scale) * presence[s]
+                        probabilities[s] = s < phaseCount ? fastExp((scores[s] - maximum) * scale) : .zero
                         total += probabilities[s]
                     }
                     let reciprocal = 1 / total
                     for s in 0..<4 {
                         probabilities[s] *= reciprocal
                         if s < phaseCount {
-                            store16(probabilities[s], attentionWeights + ((head * phaseCount + t) * phaseCount + s) * stride + l)
+                            store16(probabilities[s], attentionWeights + ((head * phaseCount + t) * phaseCount + s) * blockSize + l)
                         }
                     }
                     for i in 0..<headChannels {
@@ -193,9 +196,9 @@ struct BlockKernel {
 
     /// Returns the first column of each of the four key phases: present phase s, or the last
     /// present phase for s beyond the present count.
-    private func keyPhaseColumns() -> InlineArray<4, Int> {
+    private func keyPhaseColumns() -> SIMD4<Int> {
         let last = layout.present.count - 1
-        return InlineArray { s in min(s, last) * layout.blockLocations }
+        return SIMD4(0, min(1, last), min(2, last), min(3, last)) &* layout.blockLocations
     }
 
     /// Computes the pooling weights of locations start..<start + n and, unless `output` is nil,
@@ -203,12 +206,12 @@ struct BlockKernel {
     func pool(start: Int, count n: Int, into output: UnsafeMutablePointer<Float>?) {
         let channels = layout.channels
         let phaseCount = layout.present.count
-        let stride = layout.blockLocations
+        let blockSize = layout.blockLocations
         let scale = 1 / Float(channels).squareRoot()
         for l in 0..<n {
             let weightRow = poolingWeights + l * phaseCount
             for p in 0..<phaseCount {
-                weightRow[p] = dot(encoded + (p * stride + l) * channels, weights[.poolingQuery], count: channels) * scale
+                weightRow[p] = dot(encoded + (p * blockSize + l) * channels, weights[.poolingQuery], count: channels) * scale
             }
             softmaxInPlace(weightRow, count: phaseCount)
             guard let output else { continue }
@@ -217,7 +220,7 @@ struct BlockKernel {
                 fused[c] = 0
             }
             for p in 0..<phaseCount {
-                let token = encoded + (p * stride + l) * channels
+                let token = encoded + (p * blockSize + l) * channels
                 for c in 0..<channels {
                     fused[c] += weightRow[p] * token[c]
                 }
@@ -236,8 +239,8 @@ struct BlockKernel {
     ) {
         let channels = layout.channels
         let hiddenChannels = layout.hiddenChannels
-        let stride = layout.blockLocations
-        let rows = layout.present.count * stride
+        let blockSize = layout.blockLocations
+        let rows = layout.present.count * blockSize
 
         // Step 1: through the pooling to dL/dz. The padding rows get zero gradients, so they add
         // nothing to the parameter gradients.
@@ -306,7 +309,7 @@ struct BlockKernel {
         for (p, slot) in layout.present.enumerated() {
             let embeddingGradient = gradients[.phaseEmbedding] + slot * channels
             for l in 0..<n {
-                let gradientRow = tokensGradient + (p * stride + l) * channels
+                let gradientRow = tokensGradient + (p * blockSize + l) * channels
                 let destinationRow = phasesGradient + (slot * layout.locations + start + l) * channels
                 for c in 0..<channels {
                     destinationRow[c] = gradientRow[c]
@@ -320,7 +323,7 @@ struct BlockKernel {
     private func poolBackward(outputGradient: UnsafePointer<Float>, count n: Int, gradients: PackedParameters) {
         let channels = layout.channels
         let phaseCount = layout.present.count
-        let stride = layout.blockLocations
+        let blockSize = layout.blockLocations
         let scale = 1 / Float(channels).squareRoot()
         let query = weights[.poolingQuery]
         let queryGradient = gradients[.poolingQuery]
@@ -331,10 +334,10 @@ struct BlockKernel {
             // Pass 1: da_p = dy · z_p, and the direct path dz_p = a_p dy.
             var weightedSum: Float = 0
             for p in 0..<phaseCount {
-                let token = encoded + (p * stride + l) * channels
-                let tokenGradient = encodedGradient + (p * stride + l) * channels
-                scores[p] = dot(gradientRow, token, count: channels)
-                weightedSum += scores[p] * weightRow[p]
+                let token = encoded + (p * blockSize + l) * channels
+                let tokenGradient = encodedGradient + (p * blockSize + l) * channels
+                poolingWeightGradients[p] = dot(gradientRow, token, count: channels)
+                weightedSum += poolingWeightGradients[p] * weightRow[p]
                 for c in 0..<channels {
                     tokenGradient[c] = weightRow[p] * gradientRow[c]
                 }
@@ -342,9 +345,9 @@ struct BlockKernel {
 
             // Pass 2: through the softmax to the scores, then to z_p and q.
             for p in 0..<phaseCount {
-                let scoreGradient = weightRow[p] * (scores[p] - weightedSum) * scale
-                let token = encoded + (p * stride + l) * channels
-                let tokenGradient = encodedGradient + (p * stride + l) * channels
+                let scoreGradient = weightRow[p] * (poolingWeightGradients[p] - weightedSum) * scale
+                let token = encoded + (p * blockSize + l) * channels
+                let tokenGradient = encodedGradient + (p * blockSize + l) * channels
                 for c in 0..<channels {
                     tokenGradient[c] += scoreGradient * query[c]
                     queryGradient[c] += scoreGradient * token[c]
@@ -352,7 +355,7 @@ struct BlockKernel {
             }
         }
         for p in 0..<phaseCount {
-            (encodedGradient + (p * stride + n) * channels).update(repeating: 0, count: (stride - n) * channels)
+            (encodedGradient + (p * blockSize + n) * channels).update(repeating: 0, count: (blockSize - n) * channels)
         }
     }
 
@@ -363,8 +366,8 @@ struct BlockKernel {
         let heads = layout.heads
         let headChannels = layout.channels / heads
         let phaseCount = layout.present.count
-        let stride = layout.blockLocations
-        let rows = phaseCount * stride
+        let blockSize = layout.blockLocations
+        let rows = phaseCount * blockSize
         let scale = 1 / Float(headChannels).squareRoot()
         let keyColumns = keyPhaseColumns()
         projectionsGradient.update(repeating: 0, count: 3 * layout.channels * rows)
@@ -377,21 +380,21 @@ struct BlockKernel {
             let valueGradients = keyGradients + layout.channels * rows
             let headContextGradient = contextGradient + head * headChannels * rows
             for t in 0..<phaseCount {
-                for l in Swift.stride(from: 0, to: stride, by: 16) {
-                    let queryColumn = t * stride + l
-                    var probabilities = InlineArray<4, SIMD16<Float>>(repeating: .zero)
+                for l in stride(from: 0, to: blockSize, by: 16) {
+                    let queryColumn = t * blockSize + l
+                    var probabilities = PhaseVectors()
                     for s in 0..<4 where s < phaseCount {
-                        probabilities[s] = load16(attentionWeights + ((head * phaseCount + t) * phaseCount + s) * stride + l)
+                        probabilities[s] = load16(attentionWeights + ((head * phaseCount + t) * phaseCount + s) * blockSize + l)
                     }
 
                     // Pass 1: dA[t][s] = dcontext_t · v_s and dv_s += A[t][s] dcontext_t.
-                    var weightGradients = InlineArray<4, SIMD16<Float>>(repeating: .zero)
+                    var weightGradients = PhaseVectors()
                     for i in 0..<headChannels {
-                        let contextGradient = load16(headContextGradient + i * rows + queryColumn)
+                        let upstream = load16(headContextGradient + i * rows + queryColumn)
                         for s in 0..<4 {
                             let column = i * rows + keyColumns[s] + l
-                            weightGradients[s] += contextGradient * load16(values + column)
-                            store16(load16(valueGradients + column) + probabilities[s] * contextGradient, valueGradients + column)
+                            weightGradients[s] += upstream * load16(values + column)
+                            store16(load16(valueGradients + column) + probabilities[s] * upstream, valueGradients + column)
                         }
                     }
 
@@ -400,7 +403,7 @@ struct BlockKernel {
                     for s in 0..<4 {
                         weightedSum += weightGradients[s] * probabilities[s]
                     }
-                    var scoreGradients = InlineArray<4, SIMD16<Float>>(repeating: .zero)
+                    var scoreGradients = PhaseVectors()
                     for s in 0..<4 {
                         scoreGradients[s] = probabilities[s] * (weightGradients[s] - weightedSum) * scale
                     }
@@ -463,6 +466,34 @@ struct BlockKernel {
             let row = matrix + r * width
             for c in 0..<width {
                 sums[c] += row[c]
+            }
+        }
+    }
+}
+
+/// Four SIMD16 vectors, one per key phase, that stay in registers when indexed by constants.
+private struct PhaseVectors {
+    private var first = SIMD16<Float>()
+    private var second = SIMD16<Float>()
+    private var third = SIMD16<Float>()
+    private var fourth = SIMD16<Float>()
+
+    @inline(__always)
+    subscript(phase: Int) -> SIMD16<Float> {
+        get {
+            switch phase {
+            case 0: first
+            case 1: second
+            case 2: third
+            default: fourth
+            }
+        }
+        set {
+            switch phase {
+            case 0: first = newValue
+            case 1: second = newValue
+            case 2: third = newValue
+            default: fourth = newValue
             }
         }
     }

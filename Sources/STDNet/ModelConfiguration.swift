@@ -29,7 +29,8 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     /// Voxel spacing the network works at, in mm (x, y, z).
     public var spacing: [Double]
     /// Lesion probability from which a voxel is labelled lesion, chosen on validation phantoms.
-    /// Nil labels every voxel with its most probable class.
+    /// Below it a voxel is liver when liver and lesion together outweigh background. Nil labels
+    /// every voxel with its most probable class.
     public var lesionThreshold: Double?
 
     public init(architecture: Architecture = .stdNet, channels: [Int] = [16, 32, 64, 128], phaseSlots: Int = 4, heads: Int = 4,

@@ -28,6 +28,11 @@ extension STDNetModel {
         } catch {
             throw SafetensorsError(description: "cannot read the model configuration \(configurationURL.path): \(error)")
         }
+        if let threshold = configuration.lesionThreshold {
+            guard threshold > 0, threshold < 1, configuration.segmentationClasses == 3 else {
+                throw SafetensorsError(description: "\(configurationURL.path): lesionThreshold \(threshold) must be between 0 and 1, for 3 segmentation classes (has \(configuration.segmentationClasses))")
+            }
+        }
         let tensors = try Safetensors.read(from: folder.appendingPathComponent("model.safetensors"))
         return try STDNetModel(configuration: configuration, weights: ModelWeights(tensors: tensors))
     }

@@ -14,6 +14,20 @@ import Testing
         }
     }
 
+    @Test func sixteenLanesMatchFourLanes() {
+        // Each lane of the 16-lane forms against the 4-lane forms, which the tests above and
+        // the GELU comparison with PyTorch check against the C library.
+        for start in stride(from: -100, to: 100, by: 16) {
+            let x = SIMD16<Float>((0..<16).map { Float(start + $0) * 0.5 + 0.25 })
+            let exponentials = fastExp(x)
+            let errorFunctions = GELU.fastErf(x)
+            for lane in 0..<16 {
+                #expect(exponentials[lane] == fastExp(SIMD4(repeating: x[lane]))[0], "fastExp(\(x[lane]))")
+                #expect(errorFunctions[lane] == GELU.fastErf(SIMD4(repeating: x[lane]))[0], "fastErf(\(x[lane]))")
+            }
+        }
+    }
+
     @Test func geluDerivativeMatchesExactForm() {
         // Φ(x) + x φ(x) with the C library's erff and expf, over [-6, 6].
         let inputs = (0...1200).map { Float($0) / 100 - 6 }

@@ -24,6 +24,22 @@ import Testing
         #expect(loaded.forward(phases).logits == model.forward(phases).logits)
     }
 
+    @Test func lesionThresholdRoundTripsAndIsChecked() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-threshold-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var configuration = Self.small
+        configuration.lesionThreshold = 0.9
+        try STDNetModel(configuration: configuration, weights: STDNetModel.random(Self.small, seed: 1).weights).save(to: folder)
+        #expect(try STDNetModel.load(from: folder).configuration.lesionThreshold == 0.9)
+
+        // A threshold of 1.5 would silently label no voxel lesion.
+        let file = folder.appendingPathComponent("config.json")
+        let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "0.9", with: "1.5")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let error = #expect(throws: SafetensorsError.self) { try STDNetModel.load(from: folder) }
+        #expect(error?.description.contains("lesionThreshold 1.5 must be between 0 and 1") == true, "\(String(describing: error))")
+    }
+
     @Test func mismatchNamesTensorAndShape() {
         var tensors = STDNetModel.random(Self.small, seed: 1).weights.tensors
         tensors["decoder.1.conv1.weight"] = Tensor(shape: [8, 3, 3, 3, 3])
