@@ -116,7 +116,8 @@ extension Coordinator {
         return CancelReply(request: request.request, job: request.job, cancelled: cancelled)
     }
 
-    private func requestID(of message: Message) -> String? {
+    /// Returns the request ID that a client request, or the reply to one, carries.
+    func requestID(of message: Message) -> String? {
         switch message {
         case .submitNoop(let body): body.request
         case .status(let body): body.request
@@ -125,6 +126,14 @@ extension Coordinator {
         case .history(let body): body.request
         case .export(let body): body.request
         case .uploadPart(let body): body.request
+        case .submitted(let body): body.request
+        case .statusReply(let body): body.request
+        case .cancelReply(let body): body.request
+        case .studySubmitted(let body): body.request
+        case .historyReply(let body): body.request
+        case .exportReply(let body): body.request
+        case .uploadAcknowledgement(let body): body.request
+        case .error(let body): body.request
         default: nil
         }
     }

@@ -161,7 +161,11 @@ public final class Coordinator {
     }
 
     func reply(_ message: Message, attachments: [Attachment] = [], to client: Data) {
-        if !clientSocket.send([client] + Envelope(message, attachments: attachments).encode()) {
+        let (frames, oversizedBytes) = Envelope(message, attachments: attachments).encodeReply(request: requestID(of: message))
+        if let oversizedBytes {
+            logger.warning("reply over the frame limit replaced by an error", ["type": message.name, "bytes": oversizedBytes])
+        }
+        if !clientSocket.send([client] + frames) {
             logger.warning("reply to client not delivered", ["type": message.name])
         }
     }

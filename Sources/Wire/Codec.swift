@@ -172,6 +172,17 @@ public struct Envelope: Sendable, Equatable {
         return frames
     }
 
+    /// Encodes a reply to a client. A frame over `limit` bytes, which the client's socket would
+    /// drop without a trace, turns the reply into an ERROR reply to `request` that names its type
+    /// and size; `oversizedBytes` is then that frame's size.
+    public func encodeReply(request: String?, limit: Int = Socket.maximumFrameSize) -> (frames: [Data], oversizedBytes: Int?) {
+        let frames = encode()
+        let largest = frames.map(\.count).max() ?? 0
+        guard largest > limit else { return (frames, nil) }
+        let explanation = "the \(message.name) reply has a part of \(largest) bytes, over the \(limit)-byte limit of a client connection; request less at a time"
+        return (Envelope(.error(ErrorReply(request: request, message: explanation))).encode(), largest)
+    }
+
     private static func encodeHeader<Body: Codable>(_ body: Body, _ manifest: [AttachmentInfo]) -> Data {
         // Encoding these plain structs cannot fail.
         try! JSONEncoder().encode(HeaderFrame(header: body, attachments: manifest))

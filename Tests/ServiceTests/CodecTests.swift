@@ -18,6 +18,25 @@ import Wire
         #expect(try Envelope.decode(frames) == envelope)
     }
 
+    @Test func oversizedReplyBecomesError() throws {
+        let jobs = (1...100).map { JobStatus(id: $0, kind: "noop", state: "queued", attempt: 0, errors: []) }
+        let reply = Envelope(.statusReply(StatusReply(request: "r-1", counts: ["queued": 100], jobs: jobs)))
+        let header = reply.encode()[1].count
+
+        let (frames, oversizedBytes) = reply.encodeReply(request: "r-1", limit: header - 1)
+        #expect(oversizedBytes == header)
+        guard case .error(let error) = try Envelope.decode(frames).message else {
+            Issue.record("expected ERROR, got \(try Envelope.decode(frames).message.name)")
+            return
+        }
+        #expect(error.request == "r-1")
+        #expect(error.message == "the STATUS_REPLY reply has a part of \(header) bytes, over the \(header - 1)-byte limit of a client connection; request less at a time")
+
+        let (unchanged, none) = reply.encodeReply(request: "r-1", limit: header)
+        #expect(try Envelope.decode(unchanged) == reply)
+        #expect(none == nil)
+    }
+
     @Test func truncatedAttachmentRejected() throws {
         let frames = Envelope(.result(JobResult(job: 1, attempt: 1, result: "{}")),
                               attachments: [Attachment(name: "mask", data: Data(count: chunkSize + 1))]).encode()
