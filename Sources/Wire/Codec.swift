@@ -172,9 +172,9 @@ public struct Envelope: Sendable, Equatable {
         return frames
     }
 
-    /// Encodes a reply to a client. A frame over `limit` bytes, which the client's socket would
-    /// drop without a trace, turns the reply into an ERROR reply to `request` that names its type
-    /// and size; `oversizedBytes` is then that frame's size.
+    /// Encodes a reply to a client. The client's socket would drop a frame over `limit` bytes
+    /// without a trace, so such a reply becomes an ERROR reply to `request` that names its type
+    /// and size. `oversizedBytes` is then that frame's size.
     public func encodeReply(request: String?, limit: Int = Socket.maximumFrameSize) -> (frames: [Data], oversizedBytes: Int?) {
         let frames = encode()
         let largest = frames.map(\.count).max() ?? 0
