@@ -1,5 +1,6 @@
 // A model on disk: config.json and model.safetensors in one folder.
 import Foundation
+import NeuralEngine
 
 extension STDNetModel {
     /// Draws a model with random weights, for tests and the start of training.
@@ -26,14 +27,38 @@ extension STDNetModel {
         do {
             configuration = try JSONDecoder().decode(ModelConfiguration.self, from: Data(contentsOf: configurationURL))
         } catch {
-            throw SafetensorsError(description: "cannot read the model configuration \(configurationURL.path): \(error)")
+            throw SafetensorsError(description: "cannot read the model configuration \(configurationURL.path): \(describe(error))")
         }
         if let threshold = configuration.lesionThreshold {
-            guard threshold > 0, threshold < 1, configuration.segmentationClasses == 3 else {
-                throw SafetensorsError(description: "\(configurationURL.path): lesionThreshold \(threshold) must be between 0 and 1, for 3 segmentation classes (has \(configuration.segmentationClasses))")
+            guard threshold > 0, threshold < 1 else {
+                throw SafetensorsError(description: "\(configurationURL.path): lesionThreshold \(threshold) must be greater than 0 and less than 1")
+            }
+            guard configuration.segmentationClasses == 3 else {
+                throw SafetensorsError(description: "\(configurationURL.path): lesionThreshold needs the 3 segmentation classes background, liver and lesion, not \(configuration.segmentationClasses)")
             }
         }
-        let tensors = try Safetensors.read(from: folder.appendingPathComponent("model.safetensors"))
+        let weightsURL = folder.appendingPathComponent("model.safetensors")
+        let tensors: [String: Tensor]
+        do {
+            tensors = try Safetensors.read(from: weightsURL)
+        } catch let error as SafetensorsError {
+            throw error
+        } catch {
+            throw SafetensorsError(description: "cannot read the model weights \(weightsURL.path): \(describe(error))")
+        }
         return try STDNetModel(configuration: configuration, weights: ModelWeights(tensors: tensors))
+    }
+}
+
+/// Returns a one-line reason for a failed read: the system's sentence for a file error, the
+/// coding path and problem for invalid JSON.
+private func describe(_ error: Error) -> String {
+    switch error {
+    case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
+         DecodingError.keyNotFound(_, let context), DecodingError.dataCorrupted(let context):
+        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+        return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
+    default:
+        return (error as NSError).localizedDescription
     }
 }

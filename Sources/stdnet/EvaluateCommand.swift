@@ -7,13 +7,14 @@ enum EvaluateCommand: Command {
     static let name = "evaluate"
     static let summary = "score a model on held-out phantom studies"
     static let usage = """
-        usage: stdnet evaluate --model DIR [--seed S] [--patients N] [--motion MM] [--json FILE]
+        usage: stdnet evaluate --model DIR [--seed S] [--patients N] [--motion MM] [--window D,H,W]
+                               [--lesion-threshold P] [--json FILE]
 
         Renders phantom patients 1...N of seed S at the model's spacing, segments each by sliding
         window and prints Dice (liver, lesion), lesion HD95 and lesion detection per study and
         overall, and the lesion class accuracy, macro-F1 and HCC-against-rest AUC of the
-        characterisation head on each true lesion. Use a seed never used for training (training
-        uses --seed, 1 by default).
+        characterisation head on each true lesion of 8 voxels or more. Use a seed never used for
+        training (training uses --seed, 1 by default).
 
           --model DIR      model folder (config.json, model.safetensors)
           --seed S         phantom seed of the held-out set (default 1000)
@@ -32,13 +33,22 @@ enum EvaluateCommand: Command {
         guard let folder = try arguments.option("model") else { throw UsageError("--model DIR is required") }
         let seed = UInt64(try arguments.integer("seed", default: 1000))
         let patients = try arguments.integer("patients", default: 5)
-        let motion = Double(try arguments.option("motion") ?? "10") ?? 10
+        guard patients >= 1 else { throw UsageError("--patients expects a positive count, got \(patients)") }
+        let motionText = try arguments.option("motion") ?? "10"
+        guard let motion = Double(motionText), motion >= 0, motion.isFinite else {
+            throw UsageError("--motion expects millimetres, 0 or more, got '\(motionText)'")
+        }
         let window = (try arguments.option("window") ?? "32,64,64").split(separator: ",").compactMap { Int($0) }
         guard window.count == 3, window.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) else { throw UsageError("--window expects three multiples of 8") }
         let json = try arguments.option("json")
+        if let json {
+            // Checked now, so that a typo does not cost the whole evaluation.
+            let folder = URL(fileURLWithPath: json).deletingLastPathComponent().path
+            guard FileManager.default.fileExists(atPath: folder) else { throw UsageError("--json: folder \(folder) not found") }
+        }
         let lesionThreshold = try arguments.option("lesion-threshold").map { text -> Double in
             guard let value = Double(text), value > 0, value < 1 else {
-                throw UsageError("--lesion-threshold expects a probability between 0 and 1, got '\(text)'")
+                throw UsageError("--lesion-threshold expects a probability greater than 0 and less than 1, got '\(text)'")
             }
             return value
         }

@@ -37,7 +37,17 @@ import Testing
         let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "0.9", with: "1.5")
         try text.write(to: file, atomically: true, encoding: .utf8)
         let error = #expect(throws: SafetensorsError.self) { try STDNetModel.load(from: folder) }
-        #expect(error?.description.contains("lesionThreshold 1.5 must be between 0 and 1") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("lesionThreshold 1.5 must be greater than 0 and less than 1") == true, "\(String(describing: error))")
+    }
+
+    @Test func missingWeightsFileNamed() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-no-weights-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try STDNetModel.random(Self.small, seed: 1).save(to: folder)
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("model.safetensors"))
+        let error = #expect(throws: SafetensorsError.self) { try STDNetModel.load(from: folder) }
+        #expect(error?.description.hasPrefix("cannot read the model weights \(folder.path)/model.safetensors: ") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("NSCocoaErrorDomain") == false, "\(String(describing: error))")
     }
 
     @Test func mismatchNamesTensorAndShape() {
