@@ -105,7 +105,10 @@ enum SubmitCommand: Command {
         // Files that are not DICOM at all (manifests, NIfTI) are only counted; damaged DICOM is listed.
         let notDicom = collection.skippedFiles.filter { $0.reason.contains("no DICM prefix") }
         let damaged = collection.skippedFiles.filter { !$0.reason.contains("no DICM prefix") }
-        if !notDicom.isEmpty { print("skipped \(notDicom.count) file(s) that are not DICOM") }
+        if let first = notDicom.first {
+            let example = URL(fileURLWithPath: first.path).lastPathComponent
+            print("skipped \(notDicom.count) file(s) that are not DICOM, such as \(example)")
+        }
         for skipped in damaged.prefix(20) {
             print("skipped file \(skipped.path): \(skipped.reason)")
         }

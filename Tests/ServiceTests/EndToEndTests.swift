@@ -64,6 +64,8 @@ import TestSupport
 
         let submit = try ServiceProcess(["submit", patientFolder.path, "--wait", "--coordinator", deployment.clientEndpoint], label: "submit")
         #expect(submit.wait(timeout: .seconds(600)) == 0, "\(submit.output)\nworker log:\n\(deployment.workers[0].output.suffix(2000))")
+        // The phantom's NIfTI volumes and manifests sit beside its DICOM; one is named as an example.
+        #expect(submit.output.contains("file(s) that are not DICOM, such as "), "\(submit.output)")
         #expect(try deployment.value("SELECT count(*) FROM jobs WHERE kind = 'analyze' AND state = 'succeeded'") == "2")
         #expect(try deployment.value("SELECT count(*) FROM jobs WHERE kind = 'track' AND state IN ('queued', 'running', 'dead')") == "0")
 
