@@ -23,10 +23,9 @@ import TestSupport
         ], label: "evaluate")
         #expect(evaluation.wait(timeout: .seconds(600)) == 0, "\(evaluation.output)")
         let study = try #require(try JSONDecoder().decode(Report.self, from: Data(contentsOf: report)).studies.first)
-        // Bars that random or misloaded weights, or a lost lesion threshold (0.21 without it),
-        // fall below. The shipped weights reach liver 0.82 and lesion 0.59 on this study (see
-        // Docs/model-card.md), below the lesion Dice of 0.7 they were meant to reach.
-        #expect(study.liverDice >= 0.7, "liver Dice \(study.liverDice)")
-        #expect(study.lesionDice >= 0.4, "lesion Dice \(study.lesionDice)")
+        // Bars that random or misloaded weights fall below. The shipped weights reach liver 0.89
+        // and lesion 0.70 on this full-size study at 10 mm of motion (see Docs/model-card.md).
+        #expect(study.liverDice >= 0.75, "liver Dice \(study.liverDice)")
+        #expect(study.lesionDice >= 0.55, "lesion Dice \(study.lesionDice)")
     }
 }
