@@ -67,9 +67,9 @@ func fastExp(_ value: SIMD16<Float>) -> SIMD16<Float> {
     exponential(ofClamped: value.replacing(with: 88, where: value .> 88).replacing(with: -87, where: value .< -87))
 }
 
-/// The body of `fastExp` for inputs in [-87, 88]. It is generic over the vector width, but the
-/// clamping is not: a comparison written for any `SIMD` type builds its mask one lane at a time
-/// through memory, where the concrete vector types compare all lanes in one instruction.
+/// Returns e^x for inputs in [-87, 88]: the body of `fastExp`. The clamping stays in the concrete
+/// overloads, because a comparison written for any `SIMD` type builds its mask one lane at a time
+/// through memory, while the concrete vector types compare all lanes in one instruction.
 @inline(__always)
 private func exponential<Vector: SIMD>(ofClamped x: Vector) -> Vector where Vector.Scalar == Float {
     // Adding and subtracting 1.5 · 2²³ rounds to the nearest integer and leaves n in the low
