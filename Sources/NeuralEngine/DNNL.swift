@@ -1,5 +1,6 @@
 // Thin helpers over the oneDNN 2.x C API: one CPU engine, memory descriptors from Swift shapes,
-// and a primitive runner. The convolution ops build on these.
+// a primitive runner, and primitives bound once to fixed buffers. The convolution ops and the
+// temporal kernel build on these.
 import CDNNL
 
 /// The process-wide oneDNN CPU engine. oneDNN engines are thread-safe; streams are made per call.
@@ -140,3 +141,61 @@ func dnnlReorder(
         (DNNL_ARG_TO, DNNLMemory(destinationDescriptor, destination)),
     ])
 }
+
+/// A primitive created once and bound to fixed buffers, for a loop that runs it thousands of times.
+///
+/// `DNNLPrimitiveDescriptor.execute` costs a cache lookup, a primitive, a stream and memory
+/// objects per call, which a kernel over blocks of a few hundred rows cannot afford. An instance
+/// runs on one OpenMP thread, like `sgemm`, and must stay on one thread at a time because its
+/// stream does.
+final class DNNLBoundPrimitive {
+    private let primitive: dnnl_primitive_t
+    private let stream: dnnl_stream_t
+    /// Owners of the memory handles in `arguments`, which must live as long as they do.
+    private let memories: [DNNLMemory]
+    private let arguments: [dnnl_exec_arg_t]
+
+    init(_ descriptor: DNNLPrimitiveDescriptor, arguments: [(Int32, DNNLMemory)]) {
+        var primitive: dnnl_primitive_t?
+        checkDNNL(dnnl_primitive_create(&primitive, descriptor.handle), "create a primitive")
+        var stream: dnnl_stream_t?
+        checkDNNL(dnnl_stream_create(&stream, DNNLEngine.shared.engine, UInt32(dnnl_stream_default_flags.rawValue)), "create a stream")
+        self.primitive = primitive!
+        self.stream = stream!
+        memories = arguments.map(\.1)
+        self.arguments = arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.handle) }
+    }
+
+    /// Runs the primitive on its buffers and waits for it.
+    func run() {
+        onOneOpenMPThread {
+            checkDNNL(dnnl_primitive_execute(primitive, stream, Int32(arguments.count), arguments), "execute a bound primitive")
+            checkDNNL(dnnl_stream_wait(stream), "wait for a stream")
+        }
+    }
+
+    deinit {
+        dnnl_stream_destroy(stream)
+        dnnl_primitive_destroy(primitive)
+    }
+}
+
+/// Runs `body` with the calling thread's OpenMP setting lowered to one thread, then restores it.
+///
+/// oneDNN's sgemm and primitives use as many threads as that per-thread setting allows. Callers
+/// that already split their work over the cores use this so as not to oversubscribe them.
+@inline(__always)
+func onOneOpenMPThread<Result>(_ body: () -> Result) -> Result {
+    _ = oneDNNRunsOnOpenMP
+    let threads = omp_get_max_threads()
+    omp_set_num_threads(1)
+    defer { omp_set_num_threads(threads) }
+    return body()
+}
+
+/// Checks once that this oneDNN build threads with OpenMP: with TBB or a thread pool, lowering the
+/// OpenMP setting would not keep a call on one thread.
+private let oneDNNRunsOnOpenMP: Void = {
+    let runtime = dnnl_version().pointee.cpu_runtime
+    precondition(runtime == UInt32(DNNL_RUNTIME_OMP), "oneDNN was built with CPU runtime \(runtime), not OpenMP (\(DNNL_RUNTIME_OMP)); stdnet needs Debian's libdnnl, which uses OpenMP")
+}()

@@ -3,9 +3,8 @@ import CDNNL
 
 /// Row-major C = α · op(A) · op(B) + β · C through `dnnl_sgemm`, on the calling thread alone.
 ///
-/// The ops that call it parallelise over blocks themselves, so a second level of threads would
-/// oversubscribe the cores. oneDNN's sgemm uses as many threads as the calling thread's OpenMP
-/// setting allows. That setting is per thread, so it is lowered to one for the call and restored.
+/// The ops that call it parallelise over blocks themselves, and a second level of threads would
+/// oversubscribe the cores. So the call runs inside `onOneOpenMPThread`.
 ///
 /// oneDNN rather than OpenBLAS: on the temporal module's shapes (a few hundred rows, 16-384
 /// columns, depth 16-256) it ran 1.2-2.4 times faster than OpenBLAS' Skylake-X kernels on one
@@ -17,22 +16,13 @@ func sgemm(
     alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
-    _ = oneDNNRunsOnOpenMP
-    let threads = omp_get_max_threads()
-    omp_set_num_threads(1)
-    defer { omp_set_num_threads(threads) }
-    let status = dnnl_sgemm(
-        transposeFlag(transposeA), transposeFlag(transposeB), Int64(m), Int64(n), Int64(k),
-        alpha, a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))
+    let status = onOneOpenMPThread {
+        dnnl_sgemm(
+            transposeFlag(transposeA), transposeFlag(transposeB), Int64(m), Int64(n), Int64(k),
+            alpha, a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc))
+    }
     precondition(status == dnnl_success, "dnnl_sgemm failed (status \(status.rawValue)) for m \(m), n \(n), k \(k)")
 }
-
-/// Checks once that this oneDNN build threads with OpenMP: with TBB or a thread pool, lowering the
-/// OpenMP setting would not keep `sgemm` on one thread.
-private let oneDNNRunsOnOpenMP: Void = {
-    let runtime = dnnl_version().pointee.cpu_runtime
-    precondition(runtime == UInt32(DNNL_RUNTIME_OMP), "oneDNN was built with CPU runtime \(runtime), not OpenMP (\(DNNL_RUNTIME_OMP)); stdnet needs Debian's libdnnl, which uses OpenMP")
-}()
 
 /// oneDNN's transposition flag: "T" for op(X) = Xᵀ, "N" for op(X) = X.
 @inline(__always)

@@ -9,6 +9,10 @@ struct BlockKernel {
     let weights: PackedParameters
     let layout: BlockLayout
     private let storage: UnsafeMutableBufferPointer<Float>
+    /// GELU from `hiddenPreActivation` into `hidden`, and its derivative applied to
+    /// `hiddenGradient` (only when training).
+    private let gelu: DNNLBoundPrimitive
+    private let geluDerivative: DNNLBoundPrimitive?
 
     // Forward activations.
     /// h = x + e.
@@ -70,6 +74,8 @@ struct BlockKernel {
         (hiddenPreActivation, hidden, encoded, poolingWeights, poolingWeightGradients) = (pointers[11], pointers[12], pointers[13], pointers[14], pointers[15])
         (encodedGradient, residualGradient, normGradient, contextGradient, tokensGradient) = (pointers[16], pointers[17], pointers[18], pointers[19], pointers[20])
         (hiddenGradient, projectionsGradient) = (pointers[21], pointers[22])
+        gelu = GELU.bind(hiddenPreActivation, into: hidden, count: rows * hiddenWidth)
+        geluDerivative = training ? GELU.bindDerivative(gradients: hiddenGradient, inputs: hiddenPreActivation, count: rows * hiddenWidth) : nil
     }
 
     func deallocate() {
@@ -129,7 +135,7 @@ struct BlockKernel {
             transposeA: false, transposeB: true, m: rows, n: hiddenChannels, k: channels,
             a: mlpNormOutput, lda: channels, b: weights[.mlpInputWeight], ldb: channels,
             beta: 1, c: hiddenPreActivation, ldc: hiddenChannels)
-        GELU.apply(hiddenPreActivation, into: hidden, count: rows * hiddenChannels)
+        gelu.run()
         addRows(encoded, residual, plus: weights[.mlpOutputBias], rows: rows, width: channels)
         sgemm(
             transposeA: false, transposeB: true, m: rows, n: channels, k: hiddenChannels,
@@ -257,7 +263,7 @@ struct BlockKernel {
             transposeA: false, transposeB: false, m: rows, n: hiddenChannels, k: channels,
             a: encodedGradient, lda: channels, b: weights[.mlpOutputWeight], ldb: hiddenChannels,
             beta: 0, c: hiddenGradient, ldc: hiddenChannels)
-        GELU.multiplyByDerivative(hiddenGradient, inputs: hiddenPreActivation, count: rows * hiddenChannels)
+        geluDerivative!.run()
         sgemm(
             transposeA: true, transposeB: false, m: hiddenChannels, n: channels, k: rows,
             a: hiddenGradient, lda: hiddenChannels, b: mlpNormOutput, ldb: channels,
