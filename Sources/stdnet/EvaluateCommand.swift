@@ -24,7 +24,8 @@ enum EvaluateCommand: Command {
           --lesion-threshold P
                            label a voxel lesion from this lesion probability on (0 < P < 1),
                            in place of the model's own setting
-          --json FILE      also write the report as JSON
+          --json FILE      also write the report as JSON: the run's settings, the summary
+                           metrics of the table, and the per-study and per-lesion scores
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
@@ -75,10 +76,58 @@ enum EvaluateCommand: Command {
                      classification.accuracy, classification.macroF1))
         print("| HCC-vs-rest AUC | \(report.hccAreaUnderCurve.map { String(format: "%.3f", $0) } ?? "n/a") |")
         if let json {
+            let settings = EvaluationFile.Settings(
+                model: folder, architecture: model.configuration.architecture.rawValue, seed: seed, patients: patients,
+                motionMillimetres: motion, window: window, lesionThreshold: model.configuration.lesionThreshold)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+            try encoder.encode(EvaluationFile(settings: settings, report: report)).write(to: URL(fileURLWithPath: json))
         }
         return 0
+    }
+}
+
+/// The file `--json` writes: how the run was made, its summary and its per-study and per-lesion
+/// scores, so that a saved report can be compared with another without the command line.
+private struct EvaluationFile: Encodable {
+    struct Settings: Encodable {
+        /// The model folder as given on the command line.
+        let model: String
+        let architecture: String
+        let seed: UInt64
+        let patients: Int
+        let motionMillimetres: Double
+        let window: [Int]
+        /// The lesion probability from which a voxel is lesion; nil when the most probable class
+        /// labels each voxel.
+        let lesionThreshold: Double?
+    }
+
+    struct Summary: Encodable {
+        let meanLiverDice: Double
+        let meanLesionDice: Double
+        let medianLesionHausdorff95: Double?
+        let detection: DetectionCounts
+        let detectionAtLeast10mm: DetectionCounts
+        let classAccuracy: Double
+        let macroF1: Double
+        let hccAreaUnderCurve: Double?
+    }
+
+    let settings: Settings
+    let summary: Summary
+    let studies: [StudyEvaluation]
+    let lesions: [LesionClassification]
+
+    init(settings: Settings, report: EvaluationReport) {
+        self.settings = settings
+        summary = Summary(
+            meanLiverDice: report.meanLiverDice, meanLesionDice: report.meanLesionDice,
+            medianLesionHausdorff95: report.medianLesionHausdorff95,
+            detection: report.detection, detectionAtLeast10mm: report.detectionAtLeast10mm,
+            classAccuracy: report.classification.accuracy, macroF1: report.classification.macroF1,
+            hccAreaUnderCurve: report.hccAreaUnderCurve)
+        studies = report.studies
+        lesions = report.lesions
     }
 }

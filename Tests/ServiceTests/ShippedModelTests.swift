@@ -5,10 +5,21 @@ import TestSupport
 /// The weights under Models/ load and segment a held-out phantom study.
 @Suite struct ShippedModelTests {
     struct Report: Decodable {
+        struct Settings: Decodable {
+            let seed: UInt64
+            let patients: Int
+            let motionMillimetres: Double
+            let lesionThreshold: Double?
+        }
+        struct Summary: Decodable {
+            let meanLesionDice: Double
+        }
         struct Study: Decodable {
             let liverDice: Double
             let lesionDice: Double
         }
+        let settings: Settings
+        let summary: Summary
         let studies: [Study]
     }
 
@@ -22,7 +33,19 @@ import TestSupport
             "--seed", "1000", "--patients", "1", "--json", report.path,
         ], label: "evaluate")
         #expect(evaluation.wait(timeout: .seconds(600)) == 0, "\(evaluation.output)")
-        let study = try #require(try JSONDecoder().decode(Report.self, from: Data(contentsOf: report)).studies.first)
+        let decoded = try JSONDecoder().decode(Report.self, from: Data(contentsOf: report))
+        let study = try #require(decoded.studies.first)
+
+        // The file records how it was made: the options given, the defaults and the model's threshold.
+        struct Configuration: Decodable { let lesionThreshold: Double? }
+        let configuration = try JSONDecoder().decode(
+            Configuration.self, from: Data(contentsOf: ServiceProcess.packageRoot.appendingPathComponent("Models/std-net/config.json")))
+        #expect(decoded.settings.seed == 1000)
+        #expect(decoded.settings.patients == 1)
+        #expect(decoded.settings.motionMillimetres == 10)
+        #expect(decoded.settings.lesionThreshold == configuration.lesionThreshold)
+        #expect(decoded.summary.meanLesionDice == study.lesionDice)
+
         // Bars that random or misloaded weights fall below. The shipped weights reach liver 0.89
         // and lesion 0.70 on this full-size study at 10 mm of motion (see Docs/model-card.md).
         #expect(study.liverDice >= 0.75, "liver Dice \(study.liverDice)")
