@@ -34,7 +34,11 @@ extension Coordinator {
             case .submitNoop(let submit):
                 try submitNoop(submit, from: client)
             case .status(let request):
-                reply(.statusReply(try status(request)), to: client)
+                if let problem = limitViolation(of: request) {
+                    reply(.error(ErrorReply(request: request.request, message: problem)), to: client)
+                } else {
+                    reply(.statusReply(try status(request)), to: client)
+                }
             case .cancel(let request):
                 reply(.cancelReply(try cancel(request)), to: client)
             case .submitStudy(let submission):
@@ -74,19 +78,30 @@ extension Coordinator {
         reply(.submitted(Submitted(request: submit.request, jobs: ids)), to: client)
     }
 
+    /// Returns why a STATUS request names too many jobs or studies, or nil when it does not.
+    private func limitViolation(of request: StatusRequest) -> String? {
+        if request.jobs.count > StatusRequest.maximumJobs {
+            return "STATUS names \(request.jobs.count) jobs, more than the \(StatusRequest.maximumJobs) one request may name: split it into several requests"
+        }
+        if let studies = request.studies, studies.count > StatusRequest.maximumStudies {
+            return "STATUS names \(studies.count) studies, more than the \(StatusRequest.maximumStudies) one request may name: split it into several requests"
+        }
+        return nil
+    }
+
     private func status(_ request: StatusRequest) throws -> StatusReply {
         let counts = try queue.connection.execute("SELECT state::text, count(*) FROM jobs GROUP BY state")
         var byState: [String: Int] = [:]
         for row in counts.rows { byState[row[0]!] = Int(row[1]!)! }
 
         var jobs: [JobStatus] = []
-        for id in request.jobs.prefix(10_000) {
+        for id in request.jobs {
             guard let job = try queue.job(id) else { continue }
             jobs.append(JobStatus(id: job.id, kind: job.kind, state: job.state.rawValue, attempt: job.attempt,
                                   errors: job.errors.suffix(5).map { "attempt \($0.attempt): \($0.error)" }))
         }
         var studies: [StudyStatus] = []
-        for study in (request.studies ?? []).prefix(1000) {
+        for study in request.studies ?? [] {
             guard let row = try queue.connection.execute("""
                 SELECT a.id, coalesce(a.state::text, 'none'), (SELECT count(*) FROM lesions WHERE study_id = s.id),
                        coalesce((SELECT state::text FROM jobs WHERE serial_key = 'track:' || s.patient_id ORDER BY id DESC LIMIT 1), 'none'),

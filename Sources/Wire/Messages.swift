@@ -470,6 +470,11 @@ public struct StatusRequest: Codable, Sendable, Equatable {
     /// Studies whose analysis and tracking to report; nil from clients that ask for jobs only.
     public let studies: [Int64]?
 
+    /// The maximum numbers of jobs and studies one request may name. The coordinator rejects a
+    /// request with more, because it reads each one from the database while other clients wait.
+    public static let maximumJobs = 10_000
+    public static let maximumStudies = 1_000
+
     public init(request: String, jobs: [Int64] = [], studies: [Int64]? = nil) {
         self.request = request
         self.jobs = jobs

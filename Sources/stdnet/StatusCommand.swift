@@ -28,35 +28,49 @@ enum StatusCommand: Command {
                 guard let id = Int64(text) else { throw UsageError("study IDs are integers, got '\(text)'") }
                 return id
             }
-            let reply = try client.request(.status(StatusRequest(request: UUID().uuidString, jobs: ids, studies: studies)))
-            guard case .statusReply(let status) = reply, let found = status.studies else { throw ClientError("unexpected reply \(reply.name) to STATUS") }
+            var found: [StudyStatus] = []
+            for start in stride(from: 0, to: studies.count, by: StatusRequest.maximumStudies) {
+                let chunk = Array(studies[start..<min(start + StatusRequest.maximumStudies, studies.count)])
+                let reply = try client.request(.status(StatusRequest(request: UUID().uuidString, studies: chunk)))
+                guard case .statusReply(let status) = reply, let states = status.studies else { throw ClientError("unexpected reply \(reply.name) to STATUS") }
+                found += states
+            }
+            let statesByStudy = Dictionary(found.map { ($0.study, $0) }, uniquingKeysWith: { first, _ in first })
             for study in studies {
-                guard let state = found.first(where: { $0.study == study }) else {
+                guard let state = statesByStudy[study] else {
                     print("study \(study): not found")
                     continue
                 }
                 let tracking = state.trackingPending ? "pending" : state.tracking
                 print("study \(study): analysis \(state.analysis)\(state.analyzeJob.map { " (job \($0))" } ?? ""), \(state.lesions) lesion(s), tracking \(tracking)")
             }
-            return found.count == studies.count ? 0 : 1
+            return studies.allSatisfy { statesByStudy[$0] != nil } ? 0 : 1
         }
-        let reply = try client.request(.status(StatusRequest(request: UUID().uuidString, jobs: ids)))
-        guard case .statusReply(let status) = reply else { throw ClientError("unexpected reply \(reply.name) to STATUS") }
         if ids.isEmpty {
+            let reply = try client.request(.status(StatusRequest(request: UUID().uuidString)))
+            guard case .statusReply(let status) = reply else { throw ClientError("unexpected reply \(reply.name) to STATUS") }
             for state in ["queued", "running", "succeeded", "dead", "cancelled"] {
                 print("\(state.padding(toLength: 10, withPad: " ", startingAt: 0)) \(status.counts[state] ?? 0)")
             }
             return 0
         }
+        var jobs: [JobStatus] = []
+        for start in stride(from: 0, to: ids.count, by: StatusRequest.maximumJobs) {
+            let chunk = Array(ids[start..<min(start + StatusRequest.maximumJobs, ids.count)])
+            let reply = try client.request(.status(StatusRequest(request: UUID().uuidString, jobs: chunk)))
+            guard case .statusReply(let status) = reply else { throw ClientError("unexpected reply \(reply.name) to STATUS") }
+            jobs += status.jobs
+        }
+        let jobsByID = Dictionary(jobs.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for id in ids {
-            guard let job = status.jobs.first(where: { $0.id == id }) else {
+            guard let job = jobsByID[id] else {
                 print("job \(id): not found")
                 continue
             }
             print("job \(job.id): \(job.kind) \(job.state), attempt \(job.attempt)")
             for error in job.errors { print("  \(error)") }
         }
-        return status.jobs.count == ids.count ? 0 : 1
+        return ids.allSatisfy { jobsByID[$0] != nil } ? 0 : 1
     }
 }
 

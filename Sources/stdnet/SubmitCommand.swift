@@ -253,8 +253,9 @@ enum SubmitCommand: Command {
         var lastLine = ""
         while true {
             var ended: [JobStatus] = []
-            for start in stride(from: 0, to: jobs.count, by: 5000) {
-                let reply = try client.request(.status(StatusRequest(request: UUID().uuidString, jobs: Array(jobs[start..<min(start + 5000, jobs.count)]))))
+            for start in stride(from: 0, to: jobs.count, by: StatusRequest.maximumJobs) {
+                let chunk = jobs[start..<min(start + StatusRequest.maximumJobs, jobs.count)]
+                let reply = try client.request(.status(StatusRequest(request: UUID().uuidString, jobs: Array(chunk))))
                 guard case .statusReply(let status) = reply else { throw ClientError("unexpected reply \(reply.name) to STATUS") }
                 ended += status.jobs.filter { ["succeeded", "dead", "cancelled"].contains($0.state) }
             }

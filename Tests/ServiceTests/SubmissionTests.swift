@@ -38,6 +38,29 @@ import Wire
         #expect(try deployment.value("SELECT state FROM jobs") == "queued")
     }
 
+    @Test func statusSplitsLongJobLists() throws {
+        // No worker runs, so every job stays queued.
+        let deployment = try Deployment()
+        try deployment.startCoordinator()
+        let jobs = try deployment.submit(StatusRequest.maximumJobs + 1)
+
+        // One request over the limit gets an error that names the count.
+        let reply = try deployment.request(.status(StatusRequest(request: "too-many", jobs: jobs)))
+        guard case .error(let error) = reply else {
+            Issue.record("expected an ERROR reply, got \(reply.name)")
+            return
+        }
+        #expect(error.request == "too-many")
+        #expect(error.message.contains("\(jobs.count) jobs"), "\(error.message)")
+
+        // The client splits the list and reports every job.
+        let status = try ServiceProcess(["status"] + jobs.map(String.init) + ["--coordinator", deployment.clientEndpoint], label: "status")
+        #expect(status.wait(timeout: .seconds(120)) == 0, "\(status.output.suffix(500))")
+        let queuedLines = status.output.split(separator: "\n").filter { $0.contains(": noop queued") }
+        #expect(queuedLines.count == jobs.count)
+        #expect(!status.output.contains("not found"))
+    }
+
     @Test func studyStoredOnceWithGeometry() throws {
         let deployment = try Deployment()
         try deployment.startCoordinator()
