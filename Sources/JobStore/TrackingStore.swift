@@ -42,7 +42,8 @@ extension StudyStore {
     }
 
     /// Builds the payload a `track` job runs on: every study of the patient with a succeeded
-    /// analysis, in date order, with its liver surface and lesions.
+    /// analysis, in date order, with its liver surface and lesions, and each lesion's stored
+    /// track number, which the job keeps.
     public func trackInputs(patient: Int64) throws -> String {
         try connection.execute("""
             SELECT jsonb_build_object('patient', $1::bigint, 'studies', coalesce(jsonb_agg(jsonb_build_object(
@@ -52,16 +53,16 @@ extension StudyStore {
                                 'maximumDiameterMillimetres', l.maximum_diameter_mm,
                                 'longestAxialDiameterMillimetres', l.longest_axial_mm,
                                 'viableAxialDiameterMillimetres', l.viable_axial_mm,
-                                'features', l.features) ORDER BY l.lesion_index), '[]')
-                            FROM lesions l WHERE l.study_id = s.id))
+                                'features', l.features, 'track', t.number) ORDER BY l.lesion_index), '[]')
+                            FROM lesions l LEFT JOIN lesion_tracks t ON t.id = l.track_id WHERE l.study_id = s.id))
                 ORDER BY s.study_date NULLS LAST, s.id), '[]'))::text
             FROM studies s JOIN jobs j ON j.study_id = s.id AND j.kind = 'analyze' AND j.state = 'succeeded'
             WHERE s.patient_id = $1
             """, [patient]).scalar ?? "{\"patient\": \(patient), \"studies\": []}"
     }
 
-    /// Writes the outcome of succeeded `track` jobs among `jobs`: track numbers (kept when they
-    /// exist), each lesion's track, threshold growth and category, and the patient's events and
+    /// Writes the outcome of succeeded `track` jobs among `jobs`: track numbers (rows kept when
+    /// they exist), each lesion's track, threshold growth and category, and the patient's events and
     /// responses, replacing earlier ones. Tracks no lesion uses any more are removed. A job with
     /// a later succeeded `track` job of its patient (a repeated result) writes nothing.
     public func storeTracking(ofJobs jobs: [Int64]) throws {

@@ -28,10 +28,13 @@ public struct AnalysedLesion: Sendable {
     /// Nil when the study has no arterial phase: mRECIST cannot assess that study.
     public let viableAxialDiameterMillimetres: Double?
     public let features: EnhancementFeatures
+    /// The track number an earlier run of tracking stored for this lesion; nil when none did.
+    public let storedTrack: Int?
 
     public init(id: Int64, centroid: Vector3, maximumDiameterMillimetres: Double, longestAxialDiameterMillimetres: Double,
-                viableAxialDiameterMillimetres: Double?, features: EnhancementFeatures) {
+                viableAxialDiameterMillimetres: Double?, features: EnhancementFeatures, storedTrack: Int? = nil) {
         self.id = id
+        self.storedTrack = storedTrack
         self.centroid = centroid
         self.maximumDiameterMillimetres = maximumDiameterMillimetres
         self.longestAxialDiameterMillimetres = longestAxialDiameterMillimetres
@@ -93,16 +96,17 @@ public struct PatientTracking: Codable, Sendable, Equatable {
 ///
 /// Each study's liver is aligned onto the previous study's, and the transforms are chained. Every
 /// lesion is so compared in the baseline's patient space with the last place each track was
-/// seen, which lets a track reappear after a study without it. Track numbers start at 1
-/// and follow the order of first sighting, so re-tracking the same studies gives the same
-/// numbers. Threshold growth compares a lesion with its own track's earlier diameters, and the
+/// seen, which lets a track reappear after a study without it. A track keeps the number an
+/// earlier run stored for its lesions (see ``AnalysedLesion/storedTrack``), so a study that
+/// arrives late, even one dated before the others, leaves the existing numbers in place (unless
+/// it splits a stored track in two, whose second part gets a new number). New tracks get numbers
+/// above the stored ones in order of first sighting, from 1 for a patient tracked for the first
+/// time. Threshold growth compares a lesion with its own track's earlier diameters, and the
 /// LI-RADS category is recomputed with it. Each follow-up study gets RECIST 1.1 and mRECIST
 /// against the baseline (the first study) and the nadir when the baseline has target lesions.
 /// mRECIST needs an arterial phase in the baseline and the study. A lesion split off a
 /// track counts, as RECIST 1.1 has fragments count, towards the diameter sum of the track it
 /// split from, not as a new lesion.
-/// NOTE: tracks are numbered anew from the earliest study on every run, so a study dated before
-/// the ones already tracked renumbers them.
 public func trackPatient(_ studies: [AnalysedStudy], gateMillimetres: Double = 10) -> PatientTracking {
     var tracking = PatientTracking()
     var lastSeen: [Int: TrackedLesion] = [:]
@@ -175,5 +179,8 @@ public func trackPatient(_ studies: [AnalysedStudy], gateMillimetres: Double = 1
         }
     }
     tracking.tracks = Array(1..<nextTrack)
-    return tracking
+    let storedTracks = Dictionary(
+        studies.flatMap(\.lesions).compactMap { lesion in lesion.storedTrack.map { (lesion.id, $0) } },
+        uniquingKeysWith: { first, _ in first })
+    return tracking.renumbered(stableTrackNumbers(runTracks: tracking.tracks, lesions: tracking.lesions, storedTracks: storedTracks))
 }

@@ -24,6 +24,8 @@ public struct TrackJobHandler: JobHandler {
             let longestAxialDiameterMillimetres: Double
             let viableAxialDiameterMillimetres: Double?
             let features: EnhancementFeatures
+            /// The lesion's stored track number; absent before its first tracking.
+            let track: Int?
         }
         let patient: Int64
         let studies: [Study]
@@ -51,7 +53,8 @@ public struct TrackJobHandler: JobHandler {
                     AnalysedLesion(id: $0.id, centroid: Vector3($0.centroid[0], $0.centroid[1], $0.centroid[2]),
                                    maximumDiameterMillimetres: $0.maximumDiameterMillimetres,
                                    longestAxialDiameterMillimetres: $0.longestAxialDiameterMillimetres,
-                                   viableAxialDiameterMillimetres: $0.viableAxialDiameterMillimetres, features: $0.features)
+                                   viableAxialDiameterMillimetres: $0.viableAxialDiameterMillimetres, features: $0.features,
+                                   storedTrack: $0.track)
                 }))
         }
         let tracking = trackPatient(studies)

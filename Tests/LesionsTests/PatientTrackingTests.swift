@@ -48,6 +48,49 @@ import Testing
         ])
     }
 
+    @Test func lateEarlierStudyKeepsTrackNumbers() {
+        // Studies 2 and 3 are tracked first: 20 and 21 start tracks 1 and 2, 30 continues 2 and
+        // 31 starts 3. Then study 1 arrives, dated before them, with a third lesion (12) that no
+        // later study shows. Numbered from scratch, 12 would take track 3 and 31 would become 4.
+        let first = trackPatient(Array(Self.studies[1...]))
+        #expect(first.lesions.map(\.track) == [1, 2, 2, 3])
+        let stored = Dictionary(uniqueKeysWithValues: first.lesions.map { ($0.lesion, $0.track) })
+
+        func withStoredTracks(_ study: AnalysedStudy) -> AnalysedStudy {
+            AnalysedStudy(study: study.study, date: study.date, liverSurface: study.liverSurface, lesions: study.lesions.map {
+                AnalysedLesion(id: $0.id, centroid: $0.centroid, maximumDiameterMillimetres: $0.maximumDiameterMillimetres,
+                               longestAxialDiameterMillimetres: $0.longestAxialDiameterMillimetres,
+                               viableAxialDiameterMillimetres: $0.viableAxialDiameterMillimetres, features: $0.features,
+                               storedTrack: stored[$0.id])
+            })
+        }
+        let earlier = AnalysedStudy(study: 1, date: Self.date("2024-01-01"), liverSurface: Self.liver,
+                                    lesions: Self.studies[0].lesions + [Self.lesion(12, at: 100, diameter: 8, viable: 8, Self.plain)])
+        let second = trackPatient([earlier] + Self.studies[1...].map(withStoredTracks))
+
+        let tracks = Dictionary(uniqueKeysWithValues: second.lesions.map { ($0.lesion, $0.track) })
+        #expect(tracks == [10: 1, 11: 2, 12: 4, 20: 1, 21: 2, 30: 2, 31: 3])
+        #expect(second.tracks == [1, 2, 3, 4])
+        #expect(second.events.contains(TrackEvent(study: 2, event: .vanished, track: 4, other: nil)))
+        #expect(second.events.contains(TrackEvent(study: 3, event: .new, track: 3, other: nil)))
+        let recist = second.responses.first { $0.study == 3 && $0.assessment.criteria == .recist11 }?.assessment
+        #expect(recist?.newLesionTracks == [3])
+    }
+
+    @Test func sharedStoredNumberGoesToFirstTrack() {
+        // Lesions 10 and 11 were stored on one track, 5, but this run puts them on two: the one
+        // sighted first keeps 5 and the other gets 6, the first number above every stored one.
+        let study = AnalysedStudy(study: 1, date: Self.date("2024-01-01"), liverSurface: Self.liver, lesions: [
+            AnalysedLesion(id: 10, centroid: Vector3(50, 0, 0), maximumDiameterMillimetres: 20, longestAxialDiameterMillimetres: 20,
+                           viableAxialDiameterMillimetres: 20, features: Self.plain, storedTrack: 5),
+            AnalysedLesion(id: 11, centroid: Vector3(0, 0, 0), maximumDiameterMillimetres: 15, longestAxialDiameterMillimetres: 15,
+                           viableAxialDiameterMillimetres: 15, features: Self.plain, storedTrack: 5),
+        ])
+        let tracking = trackPatient([study])
+        #expect(tracking.lesions.map(\.track) == [5, 6])
+        #expect(tracking.tracks == [5, 6])
+    }
+
     @Test func thresholdGrowthRaisesTheCategory() {
         let outcomes = Dictionary(uniqueKeysWithValues: trackPatient(Self.studies).lesions.map { ($0.lesion, $0) })
         // 15 mm with nonrim APHE alone is LR-3; 10 -> 16 mm within six months is threshold growth,
