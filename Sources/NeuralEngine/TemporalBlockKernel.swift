@@ -33,7 +33,7 @@ struct BlockKernel {
     let hiddenPreActivation, hidden: UnsafeMutablePointer<Float>
     /// z = u + MLP output.
     let encoded: UnsafeMutablePointer<Float>
-    /// Pooling weights, index l · P + p.
+    /// Pooling weights, index p · S + l.
     let poolingWeights: UnsafeMutablePointer<Float>
     /// dL/d(pooling weight) of one location's P phases.
     let poolingWeightGradients: UnsafeMutablePointer<Float>
@@ -213,22 +213,42 @@ struct BlockKernel {
         let channels = layout.channels
         let phaseCount = layout.present.count
         let blockSize = layout.blockLocations
-        let scale = 1 / Float(channels).squareRoot()
-        for l in 0..<n {
-            let weightRow = poolingWeights + l * phaseCount
-            for p in 0..<phaseCount {
-                weightRow[p] = dot(encoded + (p * blockSize + l) * channels, weights[.poolingQuery], count: channels) * scale
+
+        // Scores z · q / √C of every row, padding rows included, then their softmax over the
+        // phases of 16 locations at a time.
+        sgemm(
+            transposeA: false, transposeB: false, m: phaseCount * blockSize, n: 1, k: channels,
+            alpha: 1 / Float(channels).squareRoot(), a: encoded, lda: channels, b: weights[.poolingQuery], ldb: 1,
+            beta: 0, c: poolingWeights, ldc: 1)
+        for l in stride(from: 0, to: blockSize, by: 16) {
+            var maximum = load16(poolingWeights + l)
+            for p in 1..<phaseCount {
+                let score = load16(poolingWeights + p * blockSize + l)
+                maximum = maximum.replacing(with: score, where: score .> maximum)
             }
-            softmaxInPlace(weightRow, count: phaseCount)
-            guard let output else { continue }
+            var total = SIMD16<Float>.zero
+            for p in 0..<phaseCount {
+                let exponential = fastExp(load16(poolingWeights + p * blockSize + l) - maximum)
+                store16(exponential, poolingWeights + p * blockSize + l)
+                total += exponential
+            }
+            let reciprocal = 1 / total
+            for p in 0..<phaseCount {
+                store16(load16(poolingWeights + p * blockSize + l) * reciprocal, poolingWeights + p * blockSize + l)
+            }
+        }
+
+        guard let output else { return }
+        for l in 0..<n {
             let fused = output + (start + l) * channels
             for c in 0..<channels {
                 fused[c] = 0
             }
             for p in 0..<phaseCount {
+                let weight = poolingWeights[p * blockSize + l]
                 let token = encoded + (p * blockSize + l) * channels
                 for c in 0..<channels {
-                    fused[c] += weightRow[p] * token[c]
+                    fused[c] += weight * token[c]
                 }
             }
         }
@@ -335,7 +355,7 @@ struct BlockKernel {
         let queryGradient = gradients[.poolingQuery]
         for l in 0..<n {
             let gradientRow = outputGradient + l * channels
-            let weightRow = poolingWeights + l * phaseCount
+            func weight(_ p: Int) -> Float { poolingWeights[p * blockSize + l] }
 
             // Pass 1: da_p = dy · z_p, and the direct path dz_p = a_p dy.
             var weightedSum: Float = 0
@@ -343,15 +363,15 @@ struct BlockKernel {
                 let token = encoded + (p * blockSize + l) * channels
                 let tokenGradient = encodedGradient + (p * blockSize + l) * channels
                 poolingWeightGradients[p] = dot(gradientRow, token, count: channels)
-                weightedSum += poolingWeightGradients[p] * weightRow[p]
+                weightedSum += poolingWeightGradients[p] * weight(p)
                 for c in 0..<channels {
-                    tokenGradient[c] = weightRow[p] * gradientRow[c]
+                    tokenGradient[c] = weight(p) * gradientRow[c]
                 }
             }
 
             // Pass 2: through the softmax to the scores, then to z_p and q.
             for p in 0..<phaseCount {
-                let scoreGradient = weightRow[p] * (poolingWeightGradients[p] - weightedSum) * scale
+                let scoreGradient = weight(p) * (poolingWeightGradients[p] - weightedSum) * scale
                 let token = encoded + (p * blockSize + l) * channels
                 let tokenGradient = encodedGradient + (p * blockSize + l) * channels
                 for c in 0..<channels {

@@ -92,31 +92,3 @@ private func exponential<Vector: SIMD>(ofClamped x: Vector) -> Vector where Vect
     let twoToN = unsafeBitCast((exponent &+ 127) &<< 23, to: Vector.self)
     return expR * twoToN
 }
-
-/// Replaces `count` scores by their softmax, in place, four lanes at a time with `fastExp`.
-@inline(__always)
-func softmaxInPlace(_ values: UnsafeMutablePointer<Float>, count: Int) {
-    var maximum = -Float.infinity
-    for i in 0..<count {
-        maximum = max(maximum, values[i])
-    }
-    var sum: Float = 0
-    var start = 0
-    while start < count {
-        let lanes = min(4, count - start)
-        var chunk = SIMD4<Float>(repeating: maximum)
-        for lane in 0..<lanes {
-            chunk[lane] = values[start + lane]
-        }
-        let exponentials = fastExp(chunk - maximum)
-        for lane in 0..<lanes {
-            values[start + lane] = exponentials[lane]
-            sum += exponentials[lane]
-        }
-        start += 4
-    }
-    let inverseSum = 1 / sum
-    for i in 0..<count {
-        values[i] *= inverseSum
-    }
-}
