@@ -1,3 +1,5 @@
+import CDNNL
+
 /// Layer normalisation over the last axis with a learned scale and shift:
 /// y = (x - mean) / sqrt(var + ε) · γ + β.
 ///
@@ -45,8 +47,8 @@ public enum LayerNorm {
     }
 
     /// Normalises `rows` contiguous rows of `width` values; the statistics are stored when their
-    /// pointers are not nil. Shared with the fused temporal kernel.
-    static func normalizeRows(
+    /// pointers are not nil.
+    private static func normalizeRows(
         _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, width: Int,
         scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, epsilon: Float,
         mean: UnsafeMutablePointer<Float>? = nil, reciprocalStandardDeviation: UnsafeMutablePointer<Float>? = nil
@@ -63,6 +65,37 @@ public enum LayerNorm {
             mean?[row] = rowMean
             reciprocalStandardDeviation?[row] = rstd
         }
+    }
+
+    /// Returns oneDNN's layer normalisation bound to `rows` contiguous rows of `width` values,
+    /// as `normalizeRows` computes it. oneDNN compiles it for the CPU's widest vectors, while
+    /// Swift code here targets baseline x86-64. With `mean` and `variance` given, it also writes
+    /// each row's mean and variance (not its reciprocal standard deviation).
+    static func bindRows(
+        _ x: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+        scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, epsilon: Float,
+        mean: UnsafeMutablePointer<Float>? = nil, variance: UnsafeMutablePointer<Float>? = nil
+    ) -> DNNLBoundPrimitive {
+        var data = dnnlMemoryDescriptor([rows, width], dnnl_ab)
+        var statistics = dnnlMemoryDescriptor([rows], dnnl_a)
+        let parameters = dnnlMemoryDescriptor([width], dnnl_a)
+        let keepsStatistics = mean != nil && variance != nil
+        var operation = dnnl_layer_normalization_desc_t()
+        checkDNNL(
+            dnnl_layer_normalization_forward_desc_init(
+                &operation, keepsStatistics ? dnnl_forward_training : dnnl_forward_inference, &data, &statistics, epsilon,
+                UInt32(dnnl_use_scale.rawValue | dnnl_use_shift.rawValue)),
+            "describe layer normalisation of \(rows) rows of \(width)")
+        var arguments = [
+            (DNNL_ARG_SRC, DNNLMemory(data, x)),
+            (DNNL_ARG_DST, DNNLMemory(data, y)),
+            (DNNL_ARG_SCALE, DNNLMemory(parameters, UnsafeMutableRawPointer(mutating: scale))),
+            (DNNL_ARG_SHIFT, DNNLMemory(parameters, UnsafeMutableRawPointer(mutating: shift))),
+        ]
+        if let mean, let variance {
+            arguments += [(DNNL_ARG_MEAN, DNNLMemory(statistics, mean)), (DNNL_ARG_VARIANCE, DNNLMemory(statistics, variance))]
+        }
+        return DNNLBoundPrimitive(DNNLPrimitiveDescriptor(&operation), arguments: arguments)
     }
 
     /// Computes dL/dx, dL/dγ and dL/dβ from dL/dy, the forward input and its statistics.

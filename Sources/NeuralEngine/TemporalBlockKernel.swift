@@ -9,10 +9,14 @@ struct BlockKernel {
     let weights: PackedParameters
     let layout: BlockLayout
     private let storage: UnsafeMutableBufferPointer<Float>
+    /// LayerNorm₁ and LayerNorm₂ on oneDNN. When training they write each row's variance to
+    /// the rstd buffer, which `forward` then turns into 1 / sqrt(variance + ε).
+    private let attentionNorm, mlpNorm: DNNLBoundPrimitive
     /// GELU from `hiddenPreActivation` into `hidden`, and its derivative applied to
     /// `hiddenGradient` (only when training).
     private let gelu: DNNLBoundPrimitive
     private let geluDerivative: DNNLBoundPrimitive?
+    private let training: Bool
 
     // Forward activations.
     /// h = x + e.
@@ -74,6 +78,15 @@ struct BlockKernel {
         (hiddenPreActivation, hidden, encoded, poolingWeights, poolingWeightGradients) = (pointers[11], pointers[12], pointers[13], pointers[14], pointers[15])
         (encodedGradient, residualGradient, normGradient, contextGradient, tokensGradient) = (pointers[16], pointers[17], pointers[18], pointers[19], pointers[20])
         (hiddenGradient, projectionsGradient) = (pointers[21], pointers[22])
+        self.training = training
+        attentionNorm = LayerNorm.bindRows(
+            tokens, into: attentionNormOutput, rows: rows, width: c,
+            scale: weights[.attentionNormScale], shift: weights[.attentionNormShift], epsilon: LayerNorm.defaultEpsilon,
+            mean: training ? attentionNormMean : nil, variance: training ? attentionNormRstd : nil)
+        mlpNorm = LayerNorm.bindRows(
+            residual, into: mlpNormOutput, rows: rows, width: c,
+            scale: weights[.mlpNormScale], shift: weights[.mlpNormShift], epsilon: LayerNorm.defaultEpsilon,
+            mean: training ? mlpNormMean : nil, variance: training ? mlpNormRstd : nil)
         gelu = GELU.bind(hiddenPreActivation, into: hidden, count: rows * hiddenWidth)
         geluDerivative = training ? GELU.bindDerivative(gradients: hiddenGradient, inputs: hiddenPreActivation, count: rows * hiddenWidth) : nil
     }
@@ -106,10 +119,10 @@ struct BlockKernel {
 
         // Step 2: u = h + W_o · Attention(LayerNorm₁(h)) + b_o, with the projections and the
         // context transposed.
-        LayerNorm.normalizeRows(
-            tokens, into: attentionNormOutput, rows: rows, width: channels,
-            scale: weights[.attentionNormScale], shift: weights[.attentionNormShift], epsilon: LayerNorm.defaultEpsilon,
-            mean: attentionNormMean, reciprocalStandardDeviation: attentionNormRstd)
+        attentionNorm.run()
+        if training {
+            replaceVariancesByReciprocalStandardDeviations(attentionNormRstd, count: rows)
+        }
         let inputBias = weights[.inputProjectionBias]
         for feature in 0..<3 * channels {
             (projections + feature * rows).update(repeating: inputBias[feature], count: rows)
@@ -126,10 +139,10 @@ struct BlockKernel {
             beta: 1, c: residual, ldc: channels)
 
         // Step 3: z = u + W₂ GELU(W₁ LayerNorm₂(u) + b₁) + b₂.
-        LayerNorm.normalizeRows(
-            residual, into: mlpNormOutput, rows: rows, width: channels,
-            scale: weights[.mlpNormScale], shift: weights[.mlpNormShift], epsilon: LayerNorm.defaultEpsilon,
-            mean: mlpNormMean, reciprocalStandardDeviation: mlpNormRstd)
+        mlpNorm.run()
+        if training {
+            replaceVariancesByReciprocalStandardDeviations(mlpNormRstd, count: rows)
+        }
         fillRows(hiddenPreActivation, rows: rows, with: weights[.mlpInputBias], width: hiddenChannels)
         sgemm(
             transposeA: false, transposeB: true, m: rows, n: hiddenChannels, k: channels,
@@ -449,6 +462,12 @@ struct BlockKernel {
     }
 
     // MARK: - Row helpers
+
+    private func replaceVariancesByReciprocalStandardDeviations(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count {
+            values[i] = 1 / (values[i] + LayerNorm.defaultEpsilon).squareRoot()
+        }
+    }
 
     private func fillRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int, with row: UnsafePointer<Float>, width: Int) {
         for r in 0..<rows {
