@@ -176,6 +176,16 @@ public final class StudyStore {
     /// Checks the parts of a submission that need no database.
     static func validate(_ study: StudyRecord, volumes: [Data]) throws {
         guard !study.patientKey.isEmpty else { throw SubmissionError("the study \(study.studyInstanceUID) has no Patient ID") }
+        // Neither message repeats the value: a Patient ID and a Study Date identify a patient.
+        guard study.patientKey.count <= 64 else {
+            throw SubmissionError("the Patient ID of study \(study.studyInstanceUID) has \(study.patientKey.count) characters; DICOM allows at most 64")
+        }
+        guard study.studyInstanceUID.utf8.count <= 64 else {
+            throw SubmissionError("the Study Instance UID starting \(study.studyInstanceUID.prefix(20)) has \(study.studyInstanceUID.utf8.count) characters; DICOM allows at most 64")
+        }
+        if let date = study.studyDate, !isCalendarDate(date) {
+            throw SubmissionError("study \(study.studyInstanceUID) has a Study Date that is not a calendar date (YYYY-MM-DD); correct the Study Date (0008,0020) of its files, or the --study-date given with --nifti")
+        }
         guard ["CT", "MR"].contains(study.modality) else {
             throw SubmissionError("study \(study.studyInstanceUID) has modality \(study.modality); only CT and MR are analysed")
         }
@@ -201,7 +211,33 @@ public final class StudyStore {
             guard volume.count == expected else {
                 throw SubmissionError("series \(series.seriesInstanceUID): volume has \(volume.count) bytes, its grid \(series.size) needs \(expected)")
             }
+            let nonFinite = nonFiniteCount(volume)
+            guard nonFinite == 0 else {
+                throw SubmissionError("series \(series.seriesInstanceUID) (\(series.phase)): \(nonFinite) voxels are not finite numbers (NaN or infinity); check how the volume was made")
+            }
         }
+    }
+}
+
+/// Returns whether `text` is a valid Gregorian date in the form YYYY-MM-DD.
+func isCalendarDate(_ text: String) -> Bool {
+    let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+    guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+          parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),
+          let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]) else { return false }
+    let components = DateComponents(calendar: Calendar(identifier: .gregorian), timeZone: TimeZone(identifier: "UTC"), year: year, month: month, day: day)
+    return year >= 1 && components.isValidDate
+}
+
+/// Returns how many of the little-endian Float32 values in `volume` are NaN or infinite.
+func nonFiniteCount(_ volume: Data) -> Int {
+    volume.withUnsafeBytes { bytes in
+        var count = 0
+        for index in 0..<bytes.count / 4 {
+            let value = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)))
+            if !value.isFinite { count += 1 }
+        }
+        return count
     }
 }
 

@@ -1,0 +1,59 @@
+import Foundation
+import JobStore
+import Testing
+import TestSupport
+
+/// Studies that `StudyStore.store` rejects before anything reaches the database.
+@Suite struct SubmissionValidationTests {
+    /// A study of an arterial and a portal venous series of 2 x 2 x 1 voxels.
+    static func study(patient: String = "validation-patient", date: String? = "2024-03-01") -> StudyRecord {
+        StudyRecord(patientKey: patient, studyInstanceUID: "1.2.826.0.1.99", studyDate: date, modality: "CT", series: ["AP", "PV"].map { phase in
+            SeriesRecord(seriesInstanceUID: "1.2.826.0.1.99.\(phase == "AP" ? 1 : 2)", phase: phase, description: nil, size: [2, 2, 1],
+                         spacing: [1, 1, 1], origin: [0, 0, 0], direction: [1, 0, 0, 0, 1, 0, 0, 0, 1])
+        })
+    }
+
+    static func volume(_ values: [Float]) -> Data {
+        values.withUnsafeBytes { Data($0) }
+    }
+
+    static let plain = volume([0, 10, 20, 30])
+
+    /// Stores `study` and returns the rejection's message, or nil when it was stored.
+    static func rejection(_ study: StudyRecord, volumes: [Data], store: StudyStore) throws -> String? {
+        do {
+            _ = try store.store(study, volumes: volumes)
+            return nil
+        } catch let error as SubmissionError {
+            return error.description
+        }
+    }
+
+    @Test func invalidValuesRejectedWithoutEcho() throws {
+        let connection = try Connection(conninfo: try TestDatabase.makeMigratedDatabase())
+        let store = StudyStore(connection: connection)
+
+        // 30 February passes a pattern check but is no calendar date.
+        let badDate = try #require(try Self.rejection(Self.study(date: "1945-02-30"), volumes: [Self.plain, Self.plain], store: store))
+        #expect(badDate.contains("Study Date that is not a calendar date"), "\(badDate)")
+        #expect(!badDate.contains("1945"), "the message repeats the date")
+        #expect(try Self.rejection(Self.study(date: "2024-13-01"), volumes: [Self.plain, Self.plain], store: store) != nil)
+        #expect(try Self.rejection(Self.study(date: "20240301"), volumes: [Self.plain, Self.plain], store: store) != nil)
+
+        // DICOM's LO allows 64 characters.
+        let longID = String(repeating: "P", count: 65)
+        let tooLong = try #require(try Self.rejection(Self.study(patient: longID), volumes: [Self.plain, Self.plain], store: store))
+        #expect(tooLong.contains("65 characters; DICOM allows at most 64"), "\(tooLong)")
+        #expect(!tooLong.contains(longID), "the message repeats the Patient ID")
+
+        // One NaN and one infinity in the portal venous volume.
+        let broken = Self.volume([0, .nan, 20, .infinity])
+        let nonFinite = try #require(try Self.rejection(Self.study(), volumes: [Self.plain, broken], store: store))
+        #expect(nonFinite.contains("1.2.826.0.1.99.2 (PV): 2 voxels are not finite numbers"), "\(nonFinite)")
+
+        // Nothing was stored, and a valid study still is, with a leap day.
+        #expect(try connection.execute("SELECT count(*) FROM studies").scalar == "0")
+        #expect(try Self.rejection(Self.study(date: "2024-02-29"), volumes: [Self.plain, Self.plain], store: store) == nil)
+        #expect(try connection.execute("SELECT count(*) FROM studies").scalar == "1")
+    }
+}
