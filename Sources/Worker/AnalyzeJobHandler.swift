@@ -19,6 +19,13 @@ public struct AnalyzeJobHandler: JobHandler {
     public let kinds = ["analyze"]
     public let model: STDNetModel
     public let window: [Int]
+    /// Less segmented liver than this (on CT, of liver attenuation) fails the analysis: the
+    /// series then miss the liver, or are not what the model reads. A whole adult liver is 1,000-2,000 mL; this bar also passes
+    /// a study that covers only part of it.
+    static let minimumLiverMillilitres = 100.0
+    /// The CT attenuation, in HU, of voxels that count as liver for that bar. Liver parenchyma
+    /// and its lesions lie between fat (below -50) and bone or undiluted contrast.
+    static let liverAttenuation: ClosedRange<Float> = -100...400
 
     public init(model: STDNetModel, window: [Int] = [32, 64, 64]) {
         self.model = model
@@ -93,6 +100,18 @@ public struct AnalyzeJobHandler: JobHandler {
         finishStage("network_ms")
         context.reportProgress(0.8, "segmented")
 
+        // Liver and lesion voxels together. On CT only those of soft-tissue attenuation count:
+        // the model, trained on phantoms, labels some liver even in air.
+        let liverVoxels = segmentation.labels.filter { $0 != 0 }.count
+        let referencePhase = resampled[.portalVenous] ?? Phase.allCases.compactMap({ resampled[$0] }).first!
+        let plausibleLiverVoxels = isCT
+            ? zip(segmentation.labels, referencePhase.voxels).filter { $0.0 != 0 && Self.liverAttenuation.contains($0.1) }.count
+            : liverVoxels
+        let liverMillilitres = Double(plausibleLiverVoxels) * spacing.x * spacing.y * spacing.z / 1000
+        guard liverMillilitres >= Self.minimumLiverMillilitres else {
+            throw JobError(String(format: "analyze job %lld: the model found %.1f mL of liver, less than the %.0f mL a liver study shows; check that the series cover the liver",
+                                  context.order.job, liverMillilitres, Self.minimumLiverMillilitres), retryable: false)
+        }
         let labels = Volume<UInt8>(geometry: grid, voxels: segmentation.labels)
         // Components come largest first; reports and key images are numbered in that order.
         let components = connectedLesions(in: labels, minimumVolumeMillilitres: LesionComponent.minimumReportedMillilitres)
@@ -120,7 +139,7 @@ public struct AnalyzeJobHandler: JobHandler {
             [point.x, point.y, point.z].map { ($0 * 10).rounded() / 10 }
         }
         let result = AnalyzeResult(study: payload.study, modelArchitecture: model.configuration.architecture.rawValue,
-                                   labelGrid: LabelGrid(grid), liverVoxels: segmentation.labels.filter { $0 != 0 }.count,
+                                   labelGrid: LabelGrid(grid), liverVoxels: liverVoxels,
                                    liverSurface: surface, lesions: reports, timingsMilliseconds: timings,
                                    networkTimingsMilliseconds: [
                                        "spatial_encoding_ms": segmentation.timings.spatialEncodingMilliseconds,

@@ -34,8 +34,9 @@ struct StudyUpload {
     }
 
     /// Reads one NIfTI volume per phase. NIfTI files carry no study identity, so the patient and
-    /// date come from the user, and the UIDs are derived from the files' content (2.25 UUID-based
-    /// form): submitting the same files again finds the stored study.
+    /// date come from the user, and the UIDs are derived from the patient and the files' content
+    /// (2.25 UUID-based form): submitting the same files for the same patient again finds the
+    /// stored study.
     init(nifti files: [Phase: String], patientID: String, studyDate: String?, modality: String) throws {
         guard !patientID.isEmpty else { throw UsageError("NIfTI files carry no patient: give --patient ID") }
         if let studyDate {
@@ -54,8 +55,14 @@ struct StudyUpload {
                 throw ClientError("cannot read the \(phase.rawValue) volume \(path): \(error)")
             }
             let hash = sha256Hex(volume.voxels.withUnsafeBytes { Data($0) })
+            if let twin = zip(series, contentHashes).first(where: { $0.1 == hash })?.0 {
+                throw ClientError("the \(twin.phase.rawValue) and \(phase.rawValue) volumes are identical; give each phase the volume of its own acquisition")
+            }
             contentHashes.append(hash)
-            series.append(Series(seriesInstanceUID: Self.uid(fromHex: hash), phase: phase, description: URL(fileURLWithPath: path).lastPathComponent,
+            // The patient and phase are part of the series UID, so that the same volume given for
+            // another patient or phase is another series.
+            let seriesUID = Self.uid(fromHex: sha256Hex(Data((patientID + phase.rawValue + hash).utf8)))
+            series.append(Series(seriesInstanceUID: seriesUID, phase: phase, description: URL(fileURLWithPath: path).lastPathComponent,
                                  evidence: "given with --nifti", volume: volume))
         }
         self.studyInstanceUID = Self.uid(fromHex: sha256Hex(Data((patientID + contentHashes.joined()).utf8)))

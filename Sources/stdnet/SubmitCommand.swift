@@ -179,6 +179,7 @@ enum SubmitCommand: Command {
                 lastLine = line
             }
             if tracked.count == states.count {
+                try printAnalysisErrors(of: states.filter { $0.analysis == "dead" }, client: client)
                 return states.allSatisfy { $0.analysis == "succeeded" && $0.tracking == "succeeded" }
             }
             guard ContinuousClock.now < deadline else {
@@ -186,6 +187,18 @@ enum SubmitCommand: Command {
                 return false
             }
             Thread.sleep(forTimeInterval: 0.5)
+        }
+    }
+
+    /// Prints the last error of each failed analysis: the reason it failed.
+    private static func printAnalysisErrors(of studies: [StudyStatus], client: CoordinatorClient) throws {
+        let jobs = studies.compactMap(\.analyzeJob)
+        guard !jobs.isEmpty else { return }
+        let reply = try client.request(.status(StatusRequest(request: UUID().uuidString, jobs: jobs)))
+        guard case .statusReply(let status) = reply else { throw ClientError("unexpected reply \(reply.name) to STATUS") }
+        for study in studies {
+            guard let job = study.analyzeJob, let error = status.jobs.first(where: { $0.id == job })?.errors.last else { continue }
+            print("study \(study.study): analysis failed, \(error)")
         }
     }
 

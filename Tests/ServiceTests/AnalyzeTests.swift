@@ -1,4 +1,5 @@
 import Foundation
+import Imaging
 import JobStore
 import STDNet
 import Testing
@@ -73,6 +74,35 @@ import TestSupport
         #expect(unknown.output.contains("no studies stored for this patient"), "\(unknown.output)")
         #expect(try deployment.value("SELECT count(*) FROM audit_log WHERE patient_id IS NULL AND detail ->> 'patientFound' = 'false'") == "1")
         #expect(try deployment.value("SELECT count(*) FROM audit_log WHERE detail::text LIKE '%NOBODY%'") == "0")
+    }
+
+    @Test func studyWithoutLiverFails() throws {
+        // Two phases of air: the shipped model finds no liver, so the analysis must fail with
+        // the reason rather than report a scan without lesions.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-air-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let geometry = Geometry(size: VolumeSize(48, 40, 12), spacing: Vector3(3, 3, 5))
+        // Two phases of one volume are rejected as identical, so the second differs by 1 HU.
+        for (phase, value) in [("NC", Float(-1000)), ("PV", Float(-999))] {
+            try NIfTIWriter.write(Volume<Float>(geometry: geometry, repeating: value), to: folder.appendingPathComponent("\(phase).nii").path)
+        }
+
+        let deployment = try Deployment(lease: "60", heartbeat: "0.5")
+        try deployment.startCoordinator()
+        deployment.workers.append(try ServiceProcess(command: [
+            ServiceProcess.releaseExecutable, "worker", "--coordinator", deployment.workerEndpoint, "--name", "analyst",
+            "--heartbeat", "0.5", "--model", ServiceProcess.packageRoot.appendingPathComponent("Models/std-net").path,
+        ], label: "analyst"))
+        let submit = try ServiceProcess([
+            "submit", "--nifti", "NC=\(folder.path)/NC.nii,PV=\(folder.path)/PV.nii", "--patient", "AIR-0001", "--wait",
+            "--coordinator", deployment.clientEndpoint,
+        ], label: "submit")
+        #expect(submit.wait(timeout: .seconds(300)) == 1, "\(submit.output)")
+        #expect(submit.output.contains("analysis failed, attempt 1: analyze job"), "\(submit.output)")
+        #expect(submit.output.contains("mL of liver, less than the 100 mL a liver study shows"), "\(submit.output)")
+        #expect(try deployment.value("SELECT state::text FROM jobs WHERE kind = 'analyze'") == "dead")
+        #expect(try deployment.value("SELECT count(*) FROM lesions") == "0")
     }
 
     @Test func workerKilledDuringAnalysisLeavesOneResult() throws {
