@@ -36,6 +36,7 @@ public final class Coordinator {
         self.configuration = configuration
         self.logger = logger
         queue = JobQueue(connection: try Connection(configuration.database))
+        try Migrator.checkSchema(on: queue.connection)
         var leaseConnection = configuration.database
         leaseConnection.synchronousCommit = false
         leaseQueue = JobQueue(connection: try Connection(leaseConnection))

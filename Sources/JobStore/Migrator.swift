@@ -39,6 +39,21 @@ public struct Migrator {
         self.migrations = migrations.sorted { $0.version < $1.version }
     }
 
+    /// The newest migration the statements of this build rely on. Raise it with each new file in
+    /// Migrations/ that they need.
+    public static let requiredVersion = 3
+
+    /// Throws ``JobStoreError/migration(_:)`` unless the database has every migration up to
+    /// ``requiredVersion``, so that a process does not start on a database it cannot use.
+    public static func checkSchema(on connection: Connection) throws {
+        let table = try connection.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").scalar
+        let newest = table == "t" ? try connection.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").scalar.flatMap { Int($0) } ?? 0 : 0
+        guard newest >= requiredVersion else {
+            let found = newest == 0 ? "has no stdnet schema" : "has the schema of migration \(newest)"
+            throw JobStoreError.migration("the database \(found), and this build needs migration \(requiredVersion); run 'stdnet migrate' with the same database options first")
+        }
+    }
+
     /// Reads `NNNN_name.sql` files from a folder; other files are ignored, a malformed or
     /// duplicated number is an error.
     public static func loadMigrations(from folder: URL) throws -> [Migration] {

@@ -20,6 +20,30 @@ import TestSupport
         #expect(try connection.execute("SELECT count(*) FROM schema_migrations").scalar == String(migrations.count))
     }
 
+    @Test func schemaCheckNeedsEveryMigration() throws {
+        let connection = try Connection(conninfo: try TestDatabase.makeEmptyDatabase())
+        let migrations = try Migrator.loadMigrations(from: TestDatabase.migrationsFolder)
+        #expect(migrations.last?.version == Migrator.requiredVersion, "a migration was added without raising requiredVersion")
+
+        func checkMessage() -> String? {
+            do {
+                try Migrator.checkSchema(on: connection)
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(checkMessage()?.contains("has no stdnet schema") == true, "\(checkMessage() ?? "no error")")
+
+        try Migrator(connection: connection, migrations: Array(migrations.prefix(1))).migrate()
+        let partial = checkMessage()
+        #expect(partial?.contains("has the schema of migration 1, and this build needs migration \(Migrator.requiredVersion)") == true, "\(partial ?? "no error")")
+        #expect(partial?.contains("run 'stdnet migrate'") == true)
+
+        try Migrator(connection: connection, migrations: migrations).migrate()
+        #expect(checkMessage() == nil)
+    }
+
     @Test func changedAppliedMigrationIsRejected() throws {
         let url = try TestDatabase.makeEmptyDatabase()
         let connection = try Connection(conninfo: url)
