@@ -84,4 +84,32 @@ struct PhaseIdentifierTests {
         let contrast = SeriesAttributes(Self.dataSet([(.contrastBolusAgent, .LO, "  ")]))
         #expect(contrast.contrastAgent == nil)
     }
+
+    @Test func acquisitionAfterMidnightCountsFromStudyDate() {
+        // A study begun on 5 January: 23:59:40 that day is 86380 s, 00:00:20 the next day
+        // 86400 + 20 s, so the later series stays later.
+        let before = SeriesAttributes(Self.dataSet([(.studyDate, .DA, "20260105"), (.acquisitionDate, .DA, "20260105"),
+                                                    (.acquisitionTime, .TM, "235940")]))
+        #expect(before.acquisitionTime == 86_380)
+        let after = SeriesAttributes(Self.dataSet([(.studyDate, .DA, "20260105"), (.acquisitionDate, .DA, "20260106"),
+                                                   (.acquisitionTime, .TM, "000020")]))
+        #expect(after.acquisitionTime == 86_420)
+        // Acquisition DateTime carries its own date; Series Time pairs with Series Date.
+        let enhanced = SeriesAttributes(Self.dataSet([(.studyDate, .DA, "20260105"), (.acquisitionDateTime, .DT, "20260106000020")]))
+        #expect(enhanced.acquisitionTime == 86_420)
+        let seriesClock = SeriesAttributes(Self.dataSet([(.studyDate, .DA, "20260105"), (.seriesDate, .DA, "20260106"),
+                                                         (.seriesTime, .TM, "000020")]))
+        #expect(seriesClock.acquisitionTime == 86_420)
+        // Across a year end, and across the leap day of 2024 (28 February to 1 March is 2 days).
+        let newYear = SeriesAttributes(Self.dataSet([(.studyDate, .DA, "20231231"), (.acquisitionDate, .DA, "20240101"),
+                                                     (.acquisitionTime, .TM, "000010")]))
+        #expect(newYear.acquisitionTime == 86_410)
+        let leapDay = SeriesAttributes(Self.dataSet([(.studyDate, .DA, "20240228"), (.acquisitionDate, .DA, "20240301"),
+                                                     (.acquisitionTime, .TM, "000010")]))
+        #expect(leapDay.acquisitionTime == 172_810)
+        // A date that is not a calendar date adds nothing.
+        let invalid = SeriesAttributes(Self.dataSet([(.studyDate, .DA, "20260105"), (.acquisitionDate, .DA, "20260230"),
+                                                     (.acquisitionTime, .TM, "000020")]))
+        #expect(invalid.acquisitionTime == 20)
+    }
 }

@@ -52,6 +52,8 @@ extension DicomTag {
     public static let sopClassUID = DicomTag(0x0008, 0x0016)
     public static let sopInstanceUID = DicomTag(0x0008, 0x0018)
     public static let studyDate = DicomTag(0x0008, 0x0020)
+    public static let seriesDate = DicomTag(0x0008, 0x0021)
+    public static let acquisitionDate = DicomTag(0x0008, 0x0022)
     public static let acquisitionDateTime = DicomTag(0x0008, 0x002A)
     public static let studyTime = DicomTag(0x0008, 0x0030)
     public static let seriesTime = DicomTag(0x0008, 0x0031)

@@ -139,7 +139,9 @@ private struct ImagePlaneAttributes {
 
 extension SeriesAttributes {
     /// Reads the series attributes of a data set. Acquisition Time falls back to the time of
-    /// Acquisition DateTime, then to Series Time.
+    /// Acquisition DateTime, then to Series Time. Each comes with its date (Acquisition Date,
+    /// the date of Acquisition DateTime, Series Date), which counts in days after the Study Date,
+    /// so that phases acquired across midnight keep their order.
     public init(_ dataSet: DataSet) {
         seriesInstanceUID = dataSet.string(.seriesInstanceUID) ?? ""
         studyInstanceUID = dataSet.string(.studyInstanceUID)
@@ -149,11 +151,48 @@ extension SeriesAttributes {
         seriesDescription = dataSet.string(.seriesDescription)
         modality = dataSet.string(.modality)
         // Enhanced objects carry Acquisition DateTime (YYYYMMDDHHMMSS.FFFFFF) instead of Acquisition Time.
-        let dateTimeClock = dataSet.string(.acquisitionDateTime).map { String($0.dropFirst(8)) }
-        acquisitionTime = (dataSet.string(.acquisitionTime) ?? dateTimeClock ?? dataSet.string(.seriesTime)).flatMap(secondsAfterMidnight)
+        let clock: (time: String, date: String?)?
+        if let time = dataSet.string(.acquisitionTime) {
+            clock = (time, dataSet.string(.acquisitionDate) ?? dataSet.string(.seriesDate))
+        } else if let dateTime = dataSet.string(.acquisitionDateTime) {
+            clock = (String(dateTime.dropFirst(8)), String(dateTime.prefix(8)))
+        } else if let time = dataSet.string(.seriesTime) {
+            clock = (time, dataSet.string(.seriesDate))
+        } else {
+            clock = nil
+        }
+        acquisitionTime = clock.flatMap { clock in
+            secondsAfterMidnight(clock.time).map { seconds in
+                let days = studyDate.flatMap { study in clock.date.flatMap { daysBetween(study, $0) } } ?? 0
+                return Double(days) * 86_400 + seconds
+            }
+        }
         contrastAgent = dataSet.string(.contrastBolusAgent)
         frameOfReferenceUID = dataSet.string(.frameOfReferenceUID)
     }
+}
+
+/// Returns the days from one DICOM DA value (YYYYMMDD) to another, or nil when either is not a
+/// Gregorian calendar date.
+func daysBetween(_ start: String, _ end: String) -> Int? {
+    guard let from = dayNumber(start), let to = dayNumber(end) else { return nil }
+    return to - from
+}
+
+/// Returns the days from 1 March of year 0 to a DA value (the civil-from-days algorithm run
+/// backwards), or nil when it is not a calendar date.
+private func dayNumber(_ text: String) -> Int? {
+    guard text.utf8.count == 8, text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+          let year = Int(text.prefix(4)), let month = Int(text.dropFirst(4).prefix(2)), let day = Int(text.suffix(2)),
+          (1...12).contains(month) else { return nil }
+    let isLeapYear = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    let monthLengths = [31, isLeapYear ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    guard (1...monthLengths[month - 1]).contains(day) else { return nil }
+    // Years start in March, so the leap day ends a year.
+    let shiftedYear = month <= 2 ? year - 1 : year
+    let shiftedMonth = month <= 2 ? month + 9 : month - 3
+    let dayOfYear = (153 * shiftedMonth + 2) / 5 + day - 1
+    return shiftedYear * 365 + shiftedYear / 4 - shiftedYear / 100 + shiftedYear / 400 + dayOfYear
 }
 
 /// Parses a DICOM TM value (HHMMSS.FFFFFF, or HH:MM:SS in old files) into seconds after midnight.

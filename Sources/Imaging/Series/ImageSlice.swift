@@ -48,7 +48,8 @@ public struct SeriesAttributes: Sendable, Codable {
     public var seriesNumber: Int?
     public var seriesDescription: String?
     public var modality: String?
-    /// Acquisition Time (or Series Time when absent) as seconds after midnight.
+    /// Acquisition Time (or Series Time when absent) as seconds after midnight of the Study
+    /// Date: a series acquired the day after starts at 86,400.
     public var acquisitionTime: Double?
     /// Contrast/Bolus Agent, nil when absent or empty.
     public var contrastAgent: String?
