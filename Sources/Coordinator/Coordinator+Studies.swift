@@ -20,7 +20,7 @@ extension Coordinator {
             logger.info(stored.inserted ? "study stored" : "study already stored",
                         ["study": stored.studyID, "patient": stored.patientID, "job": stored.analyzeJobID, "series": submission.series.count])
             reply(.studySubmitted(StudySubmitted(request: submission.request, study: stored.studyID, job: stored.analyzeJobID,
-                                                 alreadyStored: !stored.inserted)), to: client)
+                                                 alreadyStored: !stored.inserted, storedPhases: stored.phases)), to: client)
         } catch let error as SubmissionError {
             reject(submission, error.description, to: client)
         }

@@ -55,6 +55,9 @@ public struct StoredStudy: Sendable, Equatable {
     public let analyzeJobID: Int64
     /// False when the study was stored before; nothing was written again.
     public let inserted: Bool
+    /// The phases of the stored series, in the order NC, AP, PV, DP. A study stored before keeps
+    /// the series of its first submission.
+    public let phases: [String]
 }
 
 /// An invalid submission, with what is wrong and where.
@@ -99,7 +102,10 @@ public final class StudyStore {
                 let studyID = Int64(existing[0]!)!
                 let job = try JobQueue(connection: connection).enqueue(NewJob(kind: Self.analyzeKind, payload: "{\"study\": \(studyID)}",
                                                                               idempotencyKey: "analyze:\(study.studyInstanceUID)", studyID: studyID))
-                return StoredStudy(patientID: patientID, studyID: studyID, analyzeJobID: job.id, inserted: false)
+                let phases = try connection.execute("""
+                    SELECT phase FROM series WHERE study_id = $1 ORDER BY array_position(ARRAY['NC', 'AP', 'PV', 'DP'], phase)
+                    """, [studyID]).rows.map { $0[0]! }
+                return StoredStudy(patientID: patientID, studyID: studyID, analyzeJobID: job.id, inserted: false, phases: phases)
             }
 
             let studyID = try Int64(connection.execute("""
@@ -120,7 +126,8 @@ public final class StudyStore {
             }
             let job = try JobQueue(connection: connection).enqueue(NewJob(kind: Self.analyzeKind, payload: "{\"study\": \(studyID)}",
                                                                           idempotencyKey: "analyze:\(study.studyInstanceUID)", studyID: studyID))
-            return StoredStudy(patientID: patientID, studyID: studyID, analyzeJobID: job.id, inserted: true)
+            let phases = ["NC", "AP", "PV", "DP"].filter { phase in study.series.contains { $0.phase == phase } }
+            return StoredStudy(patientID: patientID, studyID: studyID, analyzeJobID: job.id, inserted: true, phases: phases)
         }
     }
 

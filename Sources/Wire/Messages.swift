@@ -270,12 +270,16 @@ public struct StudySubmitted: Codable, Sendable, Equatable {
     public let job: Int64
     /// True when the study had been stored before; nothing was written again.
     public let alreadyStored: Bool
+    /// The phases stored for the study (NC, AP, PV, DP order). When `alreadyStored`, they are
+    /// those of the first submission, whatever this one carried. Nil from older coordinators.
+    public let storedPhases: [String]?
 
-    public init(request: String, study: Int64, job: Int64, alreadyStored: Bool) {
+    public init(request: String, study: Int64, job: Int64, alreadyStored: Bool, storedPhases: [String]? = nil) {
         self.request = request
         self.study = study
         self.job = job
         self.alreadyStored = alreadyStored
+        self.storedPhases = storedPhases
     }
 }
 

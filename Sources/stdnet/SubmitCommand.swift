@@ -224,7 +224,16 @@ enum SubmitCommand: Command {
         let reply = try ProgressLine(label: label).whileWaiting { try client.request(.submitStudy(request), attachments: attachments) }
         guard case .studySubmitted(let stored) = reply else { throw ClientError("unexpected reply \(reply.name) to SUBMIT_STUDY") }
         let phases = study.series.map { "\($0.phase.rawValue) (\($0.evidence))" }.joined(separator: ", ")
-        print("study \(study.studyInstanceUID): \(stored.alreadyStored ? "already stored as" : "stored as") study \(stored.study), analyze job \(stored.job); phases \(phases)")
+        let submittedPhases = study.series.map(\.phase.rawValue)
+        if stored.alreadyStored, let storedPhases = stored.storedPhases, Set(storedPhases) != Set(submittedPhases) {
+            // The stored study keeps the series of its first submission; say so rather than list
+            // phases it does not have.
+            let notAdded = submittedPhases.filter { !storedPhases.contains($0) }
+            print("study \(study.studyInstanceUID): already stored as study \(stored.study), analyze job \(stored.job), with phases \(storedPhases.joined(separator: ", "))"
+                  + (notAdded.isEmpty ? "" : "; the \(notAdded.joined(separator: ", ")) series of this submission were not added, because a stored study keeps the series it was first submitted with"))
+        } else {
+            print("study \(study.studyInstanceUID): \(stored.alreadyStored ? "already stored as" : "stored as") study \(stored.study), analyze job \(stored.job); phases \(phases)")
+        }
         return (stored.study, stored.job)
     }
 

@@ -194,6 +194,11 @@ import Wire
         #expect(try deployment.value("SELECT count(*) FROM studies") == "1")
         #expect(try deployment.value("SELECT string_agg(phase, ',' ORDER BY phase) FROM series") == "DP,NC,PV")
 
+        // The repaired study, submitted again, is found stored with the phases it had.
+        let repaired = try submit([Self.study(patient: 2).appendingPathComponent("dicom").path], to: deployment)
+        #expect(repaired.output.contains("with phases NC, PV, DP; the AP series of this submission were not added"), "\(repaired.output)")
+        #expect(try deployment.value("SELECT string_agg(phase, ',' ORDER BY phase) FROM series") == "DP,NC,PV")
+
         // A series of another patient inside this patient's study.
         let mixed = scratch.appendingPathComponent("mixed")
         try FileManager.default.copyItem(at: Self.study(patient: 1).appendingPathComponent("dicom"), to: mixed)
