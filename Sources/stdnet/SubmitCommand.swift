@@ -116,6 +116,14 @@ enum SubmitCommand: Command {
         for skipped in collection.skippedSeries {
             print("skipped series \(skipped.seriesInstanceUID): \(skipped.reason)")
         }
+        // A --phase key that matches nothing is most likely a typo for a series that then got a
+        // phase from its hints.
+        let read = collection.studies.flatMap(\.series).map(\.attributes)
+        let knownKeys = Set(read.map(\.seriesInstanceUID) + read.compactMap { $0.seriesNumber.map(String.init) }
+                            + collection.skippedSeries.map(\.seriesInstanceUID))
+        for key in mapping.keys.sorted() where !knownKeys.contains(key) {
+            print("warning: --phase names series \(key), but no series read has that Series Instance UID or Series Number")
+        }
         return collection.studies.map(StudyUpload.init)
     }
 

@@ -32,7 +32,12 @@ func standardError(_ text: String) {
 }
 
 var argv = Array(CommandLine.arguments.dropFirst())
-guard let name = argv.first, !["help", "--help", "-h"].contains(name) || argv.count > 1 else {
+guard let name = argv.first else {
+    // No command is a usage error, so that a script that lost its arguments fails.
+    printHelp()
+    exit(2)
+}
+if ["help", "--help", "-h"].contains(name) && argv.count == 1 {
     printHelp()
     exit(0)
 }

@@ -177,10 +177,17 @@ import Wire
         #expect(noDicom.status == 1)
         #expect(noDicom.output.contains("no DICOM image series found under \(empty.path)"), "\(noDicom.output)")
 
-        // One phase only.
-        let onePhase = try submit([Self.study(patient: 1).appendingPathComponent("dicom/PV").path], to: deployment)
+        // One phase only, with a --phase mapping for a series that does not exist.
+        let onePhase = try submit([Self.study(patient: 1).appendingPathComponent("dicom/PV").path], to: deployment, extra: ["--phase", "99=AP"])
         #expect(onePhase.status == 1)
         #expect(onePhase.output.contains("has only the PV phase"), "\(onePhase.output)")
+        #expect(onePhase.output.contains("warning: --phase names series 99, but no series read has that"), "\(onePhase.output)")
+
+        // A file where a folder is expected.
+        let file = Self.study(patient: 1).appendingPathComponent("dicom/PV/CT00001.dcm").path
+        let notFolder = try submit([file], to: deployment)
+        #expect(notFolder.status == 1)
+        #expect(notFolder.output.contains("\(file): this is a file, not a folder"), "\(notFolder.output)")
 
         // A corrupt file among good ones: the damaged series is reported, the others are stored.
         let damaged = scratch.appendingPathComponent("damaged")

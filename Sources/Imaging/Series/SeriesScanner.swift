@@ -87,8 +87,11 @@ public enum SeriesScanner {
     /// Lists regular files below a folder, sorted, skipping hidden files and DICOMDIR.
     static func regularFiles(under folder: String) throws -> [String] {
         var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) else {
             throw DicomError(file: folder, "the folder does not exist")
+        }
+        guard isFolder.boolValue else {
+            throw DicomError(file: folder, "this is a file, not a folder; give the folder that contains the series")
         }
         let root = URL(fileURLWithPath: folder)
         guard let enumerator = FileManager.default.enumerator(
