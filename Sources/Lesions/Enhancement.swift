@@ -38,7 +38,8 @@ public struct EnhancementFeatures: Codable, Sendable, Equatable {
 /// - Washout: the core darker than the ring in the portal venous or delayed phase, after being
 ///   at least iso in the arterial phase.
 /// - Capsule: the rim brighter than both the ring and the core in the portal venous or delayed phase.
-/// A feature whose phase is missing is reported absent.
+/// Without an arterial phase, arterial enhancement is `notAssessed` and washout, which needs it,
+/// is reported absent; without a portal venous and a delayed phase, washout and capsule are.
 /// NOTE: a haemangioma's peripheral nodular enhancement reads as rim APHE here; telling the two
 /// apart needs the nodules' shape, which these region means do not capture.
 public func enhancementFeatures(_ statistics: [Phase: LesionRegionStatistics], isCT: Bool,
@@ -47,7 +48,7 @@ public func enhancementFeatures(_ statistics: [Phase: LesionRegionStatistics], i
         region.core.voxelCount > 0 ? region.core.mean : region.lesion.mean
     }
 
-    var arterial = ArterialEnhancement.none
+    var arterial = statistics[.arterial] == nil ? ArterialEnhancement.notAssessed : .none
     var arterialAtLeastIso = false
     if let ap = statistics[.arterial] {
         let margin = thresholds.margin(liver: ap.liverRing.mean, isCT: isCT)

@@ -10,6 +10,8 @@ public enum ArterialEnhancement: String, Codable, Sendable, CaseIterable {
     case nonrim
     /// Brighter only at the rim: points to a non-HCC malignancy (LR-M).
     case rim
+    /// The study has no arterial phase, so arterial enhancement cannot be judged.
+    case notAssessed = "not assessed"
 }
 
 /// The major features LI-RADS v2018 scores, measured on one observation.
@@ -45,6 +47,9 @@ public enum LIRADSCategory: String, Codable, Sendable, CaseIterable {
     case lr4 = "LR-4"
     case lr5 = "LR-5"
     case lrM = "LR-M"
+    /// Not categorizable because of image omission: here, a study without an arterial phase,
+    /// on which neither arterial enhancement nor washout can be judged.
+    case lrNC = "LR-NC"
 }
 
 /// Assigns the LI-RADS v2018 category from the diagnostic table.
@@ -58,6 +63,8 @@ public func liradsCategory(_ features: MajorFeatures) -> LIRADSCategory {
     let size = features.sizeMillimetres
 
     switch features.arterialEnhancement {
+    case .notAssessed:
+        return .lrNC
     case .rim:
         return .lrM
     case .none:

@@ -75,12 +75,16 @@ import Testing
         #expect(!found.enhancingCapsule)
     }
 
-    @Test func missingArterialPhaseMeansNoAPHE() {
+    @Test func missingArterialPhaseIsNotAssessed() {
         let hcc = Pattern(liver: Self.liver, core: [40, 110, 90, 80], shell: [40, 110, 130, 130])
         let found = features(hcc, drop: .arterial)
-        #expect(found.arterialEnhancement == ArterialEnhancement.none)
+        #expect(found.arterialEnhancement == .notAssessed)
         #expect(!found.nonperipheralWashout)
         #expect(found.enhancingCapsule)
+        // LI-RADS cannot categorise the observation without its arterial phase.
+        #expect(liradsCategory(MajorFeatures(arterialEnhancement: found.arterialEnhancement, sizeMillimetres: 25,
+                                             nonperipheralWashout: found.nonperipheralWashout, enhancingCapsule: found.enhancingCapsule,
+                                             thresholdGrowth: false)) == .lrNC)
     }
 
     @Test func reportCarriesCategoryAndProbabilities() throws {
