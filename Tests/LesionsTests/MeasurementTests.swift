@@ -75,6 +75,18 @@ import Testing
         }
     }
 
+    @Test func maximumDiameterNeverBelowAxial() throws {
+        // Flat lesions on the model's 3 x 3 x 5 mm grid, whose longest extent is in plane: the
+        // maximum diameter in any direction includes the axial ones.
+        let geometry = Geometry(size: VolumeSize(24, 24, 12), spacing: Vector3(3, 3, 5), origin: Vector3(-36, -36, -30))
+        for (semiAxes, rotation) in [(Vector3(10, 6, 4), 0.0), (Vector3(12.5, 7, 5), 30), (Vector3(8, 8, 3), 10), (Vector3(15, 5, 6), 55)] {
+            let ellipsoid = Ellipsoid(centre: Vector3(0.7, -0.4, 1.1), semiAxes: semiAxes, rotationDegrees: rotation)
+            let measured = measure(try #require(connectedLesions(in: labelMap(ellipsoid, geometry: geometry)).first), on: geometry)
+            #expect(measured.maximumDiameterMillimetres >= measured.longestAxialDiameterMillimetres,
+                    "semi-axes \(semiAxes), rotation \(rotation): maximum \(measured.maximumDiameterMillimetres) mm, axial \(measured.longestAxialDiameterMillimetres) mm")
+        }
+    }
+
     @Test func tinyLesionsMeasureTheirVoxels() throws {
         // One voxel, and two voxels one above the other, of 3 x 3 x 5 mm: too small for the blur to
         // reach one half, so the outer edges of the voxels give the diameters.
