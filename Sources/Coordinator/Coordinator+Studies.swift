@@ -126,7 +126,9 @@ extension Coordinator {
         let connection = queue.connection
         return try connection.transaction {
             let rows = try connection.execute("""
-                SELECT s.patient_id, j.result -> 'labelGrid', j.id FROM studies s
+                SELECT s.patient_id, j.result -> 'labelGrid', j.id,
+                       (SELECT a.state::text FROM jobs a WHERE a.study_id = s.id AND a.kind = 'analyze' ORDER BY a.id DESC LIMIT 1)
+                FROM studies s
                 LEFT JOIN jobs j ON j.study_id = s.id AND j.kind = 'analyze' AND j.state = 'succeeded'
                 WHERE s.id = $1
                 """, [request.study]).rows
@@ -134,7 +136,12 @@ extension Coordinator {
                 return (.error(ErrorReply(request: request.request, message: "study \(request.study) not found")), [])
             }
             guard let job = row[2] else {
-                return (.error(ErrorReply(request: request.request, message: "study \(request.study) has no finished analysis yet; see 'stdnet status --study \(request.study)'")), [])
+                // A dead or cancelled analysis will not finish; a queued or running one may.
+                let state = row[3] ?? "none"
+                let message = ["dead", "cancelled"].contains(state)
+                    ? "the analysis of study \(request.study) is \(state), so it has no result to export; see 'stdnet status --study \(request.study)'"
+                    : "study \(request.study) has no finished analysis yet; see 'stdnet status --study \(request.study)'"
+                return (.error(ErrorReply(request: request.request, message: message)), [])
             }
             guard let gridText = row[1] else {
                 return (.error(ErrorReply(request: request.request, message: "the analysis of study \(request.study) kept no label map (it ran before label maps were stored)")), [])

@@ -40,10 +40,16 @@ enum ExportCommand: Command {
             print("label map written to \(labelsPath)")
         }
         if let keyImageFolder {
-            try FileManager.default.createDirectory(atPath: keyImageFolder, withIntermediateDirectories: true)
             let images = reply.attachments.filter { $0.name.hasPrefix("key-image-") && $0.name.hasSuffix(".png") }
-            for image in images {
-                try image.data.write(to: URL(fileURLWithPath: keyImageFolder).appendingPathComponent(image.name))
+            do {
+                try FileManager.default.createDirectory(atPath: keyImageFolder, withIntermediateDirectories: true)
+                for image in images {
+                    try image.data.write(to: URL(fileURLWithPath: keyImageFolder).appendingPathComponent(image.name))
+                }
+            } catch let error as CocoaError {
+                // Foundation wraps the system error; its text ("Permission denied") says the most.
+                let reason = (error.underlying as NSError?).map { String(cString: strerror(Int32($0.code))) } ?? error.localizedDescription
+                throw ClientError("cannot write the key images to \(keyImageFolder): \(reason)")
             }
             print("\(images.count) key image(s) written to \(keyImageFolder)")
         }

@@ -103,6 +103,13 @@ import TestSupport
         #expect(submit.output.contains("mL of liver, less than the 100 mL a liver study shows"), "\(submit.output)")
         #expect(try deployment.value("SELECT state::text FROM jobs WHERE kind = 'analyze'") == "dead")
         #expect(try deployment.value("SELECT count(*) FROM lesions") == "0")
+
+        // An export of the study says that the analysis failed, not that it has yet to finish.
+        let study = try #require(try deployment.value("SELECT id FROM studies"))
+        let export = try ServiceProcess(["export", study, "--labels", folder.appendingPathComponent("labels.nii.gz").path,
+                                         "--user", "test", "--coordinator", deployment.clientEndpoint], label: "export")
+        #expect(export.wait(timeout: .seconds(60)) == 1)
+        #expect(export.output.contains("the analysis of study \(study) is dead, so it has no result to export"), "\(export.output)")
     }
 
     @Test func workerKilledDuringAnalysisLeavesOneResult() throws {

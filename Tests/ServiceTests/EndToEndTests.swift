@@ -116,6 +116,12 @@ import TestSupport
                                          "--key-images", folder.appendingPathComponent("keys").path,
                                          "--user", "e2e", "--coordinator", deployment.clientEndpoint], label: "export")
         #expect(export.wait(timeout: .seconds(60)) == 0, "\(export.output)")
+        // A folder that cannot be made gets the system's reason, not Foundation's error dump.
+        let unwritable = try ServiceProcess(["export", String(history.studies[0].study), "--key-images", "/proc/stdnet-no-such-folder",
+                                             "--user", "e2e", "--coordinator", deployment.clientEndpoint], label: "export-unwritable")
+        #expect(unwritable.wait(timeout: .seconds(60)) == 1)
+        #expect(unwritable.output.contains("cannot write the key images to /proc/stdnet-no-such-folder: No such file or directory"),
+                "\(unwritable.output)")
         let predicted = try NIfTIImage(contentsOf: labelsFile.path).labels(as: UInt8.self)
         let truth = Resampler.resampleLabels(
             try NIfTIImage(contentsOf: patientFolder.appendingPathComponent("timepoint-0/labels.nii.gz").path).labels(as: UInt8.self),
@@ -129,7 +135,9 @@ import TestSupport
         #expect(lesionDice >= 0.7, "lesion Dice \(lesionDice)")
         let keyImages = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("keys").path)
         #expect(keyImages.count == history.studies[0].lesions.count)
-        #expect(try deployment.value("SELECT count(*) FROM audit_log WHERE actor = 'e2e'") == "2")
+        // The history read and both exports: the coordinator sent the second one's images, so it
+        // is audited although the client could not write them.
+        #expect(try deployment.value("SELECT count(*) FROM audit_log WHERE actor = 'e2e'") == "3")
     }
 
     private func dice(_ a: [Bool], _ b: [Bool]) -> Double {
