@@ -125,6 +125,7 @@ extension Coordinator {
         let cancelled = try queue.cancel(job: request.job)
         if cancelled, let holder, let attempt = holder.inFlight.first(where: { $0.job == request.job }) {
             workers[holder.name]?.inFlight.remove(attempt)
+            workers[holder.name]?.abandoned.insert(attempt)
             send(.abandon(Abandon(job: attempt.job, attempt: attempt.attempt, reason: "cancelled on request")), to: holder.name)
         }
         logger.info("job cancel requested", ["job": request.job, "cancelled": cancelled])

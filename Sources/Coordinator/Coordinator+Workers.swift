@@ -143,12 +143,16 @@ extension Coordinator {
     // MARK: Leases and liveness
 
     private func extendLeases(of worker: String, running: [JobAttempt]) {
-        workers[worker]?.inFlight.formUnion(running)
-        guard !running.isEmpty else { return }
+        // Attempts the worker no longer reports have stopped; forget that they were abandoned.
+        workers[worker]?.abandoned.formIntersection(running)
+        let reported = running.filter { workers[worker]?.abandoned.contains($0) != true }
+        workers[worker]?.inFlight.formUnion(reported)
+        guard !reported.isEmpty else { return }
         do {
-            let held = try leaseQueue.heartbeat(owner: worker, attempts: running.map { ($0.job, $0.attempt) }, lease: configuration.lease)
-            for attempt in running where !held.contains(attempt.job) {
+            let held = try leaseQueue.heartbeat(owner: worker, attempts: reported.map { ($0.job, $0.attempt) }, lease: configuration.lease)
+            for attempt in reported where !held.contains(attempt.job) {
                 workers[worker]?.inFlight.remove(attempt)
+                workers[worker]?.abandoned.insert(attempt)
                 send(.abandon(Abandon(job: attempt.job, attempt: attempt.attempt, reason: "the attempt no longer holds the job")), to: worker)
                 logger.warning("attempt abandoned: lease lost", ["job": attempt.job, "attempt": attempt.attempt, "worker": worker])
             }

@@ -43,8 +43,11 @@ public protocol JobHandler: Sendable {
 }
 
 /// The `noop` kind, for tests and the queue benchmark. Payload fields, all optional:
-/// `sleepMilliseconds` (wait that long, in 10 ms steps that honour ABANDON), `fail` (fail with
-/// this message, retryable) and `crash` (abort the worker process, as a crashing decoder would).
+/// - `sleepMilliseconds`: wait that long, in 10 ms steps that honour ABANDON.
+/// - `busyMilliseconds`: wait that long without looking at ABANDON, as a long stage of an
+///   analysis does.
+/// - `fail`: fail with this message, retryable.
+/// - `crash`: abort the worker process, as a crashing decoder would.
 public struct NoopJobHandler: JobHandler {
     public let kinds = ["noop"]
 
@@ -63,6 +66,9 @@ public struct NoopJobHandler: JobHandler {
                 Thread.sleep(forTimeInterval: min(0.01, (end - clock.now).seconds))
             }
             context.reportProgress(1, "slept")
+        }
+        if let milliseconds = payload["busyMilliseconds"] as? Int, milliseconds > 0 {
+            Thread.sleep(forTimeInterval: Double(milliseconds) / 1000)
         }
         if let message = payload["fail"] as? String {
             throw JobError(message, retryable: true)

@@ -134,7 +134,8 @@ public final class Worker {
             break
         case .abandon(let abandon):
             let attempt = JobAttempt(job: abandon.job, attempt: abandon.attempt)
-            if let job = running[attempt] {
+            // A repeated ABANDON for an attempt whose handler has not yet stopped is not news.
+            if let job = running[attempt], !job.abandoned.isSet {
                 job.abandoned.set()
                 logger.warning("attempt abandoned", ["job": abandon.job, "attempt": abandon.attempt, "reason": abandon.reason])
             }
@@ -185,7 +186,8 @@ public final class Worker {
 
     private func sendHeartbeats() {
         for index in links.indices {
-            let attempts = running.filter { $0.value.link == index }.map(\.key)
+            // An abandoned attempt no longer needs its lease; its handler stops at its next check.
+            let attempts = running.filter { $0.value.link == index && !$0.value.abandoned.isSet }.map(\.key)
             send(.heartbeat(Heartbeat(sender: configuration.name, session: session, running: attempts)), on: index)
         }
     }

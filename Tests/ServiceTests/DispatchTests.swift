@@ -87,6 +87,27 @@ import Wire
         #expect(workerNumber >= 6, "each of the 5 attempts should have killed a worker")
     }
 
+    @Test func cancelledRunningJobLoggedOnce() throws {
+        // The handler does not look at ABANDON for 2 s, so ten heartbeats pass before it stops.
+        let deployment = try Deployment(lease: "3", heartbeat: "0.2")
+        let coordinator = try deployment.startCoordinator()
+        let worker = try deployment.startWorker(name: "busy", concurrency: 1)
+        let id = try #require(try deployment.submit(1, payload: "{\"busyMilliseconds\": 2000}").first)
+        try waitUntil("the job never started") {
+            try deployment.value("SELECT state::text FROM jobs WHERE id = $1", [id]) == "running"
+        }
+        let reply = try deployment.request(.cancel(CancelRequest(request: "cancel", job: id)))
+        guard case .cancelReply(let cancelled) = reply, cancelled.cancelled else {
+            Issue.record("the job was not cancelled: \(reply)")
+            return
+        }
+        Thread.sleep(forTimeInterval: 3)
+
+        #expect(try deployment.value("SELECT state::text FROM jobs WHERE id = $1", [id]) == "cancelled")
+        #expect(worker.output.components(separatedBy: "attempt abandoned").count - 1 == 1, "\(worker.output)")
+        #expect(!coordinator.output.contains("lease lost"), "\(coordinator.output)")
+    }
+
     @Test func heartbeatsKeepLongJobLease() throws {
         let deployment = try Deployment(lease: "1", heartbeat: "0.2")
         try deployment.startCoordinator()
