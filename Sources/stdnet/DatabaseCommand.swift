@@ -37,8 +37,16 @@ enum DatabaseCommand: Command {
             if !exists { try connection.execute("CREATE DATABASE stdnet") }
             print("PostgreSQL running in \(dataDirectory.path): \(cluster.url(database: "stdnet"))")
         case "stop":
-            if cluster.isRunning { try cluster.stop() }
-            print("PostgreSQL in \(dataDirectory.path) stopped")
+            // A folder without PG_VERSION holds no cluster: probably a mistyped --data.
+            guard FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("PG_VERSION").path) else {
+                throw ClientError("\(dataDirectory.path) holds no PostgreSQL cluster; give the --data folder that 'stdnet database start' used")
+            }
+            if cluster.isRunning {
+                try cluster.stop()
+                print("PostgreSQL in \(dataDirectory.path) stopped")
+            } else {
+                print("PostgreSQL in \(dataDirectory.path) was not running")
+            }
         case "status":
             print(cluster.isRunning ? "running: \(cluster.url(database: "stdnet"))" : "not running")
             return cluster.isRunning ? 0 : 3

@@ -1,0 +1,17 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `stdnet database` on folders that hold no cluster.
+@Suite struct DatabaseCommandTests {
+    @Test func stopNamesFolderWithoutCluster() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-no-cluster-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+
+        let stop = try ServiceProcess(["database", "stop", "--data", folder.path, "--port", String(freePort())], label: "database-stop")
+        #expect(stop.wait(timeout: .seconds(30)) == 1)
+        #expect(stop.output.contains("\(folder.path) holds no PostgreSQL cluster; give the --data folder"), "\(stop.output)")
+        #expect(!stop.output.contains("stopped"), "\(stop.output)")
+    }
+}
