@@ -35,6 +35,9 @@ struct BlockKernel {
     let mlpNormOutput, mlpNormMean, mlpNormRstd: UnsafeMutablePointer<Float>
     /// The MLP's hidden rows before and after GELU.
     let hiddenPreActivation, hidden: UnsafeMutablePointer<Float>
+    /// b₁ in every hidden row, copied into `hiddenPreActivation` in one pass per block rather
+    /// than one short copy per row.
+    let hiddenBiasRows: UnsafeMutablePointer<Float>
     /// z = u + MLP output.
     let encoded: UnsafeMutablePointer<Float>
     /// Pooling weights, index p · S + l.
@@ -58,7 +61,7 @@ struct BlockKernel {
             rows * c, rows * c, rows, rows, rows * 3 * c,
             layout.blockLocations * layout.heads * phaseCount * phaseCount,
             rows * c, rows * c, rows * c, rows, rows, rows * hiddenWidth, rows * hiddenWidth, rows * c,
-            layout.blockLocations * phaseCount, phaseCount,
+            layout.blockLocations * phaseCount, phaseCount, rows * hiddenWidth,
         ]
         let gradientSizes = [rows * c, rows * c, rows * c, rows * c, rows * c, rows * hiddenWidth, rows * 3 * c]
         sizes += training ? gradientSizes : gradientSizes.map { _ in 0 }
@@ -76,8 +79,12 @@ struct BlockKernel {
         (attentionWeights, context, residual) = (pointers[5], pointers[6], pointers[7])
         (mlpNormOutput, mlpNormMean, mlpNormRstd) = (pointers[8], pointers[9], pointers[10])
         (hiddenPreActivation, hidden, encoded, poolingWeights, poolingWeightGradients) = (pointers[11], pointers[12], pointers[13], pointers[14], pointers[15])
-        (encodedGradient, residualGradient, normGradient, contextGradient, tokensGradient) = (pointers[16], pointers[17], pointers[18], pointers[19], pointers[20])
-        (hiddenGradient, projectionsGradient) = (pointers[21], pointers[22])
+        hiddenBiasRows = pointers[16]
+        (encodedGradient, residualGradient, normGradient, contextGradient, tokensGradient) = (pointers[17], pointers[18], pointers[19], pointers[20], pointers[21])
+        (hiddenGradient, projectionsGradient) = (pointers[22], pointers[23])
+        for r in 0..<rows {
+            (hiddenBiasRows + r * hiddenWidth).update(from: weights[.mlpInputBias], count: hiddenWidth)
+        }
         self.training = training
         attentionNorm = LayerNorm.bindRows(
             tokens, into: attentionNormOutput, rows: rows, width: c,
@@ -143,7 +150,7 @@ struct BlockKernel {
         if training {
             replaceVariancesByReciprocalStandardDeviations(mlpNormRstd, count: rows)
         }
-        fillRows(hiddenPreActivation, rows: rows, with: weights[.mlpInputBias], width: hiddenChannels)
+        hiddenPreActivation.update(from: hiddenBiasRows, count: rows * hiddenChannels)
         sgemm(
             transposeA: false, transposeB: true, m: rows, n: hiddenChannels, k: channels,
             a: mlpNormOutput, lda: channels, b: weights[.mlpInputWeight], ldb: channels,
@@ -466,12 +473,6 @@ struct BlockKernel {
     private func replaceVariancesByReciprocalStandardDeviations(_ values: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count {
             values[i] = 1 / (values[i] + LayerNorm.defaultEpsilon).squareRoot()
-        }
-    }
-
-    private func fillRows(_ matrix: UnsafeMutablePointer<Float>, rows: Int, with row: UnsafePointer<Float>, width: Int) {
-        for r in 0..<rows {
-            (matrix + r * width).update(from: row, count: width)
         }
     }
 
