@@ -223,6 +223,9 @@ enum SubmitCommand: Command {
                 origin: [geometry.origin.x, geometry.origin.y, geometry.origin.z], direction: geometry.rowMajorDirection))
             volumes.append(SeriesVolume(seriesInstanceUID: item.seriesInstanceUID, bytes: item.volume.voxels.withUnsafeBytes { Data($0) }))
         }
+        if study.modality == "MR" {
+            print("warning: study \(study.studyInstanceUID) is MR; the analysis normalises it with the CT window, and the model was trained on CT-like phantoms only, so its results are not meaningful")
+        }
         let bytes = volumes.reduce(0) { $0 + $1.bytes.count }
         let upload = try VolumeUpload.send(volumes, partSize: partSize, label: "uploading \(series.count) phase(s)", client: client)
         let request = SubmitStudy(request: UUID().uuidString, patientKey: study.patientID, studyInstanceUID: study.studyInstanceUID,

@@ -232,6 +232,25 @@ import Wire
         }
     }
 
+    @Test func mrStudyGetsWarning() throws {
+        let deployment = try Deployment()
+        try deployment.startCoordinator()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-mr-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let geometry = Geometry(size: VolumeSize(8, 8, 4), spacing: Vector3(3, 3, 5))
+        for (phase, value) in [("NC", Float(300)), ("PV", Float(500))] {
+            try NIfTIWriter.write(Volume<Float>(geometry: geometry, repeating: value), to: folder.appendingPathComponent("\(phase).nii").path)
+        }
+
+        let result = try submit([], to: deployment, extra: [
+            "--nifti", "NC=\(folder.path)/NC.nii,PV=\(folder.path)/PV.nii", "--patient", "MR-0001", "--modality", "MR",
+        ])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("is MR; the analysis normalises it with the CT window"), "\(result.output)")
+        #expect(try deployment.value("SELECT modality FROM studies") == "MR")
+    }
+
     @Test func unreachableCoordinatorNamed() throws {
         let endpoint = "tcp://127.0.0.1:\(freePort())"
         let process = try ServiceProcess(["submit", Self.study(patient: 1).appendingPathComponent("dicom").path,
