@@ -116,6 +116,13 @@ enum SubmitCommand: Command {
         for skipped in collection.skippedSeries {
             print("skipped series \(skipped.seriesInstanceUID): \(skipped.reason)")
         }
+        // The assembler's warnings (missing slices resampled over, uneven spacing) concern the
+        // volume that is analysed, as they do in 'stdnet convert'.
+        for series in collection.studies.flatMap(\.series) {
+            for warning in series.warnings {
+                print("warning: series \(series.attributes.seriesInstanceUID) (\(series.phase.rawValue)): \(warning)")
+            }
+        }
         // A --phase key that matches nothing is most likely a typo for a series that then got a
         // phase from its hints.
         let read = collection.studies.flatMap(\.series).map(\.attributes)

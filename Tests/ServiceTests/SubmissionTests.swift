@@ -195,8 +195,11 @@ import Wire
         let victim = damaged.appendingPathComponent("AP/CT00005.dcm")
         let bytes = try Data(contentsOf: victim)
         try bytes.prefix(bytes.count / 3).write(to: victim)
+        // And a slice missing from the middle of PV, which the assembler resamples over.
+        try FileManager.default.removeItem(at: damaged.appendingPathComponent("PV/CT00008.dcm"))
         let partial = try submit([damaged.path], to: deployment)
         #expect(partial.output.contains("skipped series"), "\(partial.output)")
+        #expect(partial.output.contains("(PV): 1 slice(s) missing"), "\(partial.output)")
         #expect(partial.output.contains("\(victim.path): offset"), "\(partial.output)")
         #expect(try deployment.value("SELECT count(*) FROM studies") == "1")
         #expect(try deployment.value("SELECT string_agg(phase, ',' ORDER BY phase) FROM series") == "DP,NC,PV")
