@@ -27,6 +27,8 @@ public final class Coordinator {
     /// Random per run; workers see a new value after a restart.
     let session = makeSessionID()
     let databaseErrors: RateLimitedLog
+    /// When the lease sweep first failed to reach PostgreSQL; nil while it is reachable.
+    private var databaseUnreachableSince: ContinuousClock.Instant?
     let workerProtocolErrors: RateLimitedLog
     let clientProtocolErrors: RateLimitedLog
     var uploads: UploadStaging
@@ -141,7 +143,14 @@ public final class Coordinator {
             }
             // Delayed retries become runnable without a notification, so look again on every sweep.
             workMayBeQueued = true
+            if let since = databaseUnreachableSince {
+                logger.info("database reachable again", ["unreachable_ms": (ContinuousClock.now - since).milliseconds])
+                databaseUnreachableSince = nil
+            }
         } catch {
+            if (error as? JobStoreError)?.isConnectionError == true, databaseUnreachableSince == nil {
+                databaseUnreachableSince = .now
+            }
             databaseErrors.report("sweeping expired leases failed", error)
         }
     }

@@ -134,9 +134,17 @@ public struct EnqueueResult: Sendable, Equatable {
 }
 
 /// The outcome of a failure report.
-public enum FailureOutcome: Sendable, Equatable {
+public enum FailureOutcome: Sendable, Equatable, CustomStringConvertible {
     /// Queued again; not claimed before the given time (database clock, text).
     case retryScheduled(runAfter: String)
     /// No attempts left, or the failure was not retryable.
     case dead
+
+    /// The outcome as a log line shows it: `retry after TIME` or `dead`.
+    public var description: String {
+        switch self {
+        case .retryScheduled(let runAfter): "retry after \(runAfter)"
+        case .dead: "dead"
+        }
+    }
 }
