@@ -144,7 +144,11 @@ extension Coordinator {
 
     private func extendLeases(of worker: String, running: [JobAttempt]) {
         // Attempts the worker no longer reports have stopped; forget that they were abandoned.
+        // One it still reports gets ABANDON again, in case the first was lost, but no log line.
         workers[worker]?.abandoned.formIntersection(running)
+        for attempt in running where workers[worker]?.abandoned.contains(attempt) == true {
+            send(.abandon(Abandon(job: attempt.job, attempt: attempt.attempt, reason: "the attempt no longer holds the job")), to: worker)
+        }
         let reported = running.filter { workers[worker]?.abandoned.contains($0) != true }
         workers[worker]?.inFlight.formUnion(reported)
         guard !reported.isEmpty else { return }

@@ -12,6 +12,13 @@ public enum ArterialEnhancement: String, Codable, Sendable, CaseIterable {
     case rim
     /// The study has no arterial phase, so arterial enhancement cannot be judged.
     case notAssessed = "not assessed"
+
+    /// Decodes a value; one this build does not know, from a newer build, is `notAssessed`, so
+    /// that a track job does not fail on it.
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        self = ArterialEnhancement(rawValue: text) ?? .notAssessed
+    }
 }
 
 /// The major features LI-RADS v2018 scores, measured on one observation.

@@ -110,7 +110,8 @@ struct BlockLayout: Sendable {
         heads = parameters.attention.heads
 
         // About 512 KiB of activation rows per block, so that a block stays in a core's L2
-        // cache on current x86 server parts.
+        // cache on current x86 server parts. The count leaves out the MLP's bias rows, which are
+        // only read.
         let floatsPerLocation = max(present.count, 1) * (10 * channels + 2 * hiddenChannels)
         blockLocations = min(max(131_072 / floatsPerLocation / 16 * 16, 16), 1024)
         blockCount = present.isEmpty ? 0 : (locations + blockLocations - 1) / blockLocations

@@ -315,7 +315,8 @@ public struct LesionHistoryEntry: Codable, Sendable, Equatable {
     /// LI-RADS category, with threshold growth once tracking has given the lesion a history.
     public let category: String
     public let thresholdGrowth: Bool
-    /// Enhancement features: `arterialEnhancement` (none, nonrim, rim), `nonperipheralWashout`, `enhancingCapsule`.
+    /// Enhancement features: `arterialEnhancement` (none, nonrim, rim, or "not assessed" without an
+    /// arterial phase), `nonperipheralWashout`, `enhancingCapsule`.
     public let features: [String: String]
     /// The characterisation head's class probabilities, when it ran; never part of the category.
     public let classProbabilities: [String: Double]?

@@ -24,7 +24,7 @@ public struct AnalyzeJobHandler: JobHandler {
     /// a study that covers only part of it.
     static let minimumLiverMillilitres = 100.0
     /// The CT attenuation, in HU, of voxels that count as liver for that bar. Liver parenchyma
-    /// and its lesions lie between fat (below -50) and bone or undiluted contrast.
+    /// and its lesions lie above most fat (about -100 HU) and below bone and undiluted contrast.
     static let liverAttenuation: ClosedRange<Float> = -100...400
 
     public init(model: STDNetModel, window: [Int] = [32, 64, 64]) {

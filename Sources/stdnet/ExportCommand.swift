@@ -48,7 +48,8 @@ enum ExportCommand: Command {
                 }
             } catch let error as CocoaError {
                 // Foundation wraps the system error; its text ("Permission denied") says the most.
-                let reason = (error.underlying as NSError?).map { String(cString: strerror(Int32($0.code))) } ?? error.localizedDescription
+                let system = (error.underlying as NSError?).flatMap { $0.domain == NSPOSIXErrorDomain ? Int32($0.code) : nil }
+                let reason = system.map { String(cString: strerror($0)) } ?? error.localizedDescription
                 throw ClientError("cannot write the key images to \(keyImageFolder): \(reason)")
             }
             print("\(images.count) key image(s) written to \(keyImageFolder)")

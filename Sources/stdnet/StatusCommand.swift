@@ -28,13 +28,7 @@ enum StatusCommand: Command {
                 guard let id = Int64(text) else { throw UsageError("study IDs are integers, got '\(text)'") }
                 return id
             }
-            var found: [StudyStatus] = []
-            for start in stride(from: 0, to: studies.count, by: StatusRequest.maximumStudies) {
-                let chunk = Array(studies[start..<min(start + StatusRequest.maximumStudies, studies.count)])
-                let reply = try client.request(.status(StatusRequest(request: UUID().uuidString, studies: chunk)))
-                guard case .statusReply(let status) = reply, let states = status.studies else { throw ClientError("unexpected reply \(reply.name) to STATUS") }
-                found += states
-            }
+            let found = try client.studyStatuses(studies).studies
             let statesByStudy = Dictionary(found.map { ($0.study, $0) }, uniquingKeysWith: { first, _ in first })
             for study in studies {
                 guard let state = statesByStudy[study] else {
@@ -47,20 +41,13 @@ enum StatusCommand: Command {
             return studies.allSatisfy { statesByStudy[$0] != nil } ? 0 : 1
         }
         if ids.isEmpty {
-            let reply = try client.request(.status(StatusRequest(request: UUID().uuidString)))
-            guard case .statusReply(let status) = reply else { throw ClientError("unexpected reply \(reply.name) to STATUS") }
+            let status = try client.status(StatusRequest(request: UUID().uuidString))
             for state in ["queued", "running", "succeeded", "dead", "cancelled"] {
                 print("\(state.padding(toLength: 10, withPad: " ", startingAt: 0)) \(status.counts[state] ?? 0)")
             }
             return 0
         }
-        var jobs: [JobStatus] = []
-        for start in stride(from: 0, to: ids.count, by: StatusRequest.maximumJobs) {
-            let chunk = Array(ids[start..<min(start + StatusRequest.maximumJobs, ids.count)])
-            let reply = try client.request(.status(StatusRequest(request: UUID().uuidString, jobs: chunk)))
-            guard case .statusReply(let status) = reply else { throw ClientError("unexpected reply \(reply.name) to STATUS") }
-            jobs += status.jobs
-        }
+        let jobs = try client.jobStatuses(ids)
         let jobsByID = Dictionary(jobs.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for id in ids {
             guard let job = jobsByID[id] else {

@@ -177,11 +177,8 @@ enum SubmitCommand: Command {
         var lastLine = ""
         var warnedAboutWorkers = false
         while true {
-            let reply = try client.request(.status(StatusRequest(request: UUID().uuidString, studies: studies)))
-            guard case .statusReply(let status) = reply, let states = status.studies else {
-                throw ClientError("unexpected reply \(reply.name) to STATUS")
-            }
-            if !warnedAboutWorkers, states.contains(where: { $0.analysis == "queued" }), status.workersByKind?["analyze", default: 0] == 0 {
+            let (states, workersByKind) = try client.studyStatuses(studies)
+            if !warnedAboutWorkers, states.contains(where: { $0.analysis == "queued" }), workersByKind?["analyze", default: 0] == 0 {
                 print("waiting: no connected worker runs analyze jobs; start one with a model ('stdnet worker' loads Models/std-net, or give --model DIR)")
                 warnedAboutWorkers = true
             }
@@ -209,10 +206,9 @@ enum SubmitCommand: Command {
     private static func printAnalysisErrors(of studies: [StudyStatus], client: CoordinatorClient) throws {
         let jobs = studies.compactMap(\.analyzeJob)
         guard !jobs.isEmpty else { return }
-        let reply = try client.request(.status(StatusRequest(request: UUID().uuidString, jobs: jobs)))
-        guard case .statusReply(let status) = reply else { throw ClientError("unexpected reply \(reply.name) to STATUS") }
+        let errors = Dictionary(try client.jobStatuses(jobs).map { ($0.id, $0.errors) }, uniquingKeysWith: { first, _ in first })
         for study in studies {
-            guard let job = study.analyzeJob, let error = status.jobs.first(where: { $0.id == job })?.errors.last else { continue }
+            guard let job = study.analyzeJob, let error = errors[job]?.last else { continue }
             print("study \(study.study): analysis failed, \(error)")
         }
     }
@@ -292,13 +288,7 @@ enum SubmitCommand: Command {
         let deadline = ContinuousClock.now + timeout
         var lastLine = ""
         while true {
-            var ended: [JobStatus] = []
-            for start in stride(from: 0, to: jobs.count, by: StatusRequest.maximumJobs) {
-                let chunk = jobs[start..<min(start + StatusRequest.maximumJobs, jobs.count)]
-                let reply = try client.request(.status(StatusRequest(request: UUID().uuidString, jobs: Array(chunk))))
-                guard case .statusReply(let status) = reply else { throw ClientError("unexpected reply \(reply.name) to STATUS") }
-                ended += status.jobs.filter { ["succeeded", "dead", "cancelled"].contains($0.state) }
-            }
+            let ended = try client.jobStatuses(jobs).filter { ["succeeded", "dead", "cancelled"].contains($0.state) }
             let succeeded = ended.filter { $0.state == "succeeded" }.count
             let line = "\(succeeded) succeeded, \(ended.count - succeeded) failed or cancelled, \(jobs.count - ended.count) pending"
             if line != lastLine {

@@ -46,6 +46,12 @@ import TestSupport
         #expect(tooLong.contains("65 characters; DICOM allows at most 64"), "\(tooLong)")
         #expect(!tooLong.contains(longID), "the message repeats the Patient ID")
 
+        // DICOM's UI allows 64 characters too.
+        var longUID = Self.study()
+        longUID.studyInstanceUID = "1.2.826.0.1." + String(repeating: "7", count: 60)
+        let uidTooLong = try #require(try Self.rejection(longUID, volumes: [Self.plain, Self.plain], store: store))
+        #expect(uidTooLong.contains("has 72 characters; DICOM allows at most 64"), "\(uidTooLong)")
+
         // One NaN and one infinity in the portal venous volume.
         let broken = Self.volume([0, .nan, 20, .infinity])
         let nonFinite = try #require(try Self.rejection(Self.study(), volumes: [Self.plain, broken], store: store))

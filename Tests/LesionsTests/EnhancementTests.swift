@@ -1,3 +1,4 @@
+import Foundation
 import Imaging
 import Lesions
 import Testing
@@ -85,6 +86,11 @@ import Testing
         #expect(liradsCategory(MajorFeatures(arterialEnhancement: found.arterialEnhancement, sizeMillimetres: 25,
                                              nonperipheralWashout: found.nonperipheralWashout, enhancingCapsule: found.enhancingCapsule,
                                              thresholdGrowth: false)) == .lrNC)
+    }
+
+    @Test func unknownEnhancementDecodesAsNotAssessed() throws {
+        let decoded = try JSONDecoder().decode([ArterialEnhancement].self, from: Data(#"["nonrim", "not assessed", "washout-only"]"#.utf8))
+        #expect(decoded == [.nonrim, .notAssessed, .notAssessed])
     }
 
     @Test func reportCarriesCategoryAndProbabilities() throws {

@@ -11,7 +11,8 @@ public struct SeriesSidecar: Codable, Sendable {
     public var phase: String?
     public var phaseEvidence: String
     public var contrastAgent: String?
-    /// Acquisition Time, seconds after midnight.
+    /// Acquisition Time in seconds after midnight of the Study Date: above 86,400 for a series
+    /// acquired on a later day (see ``SeriesAttributes/acquisitionTime``).
     public var acquisitionTime: Double?
     /// Voxels along i, j, k.
     public var size: [Int]
