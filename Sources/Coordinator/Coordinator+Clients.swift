@@ -42,7 +42,7 @@ extension Coordinator {
             case .cancel(let request):
                 reply(.cancelReply(try cancel(request)), to: client)
             case .submitStudy(let submission):
-                try submitStudy(submission, attachments: attachments, from: client)
+                submitStudy(submission, attachments: attachments, from: client)
             case .uploadPart(let part):
                 uploadPart(part, attachments: attachments, from: client)
             case .history(let request):

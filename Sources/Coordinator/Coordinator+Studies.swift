@@ -1,11 +1,11 @@
-// Study submissions at the coordinator: checked, stored with their volumes and enqueued for
-// analysis in one transaction.
+// Study submissions at the coordinator: checked, then stored with their volumes and enqueued for
+// analysis in one transaction on the study-store thread (see BackgroundStudyStore).
 import Foundation
 import JobStore
 import Wire
 
 extension Coordinator {
-    func submitStudy(_ submission: SubmitStudy, attachments: [Attachment], from client: Data) throws {
+    func submitStudy(_ submission: SubmitStudy, attachments: [Attachment], from client: Data) {
         guard let volumes = collectVolumes(submission, attachments: attachments, from: client) else { return }
         let record = StudyRecord(
             patientKey: submission.patientKey, studyInstanceUID: submission.studyInstanceUID, studyDate: submission.studyDate,
@@ -14,15 +14,26 @@ extension Coordinator {
                 SeriesRecord(seriesInstanceUID: $0.seriesInstanceUID, phase: $0.phase, description: $0.description,
                              size: $0.size, spacing: $0.spacing, origin: $0.origin, direction: $0.direction)
             })
-        do {
-            let stored = try studies.store(record, volumes: volumes)
-            if stored.inserted { workMayBeQueued = true }
-            logger.info(stored.inserted ? "study stored" : "study already stored",
-                        ["study": stored.studyID, "patient": stored.patientID, "job": stored.analyzeJobID, "series": submission.series.count])
-            reply(.studySubmitted(StudySubmitted(request: submission.request, study: stored.studyID, job: stored.analyzeJobID,
-                                                 alreadyStored: !stored.inserted, storedPhases: stored.phases)), to: client)
-        } catch let error as SubmissionError {
-            reject(submission, error.description, to: client)
+        studyStore.store(record, volumes: volumes, for: submission, client: client)
+    }
+
+    /// Replies to every submission whose study has been stored, or rejected, since the last call.
+    func replyToStoredStudies() {
+        for outcome in studyStore.takeFinished() {
+            let (submission, client) = (outcome.submission, outcome.client)
+            switch outcome.result {
+            case .success(let stored):
+                if stored.inserted { workMayBeQueued = true }
+                logger.info(stored.inserted ? "study stored" : "study already stored",
+                            ["study": stored.studyID, "patient": stored.patientID, "job": stored.analyzeJobID, "series": submission.series.count])
+                reply(.studySubmitted(StudySubmitted(request: submission.request, study: stored.studyID, job: stored.analyzeJobID,
+                                                     alreadyStored: !stored.inserted, storedPhases: stored.phases)), to: client)
+            case .failure(let error as SubmissionError):
+                reject(submission, error.description, to: client)
+            case .failure(let error):
+                databaseErrors.report("storing a study failed", error)
+                reply(.error(ErrorReply(request: submission.request, message: "request failed: \(error)")), to: client)
+            }
         }
     }
 

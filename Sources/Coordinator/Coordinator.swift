@@ -26,6 +26,8 @@ public final class Coordinator {
     var pendingFailures: [(worker: String, failure: JobFailure)] = []
     /// Random per run; workers see a new value after a restart.
     let session = makeSessionID()
+    /// Stores submitted studies off the event loop.
+    let studyStore: BackgroundStudyStore
     let databaseErrors: RateLimitedLog
     /// When the lease sweep first failed to reach PostgreSQL; nil while it is reachable.
     private var databaseUnreachableSince: ContinuousClock.Instant?
@@ -43,6 +45,7 @@ public final class Coordinator {
         leaseConnection.synchronousCommit = false
         leaseQueue = JobQueue(connection: try Connection(leaseConnection))
         studies = StudyStore(connection: queue.connection)
+        studyStore = BackgroundStudyStore(connection: try Connection(configuration.database))
         listener = try Connection(configuration.database)
         try listener.listen(JobQueue.notificationChannel)
         workerSocket = try Socket(.router)
@@ -76,7 +79,7 @@ public final class Coordinator {
                 beginShutdown()
             }
             if let stoppingSince {
-                let settled = workers.totalInFlight == 0 && pendingResults.isEmpty && pendingFailures.isEmpty
+                let settled = workers.totalInFlight == 0 && pendingResults.isEmpty && pendingFailures.isEmpty && !studyStore.isBusy
                 if settled || clock.now - stoppingSince > configuration.shutdownTimeout { break }
             }
 
@@ -86,6 +89,7 @@ public final class Coordinator {
             recordPendingResults()
             recordPendingFailures()
             drainClientMessages()
+            replyToStoredStudies()
 
             if clock.now >= nextSweep {
                 sweepExpiredLeases()

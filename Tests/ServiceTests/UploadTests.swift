@@ -146,6 +146,45 @@ import Wire
         #expect(again.contains("upload \(upload) is unknown"), "\(again)")
     }
 
+    @Test func statusAnsweredWhileStudyIsStored() throws {
+        // Two phases of 256 x 256 x 160 voxels, 84 MB: storing them takes the debug coordinator
+        // seconds, far longer than one pass of its event loop.
+        let deployment = try Deployment()
+        try deployment.startCoordinator()
+        let submitter = try Client(deployment.clientEndpoint)
+        let study = Study(uid: "1.2.826.0.1.3680043.8.498.150", seed: 5, size: [256, 256, 160])
+        let upload = UUID().uuidString
+        for part in study.parts(partSize: 8 << 20) {
+            try submitter.send(upload: upload, series: part.series, offset: part.offset, bytes: part.bytes)
+        }
+
+        // SUBMIT_STUDY goes first; a STATUS sent right after must not wait for the store.
+        guard submitter.socket.send(Envelope(.submitStudy(study.submission(upload: upload))).encode()) else {
+            throw TestFailure("SUBMIT_STUDY not queued")
+        }
+        let observer = try Client(deployment.clientEndpoint)
+        guard observer.socket.send(Envelope(.status(StatusRequest(request: "during-store"))).encode()) else {
+            throw TestFailure("STATUS not queued")
+        }
+        var order: [String] = []
+        let deadline = ContinuousClock.now + .seconds(120)
+        while order.count < 2 && ContinuousClock.now < deadline {
+            _ = try poll([.socket(submitter.socket), .socket(observer.socket)], timeout: .milliseconds(100))
+            if let frames = try submitter.socket.receive() {
+                let reply = try Envelope.decode(frames).message
+                guard case .studySubmitted = reply else { throw TestFailure("SUBMIT_STUDY got \(reply)") }
+                order.append("stored")
+            }
+            if let frames = try observer.socket.receive() {
+                let reply = try Envelope.decode(frames).message
+                guard case .statusReply = reply else { throw TestFailure("STATUS got \(reply)") }
+                order.append("status")
+            }
+        }
+        #expect(order == ["status", "stored"])
+        #expect(try deployment.value("SELECT count(*) FROM series") == "2")
+    }
+
     @Test func concurrentUploadsKeptApart() throws {
         let deployment = try Deployment()
         try deployment.startCoordinator()
