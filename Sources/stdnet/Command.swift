@@ -54,10 +54,13 @@ struct Arguments {
     }
 
     /// Removes `--name VALUE` given in seconds (fractions allowed) and returns it as a `Duration`.
-    mutating func seconds(_ name: String, environment: String? = nil, default defaultValue: Duration) throws -> Duration {
+    /// With `positive`, 0 is rejected too. Values run up to a million seconds (11.6 days), so
+    /// that "inf" or 1e300 is an error rather than an overflow.
+    mutating func seconds(_ name: String, environment: String? = nil, default defaultValue: Duration, positive: Bool = false) throws -> Duration {
         guard let text = try option(name, environment: environment) else { return defaultValue }
-        guard let value = Double(text), value >= 0 else {
-            throw UsageError("option --\(name) expects a non-negative number of seconds, got '\(text)'")
+        guard let value = Double(text), value.isFinite, positive ? value > 0 : value >= 0, value <= 1_000_000 else {
+            let range = positive ? "more than 0" : "0 or more"
+            throw UsageError("option --\(name) expects a number of seconds, \(range) and at most 1000000, got '\(text)'")
         }
         return .milliseconds(Int64((value * 1000).rounded()))
     }

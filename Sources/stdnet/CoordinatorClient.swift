@@ -74,8 +74,7 @@ let clientUsage = """
 
 func parseClient(_ arguments: inout Arguments, defaultTimeout: Duration = .seconds(10)) throws -> CoordinatorClient {
     let endpoint = try arguments.option("coordinator", environment: "STDNET_CLIENT_ENDPOINT") ?? Endpoints.client
-    let timeout = try arguments.seconds("timeout", default: defaultTimeout)
-    guard timeout > .zero else { throw UsageError("--timeout expects a positive number of seconds") }
+    let timeout = try arguments.seconds("timeout", default: defaultTimeout, positive: true)
     return try CoordinatorClient(endpoint: endpoint, timeout: timeout)
 }
 

@@ -36,8 +36,8 @@ enum CoordinatorCommand: Command {
         configuration.workerEndpoint = try arguments.option("worker-endpoint", environment: "STDNET_WORKER_BIND") ?? Endpoints.worker
         configuration.clientEndpoint = try arguments.option("client-endpoint", environment: "STDNET_CLIENT_BIND") ?? Endpoints.client
         configuration.name = try arguments.option("name", environment: "STDNET_COORDINATOR_NAME") ?? "coordinator-\(getpid())"
-        configuration.lease = try arguments.seconds("lease", environment: "STDNET_LEASE", default: .seconds(10))
-        configuration.heartbeatInterval = try arguments.seconds("heartbeat", environment: "STDNET_HEARTBEAT", default: .seconds(1))
+        configuration.lease = try arguments.seconds("lease", environment: "STDNET_LEASE", default: .seconds(10), positive: true)
+        configuration.heartbeatInterval = try arguments.seconds("heartbeat", environment: "STDNET_HEARTBEAT", default: .seconds(1), positive: true)
         configuration.shutdownTimeout = try arguments.seconds("shutdown-timeout", environment: "STDNET_SHUTDOWN_TIMEOUT", default: .seconds(10))
         configuration.uploadLimit = try arguments.mebibytes("upload-limit", environment: "STDNET_UPLOAD_LIMIT", default: configuration.uploadLimit)
         configuration.uploadTotalLimit = try arguments.mebibytes("upload-total-limit", environment: "STDNET_UPLOAD_TOTAL_LIMIT",

@@ -267,6 +267,7 @@ enum SubmitCommand: Command {
     private static func submitNoop(_ countText: String, _ arguments: inout Arguments) throws -> Int32 {
         guard let count = Int(countText), count >= 1 else { throw UsageError("--noop expects a positive count, got '\(countText)'") }
         let sleep = try arguments.integer("sleep-ms", default: 0)
+        guard sleep >= 0 else { throw UsageError("--sleep-ms expects milliseconds, 0 or more, got \(sleep)") }
         let wait = arguments.flag("wait")
         let waitTimeout = try arguments.seconds("wait-timeout", default: .seconds(3600))
         let client = try parseClient(&arguments)

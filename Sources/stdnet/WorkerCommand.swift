@@ -36,7 +36,7 @@ enum WorkerCommand: Command {
         configuration.coordinators = coordinators.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         configuration.concurrency = try arguments.integer("concurrency", environment: "STDNET_WORKER_CONCURRENCY", default: 1)
         configuration.name = try arguments.option("name", environment: "STDNET_WORKER_NAME") ?? WorkerConfiguration.defaultName()
-        configuration.heartbeatInterval = try arguments.seconds("heartbeat", environment: "STDNET_HEARTBEAT", default: .seconds(1))
+        configuration.heartbeatInterval = try arguments.seconds("heartbeat", environment: "STDNET_HEARTBEAT", default: .seconds(1), positive: true)
         configuration.shutdownTimeout = try arguments.seconds("shutdown-timeout", environment: "STDNET_SHUTDOWN_TIMEOUT", default: .seconds(30))
         let noModel = arguments.flag("no-model")
         let modelFolder = noModel ? nil : try arguments.option("model", environment: "STDNET_MODEL") ?? shippedModelFolder()
