@@ -182,7 +182,13 @@ public final class StudyStore {
 
     /// Checks the parts of a submission that need no database.
     static func validate(_ study: StudyRecord, volumes: [Data]) throws {
-        guard !study.patientKey.isEmpty else { throw SubmissionError("the study \(study.studyInstanceUID) has no Patient ID") }
+        guard !study.patientKey.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw SubmissionError("the study \(study.studyInstanceUID) has no Patient ID")
+        }
+        // DICOM pads values with trailing spaces; a key with them would be another patient.
+        guard study.patientKey.trimmingCharacters(in: .whitespaces) == study.patientKey else {
+            throw SubmissionError("the Patient ID of study \(study.studyInstanceUID) starts or ends with spaces; give it without them")
+        }
         // Neither message repeats the value: a Patient ID and a Study Date identify a patient.
         guard study.patientKey.count <= 64 else {
             throw SubmissionError("the Patient ID of study \(study.studyInstanceUID) has \(study.patientKey.count) characters; DICOM allows at most 64")
@@ -206,7 +212,7 @@ public final class StudyStore {
         guard study.series.count >= 2 else {
             throw SubmissionError("study \(study.studyInstanceUID) has only the \(phases.first ?? "no") phase; multiphase analysis needs at least two of NC, AP, PV, DP")
         }
-        for (series, volume) in zip(study.series, volumes) {
+        for (index, (series, volume)) in zip(study.series, volumes).enumerated() {
             guard ["NC", "AP", "PV", "DP"].contains(series.phase) else {
                 throw SubmissionError("series \(series.seriesInstanceUID) has phase '\(series.phase)'; expected NC, AP, PV or DP")
             }
@@ -217,6 +223,9 @@ public final class StudyStore {
             let expected = series.size.reduce(1, *) * 4
             guard volume.count == expected else {
                 throw SubmissionError("series \(series.seriesInstanceUID): volume has \(volume.count) bytes, its grid \(series.size) needs \(expected)")
+            }
+            if let twin = zip(study.series, volumes).prefix(index).first(where: { $0.1 == volume })?.0 {
+                throw SubmissionError("series \(twin.seriesInstanceUID) (\(twin.phase)) and \(series.seriesInstanceUID) (\(series.phase)) have identical volumes; each phase needs the volume of its own acquisition")
             }
             let nonFinite = nonFiniteCount(volume)
             guard nonFinite == 0 else {

@@ -18,6 +18,7 @@ import TestSupport
     }
 
     static let plain = volume([0, 10, 20, 30])
+    static let other = volume([5, 15, 25, 35])
 
     /// Stores `study` and returns the rejection's message, or nil when it was stored.
     static func rejection(_ study: StudyRecord, volumes: [Data], store: StudyStore) throws -> String? {
@@ -34,23 +35,33 @@ import TestSupport
         let store = StudyStore(connection: connection)
 
         // 30 February passes a pattern check but is no calendar date.
-        let badDate = try #require(try Self.rejection(Self.study(date: "1945-02-30"), volumes: [Self.plain, Self.plain], store: store))
+        let badDate = try #require(try Self.rejection(Self.study(date: "1945-02-30"), volumes: [Self.plain, Self.other], store: store))
         #expect(badDate.contains("Study Date that is not a calendar date"), "\(badDate)")
         #expect(!badDate.contains("1945"), "the message repeats the date")
-        #expect(try Self.rejection(Self.study(date: "2024-13-01"), volumes: [Self.plain, Self.plain], store: store) != nil)
-        #expect(try Self.rejection(Self.study(date: "20240301"), volumes: [Self.plain, Self.plain], store: store) != nil)
+        #expect(try Self.rejection(Self.study(date: "2024-13-01"), volumes: [Self.plain, Self.other], store: store) != nil)
+        #expect(try Self.rejection(Self.study(date: "20240301"), volumes: [Self.plain, Self.other], store: store) != nil)
 
         // DICOM's LO allows 64 characters.
         let longID = String(repeating: "P", count: 65)
-        let tooLong = try #require(try Self.rejection(Self.study(patient: longID), volumes: [Self.plain, Self.plain], store: store))
+        let tooLong = try #require(try Self.rejection(Self.study(patient: longID), volumes: [Self.plain, Self.other], store: store))
         #expect(tooLong.contains("65 characters; DICOM allows at most 64"), "\(tooLong)")
         #expect(!tooLong.contains(longID), "the message repeats the Patient ID")
 
         // DICOM's UI allows 64 characters too.
         var longUID = Self.study()
         longUID.studyInstanceUID = "1.2.826.0.1." + String(repeating: "7", count: 60)
-        let uidTooLong = try #require(try Self.rejection(longUID, volumes: [Self.plain, Self.plain], store: store))
+        let uidTooLong = try #require(try Self.rejection(longUID, volumes: [Self.plain, Self.other], store: store))
         #expect(uidTooLong.contains("has 72 characters; DICOM allows at most 64"), "\(uidTooLong)")
+
+        // A blank Patient ID, and one with DICOM's trailing padding left on.
+        let blank = try #require(try Self.rejection(Self.study(patient: "   "), volumes: [Self.plain, Self.plain], store: store))
+        #expect(blank.contains("has no Patient ID"), "\(blank)")
+        let padded = try #require(try Self.rejection(Self.study(patient: "EDGE-01 "), volumes: [Self.plain, Self.plain], store: store))
+        #expect(padded.contains("starts or ends with spaces"), "\(padded)")
+
+        // Two phases with the same voxels.
+        let twins = try #require(try Self.rejection(Self.study(), volumes: [Self.plain, Self.plain], store: store))
+        #expect(twins.contains("1.2.826.0.1.99.1 (AP) and 1.2.826.0.1.99.2 (PV) have identical volumes"), "\(twins)")
 
         // One NaN and one infinity in the portal venous volume.
         let broken = Self.volume([0, .nan, 20, .infinity])
@@ -59,7 +70,7 @@ import TestSupport
 
         // Nothing was stored, and a valid study still is, with a leap day.
         #expect(try connection.execute("SELECT count(*) FROM studies").scalar == "0")
-        #expect(try Self.rejection(Self.study(date: "2024-02-29"), volumes: [Self.plain, Self.plain], store: store) == nil)
+        #expect(try Self.rejection(Self.study(date: "2024-02-29"), volumes: [Self.plain, Self.other], store: store) == nil)
         #expect(try connection.execute("SELECT count(*) FROM studies").scalar == "1")
     }
 }

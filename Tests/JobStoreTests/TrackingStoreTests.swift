@@ -30,7 +30,7 @@ import TestSupport
         let connection = try Connection(conninfo: try TestDatabase.makeMigratedDatabase())
         let store = StudyStore(connection: connection)
         let queue = JobQueue(connection: connection)
-        let stored = try store.store(Self.study("1.2.3.4", date: "2024-03-01"), volumes: [Data(count: 16), Data(count: 16)])
+        let stored = try store.store(Self.study("1.2.3.4", date: "2024-03-01"), volumes: [Data(count: 16), Data(repeating: 1, count: 16)])
 
         let analysis = try Self.complete(StudyStore.analyzeKind, result: Self.analysisResult, queue: queue)
         try store.storeLesions(ofJobs: [analysis])
