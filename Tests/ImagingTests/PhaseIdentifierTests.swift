@@ -85,6 +85,18 @@ struct PhaseIdentifierTests {
         #expect(contrast.contrastAgent == nil)
     }
 
+    @Test func timesWithoutDatesAcrossMidnight() {
+        // No dates: the arterial series at 23:59:40 comes before those at 00:00:20 and 00:02:00.
+        let series = [
+            PhaseCandidate(seriesInstanceUID: "p", seriesDescription: "Abdomen", contrastAgent: "IOMEPROL", acquisitionTime: 20),
+            PhaseCandidate(seriesInstanceUID: "a", seriesDescription: "Abdomen", contrastAgent: "IOMEPROL", acquisitionTime: 86_380),
+            PhaseCandidate(seriesInstanceUID: "d", seriesDescription: "Abdomen", contrastAgent: "IOMEPROL", acquisitionTime: 120),
+            PhaseCandidate(seriesInstanceUID: "n", seriesDescription: "Abdomen", acquisitionTime: 86_280),
+        ]
+        let phases = PhaseIdentifier.identify(series).mapValues(\.phase)
+        #expect(phases == ["n": .nonContrast, "a": .arterial, "p": .portalVenous, "d": .delayed])
+    }
+
     @Test func acquisitionAfterMidnightCountsFromStudyDate() {
         // A study begun on 5 January: 23:59:40 that day is 86380 s, 00:00:20 the next day
         // 86400 + 20 s, so the later series stays later.

@@ -51,6 +51,7 @@ public enum PhaseIdentifier {
     ///   - candidates: the series of one study.
     ///   - userMapping: phases by Series Instance UID or by Series Number written as text; always wins.
     public static func identify(_ candidates: [PhaseCandidate], userMapping: [String: Phase] = [:]) -> [String: PhaseAssignment] {
+        let candidates = acrossMidnight(candidates)
         var result: [String: PhaseAssignment] = [:]
         var enhanced: [PhaseCandidate] = []
 
@@ -105,6 +106,20 @@ public enum PhaseIdentifier {
             }
         }
         return result
+    }
+
+    /// Returns the candidates with the times after midnight moved to the next day when the
+    /// times alone, without dates (all under 24 h), span more than 12 hours. The phases of one
+    /// study follow each other within minutes, so such a span means that the scan crossed
+    /// midnight: 23:59:40 then 00:00:20 is a 40 s step, not a step back of almost a day.
+    static func acrossMidnight(_ candidates: [PhaseCandidate]) -> [PhaseCandidate] {
+        let times = candidates.compactMap(\.acquisitionTime)
+        guard let earliest = times.min(), let latest = times.max(), latest < 86_400, latest - earliest > 43_200 else { return candidates }
+        return candidates.map { candidate in
+            var moved = candidate
+            if let time = candidate.acquisitionTime, time < 43_200 { moved.acquisitionTime = time + 86_400 }
+            return moved
+        }
     }
 
     /// Classifies by attenuation, with thresholds halfway between the typical values of each
