@@ -26,6 +26,10 @@ enum DatabaseCommand: Command {
             throw UsageError("expected one of start, stop, status")
         }
         let dataDirectory = URL(fileURLWithPath: folder).standardizedFileURL
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dataDirectory.path, isDirectory: &isFolder), !isFolder.boolValue {
+            throw ClientError("--data \(dataDirectory.path) is a file; give a folder for the cluster")
+        }
         let cluster = PrivateCluster(dataDirectory: dataDirectory, port: port)
 
         switch action {

@@ -49,6 +49,9 @@ struct StudyUpload {
         for phase in Phase.allCases {
             guard let path = files[phase] else { continue }
             let volume: Volume<Float>
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ClientError("the \(phase.rawValue) volume \(path) was not found")
+            }
             do {
                 volume = try NIfTIImage(contentsOf: path).volume()
             } catch {

@@ -252,6 +252,11 @@ import Wire
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("is MR; the analysis normalises it with the CT window"), "\(result.output)")
         #expect(try deployment.value("SELECT modality FROM studies") == "MR")
+
+        // A NIfTI path that does not exist is named as not found.
+        let missing = try submit([], to: deployment, extra: ["--nifti", "NC=\(folder.path)/NC.nii,PV=\(folder.path)/none.nii", "--patient", "MR-0001"])
+        #expect(missing.status == 1)
+        #expect(missing.output.contains("the PV volume \(folder.path)/none.nii was not found"), "\(missing.output)")
     }
 
     @Test func unreachableCoordinatorNamed() throws {
