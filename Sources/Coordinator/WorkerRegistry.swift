@@ -15,7 +15,7 @@ struct ConnectedWorker {
     var modelVersion = ""
     /// Attempts sent to the worker and not yet finished.
     var inFlight: Set<JobAttempt> = []
-    /// Attempts this coordinator told the worker to abandon that its heartbeats still report:
+    /// Attempts this coordinator sent ABANDON for that the worker's heartbeats still report:
     /// each is logged once, not at every heartbeat until the worker's handler stops.
     var abandoned: Set<JobAttempt> = []
     var lastHeard: ContinuousClock.Instant

@@ -38,8 +38,9 @@ public struct EnhancementFeatures: Codable, Sendable, Equatable {
 /// - Washout: the core darker than the ring in the portal venous or delayed phase, after being
 ///   at least iso in the arterial phase.
 /// - Capsule: the rim brighter than both the ring and the core in the portal venous or delayed phase.
-/// Without an arterial phase, arterial enhancement is `notAssessed` and washout, which needs it,
-/// is reported absent; without a portal venous and a delayed phase, washout and capsule are.
+/// Without an arterial phase, arterial enhancement is `notAssessed`, and washout is reported
+/// absent because it needs that phase. Without a portal venous and a delayed phase, washout
+/// and capsule are reported absent.
 /// NOTE: a haemangioma's peripheral nodular enhancement reads as rim APHE here; telling the two
 /// apart needs the nodules' shape, which these region means do not capture.
 public func enhancementFeatures(_ statistics: [Phase: LesionRegionStatistics], isCT: Bool,

@@ -41,9 +41,9 @@ enum DatabaseCommand: Command {
             if !exists { try connection.execute("CREATE DATABASE stdnet") }
             print("PostgreSQL running in \(dataDirectory.path): \(cluster.url(database: "stdnet"))")
         case "stop":
-            // A folder without PG_VERSION holds no cluster: probably a mistyped --data.
+            // A folder without PG_VERSION contains no cluster: probably a mistyped --data.
             guard FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("PG_VERSION").path) else {
-                throw ClientError("\(dataDirectory.path) holds no PostgreSQL cluster; give the --data folder that 'stdnet database start' used")
+                throw ClientError("\(dataDirectory.path) contains no PostgreSQL cluster; give the --data folder that 'stdnet database start' used")
             }
             if cluster.isRunning {
                 try cluster.stop()

@@ -240,8 +240,8 @@ enum SubmitCommand: Command {
         let phases = study.series.map { "\($0.phase.rawValue) (\($0.evidence))" }.joined(separator: ", ")
         let submittedPhases = study.series.map(\.phase.rawValue)
         if stored.alreadyStored, let storedPhases = stored.storedPhases, Set(storedPhases) != Set(submittedPhases) {
-            // The stored study keeps the series of its first submission; say so rather than list
-            // phases it does not have.
+            // The stored study keeps the series of its first submission, so list its phases, not
+            // those of this submission.
             let notAdded = submittedPhases.filter { !storedPhases.contains($0) }
             print("study \(study.studyInstanceUID): already stored as study \(stored.study), analyze job \(stored.job), with phases \(storedPhases.joined(separator: ", "))"
                   + (notAdded.isEmpty ? "" : "; the \(notAdded.joined(separator: ", ")) series of this submission were not added, because a stored study keeps the series it was first submitted with"))

@@ -104,7 +104,7 @@ import TestSupport
         #expect(try deployment.value("SELECT state::text FROM jobs WHERE kind = 'analyze'") == "dead")
         #expect(try deployment.value("SELECT count(*) FROM lesions") == "0")
 
-        // An export of the study says that the analysis failed, not that it has yet to finish.
+        // An export of the study reports that the analysis failed, not that it has yet to finish.
         let study = try #require(try deployment.value("SELECT id FROM studies"))
         let export = try ServiceProcess(["export", study, "--labels", folder.appendingPathComponent("labels.nii.gz").path,
                                          "--user", "test", "--coordinator", deployment.clientEndpoint], label: "export")

@@ -11,7 +11,7 @@ import TestSupport
 
         let stop = try ServiceProcess(["database", "stop", "--data", folder.path, "--port", String(freePort())], label: "database-stop")
         #expect(stop.wait(timeout: .seconds(30)) == 1)
-        #expect(stop.output.contains("\(folder.path) holds no PostgreSQL cluster; give the --data folder"), "\(stop.output)")
+        #expect(stop.output.contains("\(folder.path) contains no PostgreSQL cluster; give the --data folder"), "\(stop.output)")
         #expect(!stop.output.contains("stopped"), "\(stop.output)")
 
         // A file where the cluster folder should be.
