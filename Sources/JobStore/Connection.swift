@@ -223,6 +223,7 @@ public final class Connection {
             if let handle { PQfinish(handle) }
             handle = PQconnectdb(configuration.conninfo)
             if PQstatus(handle) == CONNECTION_OK {
+                PQsetNoticeProcessor(handle, forwardNotice, nil)
                 preparedNames.removeAll()
                 try configureSession()
                 return
@@ -310,4 +311,33 @@ extension Duration {
     var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
+}
+
+/// Receives the server's notices and warnings (and the FATAL message of a server that shuts
+/// down) for every connection. libpq's default writes them to standard error as they are, with
+/// no timestamp; a service sets a handler that logs them. Without one they go to standard error.
+public enum PostgresNotices {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var storedHandler: (@Sendable (String) -> Void)?
+
+    /// The function each notice goes to, its trailing newline removed.
+    public static var handler: (@Sendable (String) -> Void)? {
+        get { lock.withLock { storedHandler } }
+        set { lock.withLock { storedHandler = newValue } }
+    }
+
+    static func deliver(_ message: String) {
+        let text = message.trimmingCharacters(in: .newlines)
+        if let handler {
+            handler(text)
+        } else {
+            FileHandle.standardError.write(Data((text + "\n").utf8))
+        }
+    }
+}
+
+/// libpq's notice processor: hands each notice to ``PostgresNotices``.
+private func forwardNotice(_ argument: UnsafeMutableRawPointer?, _ message: UnsafePointer<CChar>?) {
+    guard let message else { return }
+    PostgresNotices.deliver(String(cString: message))
 }

@@ -46,6 +46,7 @@ enum CoordinatorCommand: Command {
                                                                 default: configuration.uploadIdleTimeout)
         let logger = try parseLogger(&arguments, component: "coordinator")
         try arguments.finish()
+        PostgresNotices.handler = { message in logger.warning("PostgreSQL notice", ["message": message]) }
         guard configuration.lease > configuration.heartbeatInterval * 2 else {
             throw UsageError("--lease must be more than twice --heartbeat, or leases expire between heartbeats")
         }

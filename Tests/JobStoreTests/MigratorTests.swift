@@ -124,3 +124,23 @@ import TestSupport
         #expect(error?.description.contains("could not connect to PostgreSQL at postgresql://postgres@127.0.0.1:") == true)
     }
 }
+
+/// Server notices go to the handler a service sets, not to standard error as libpq prints them.
+@Suite(.serialized) struct PostgresNoticeTests {
+    final class Collected: @unchecked Sendable {
+        private let lock = NSLock()
+        private var messages: [String] = []
+        func add(_ message: String) { lock.withLock { messages.append(message) } }
+        var all: [String] { lock.withLock { messages } }
+    }
+
+    @Test func warningReachesHandler() throws {
+        let collected = Collected()
+        PostgresNotices.handler = { collected.add($0) }
+        defer { PostgresNotices.handler = nil }
+        let connection = try Connection(conninfo: try TestDatabase.makeEmptyDatabase())
+        try connection.execute("DO $$ BEGIN RAISE WARNING 'stdnet notice test'; END $$")
+        #expect(collected.all.contains { $0.hasPrefix("WARNING:") && $0.contains("stdnet notice test") && !$0.hasSuffix("\n") },
+                "\(collected.all)")
+    }
+}
