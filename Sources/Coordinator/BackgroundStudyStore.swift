@@ -1,5 +1,5 @@
 // Stores submitted studies on a thread of their own. Writing a study of hundreds of megabytes
-// takes seconds; on the event loop it stopped heartbeats and lease extensions for that long, so
+// takes seconds. On the event loop it stopped heartbeats and lease extensions for that long, so
 // busy workers were declared dead and their jobs started over.
 import Foundation
 import JobStore

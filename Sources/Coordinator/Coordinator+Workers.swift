@@ -143,13 +143,14 @@ extension Coordinator {
     // MARK: Leases and liveness
 
     private func extendLeases(of worker: String, running: [JobAttempt]) {
-        // Attempts the worker no longer reports have stopped; forget that they were abandoned.
+        // Attempts the worker no longer reports have stopped, so forget that they were abandoned.
         // One it still reports gets ABANDON again, in case the first was lost, but no log line.
         workers[worker]?.abandoned.formIntersection(running)
-        for attempt in running where workers[worker]?.abandoned.contains(attempt) == true {
-            send(.abandon(Abandon(job: attempt.job, attempt: attempt.attempt, reason: "the attempt no longer holds the job")), to: worker)
+        let abandoned = workers[worker]?.abandoned ?? []
+        for attempt in running where abandoned.contains(attempt) {
+            abandon(attempt, of: worker)
         }
-        let reported = running.filter { workers[worker]?.abandoned.contains($0) != true }
+        let reported = running.filter { !abandoned.contains($0) }
         workers[worker]?.inFlight.formUnion(reported)
         guard !reported.isEmpty else { return }
         do {
@@ -157,12 +158,17 @@ extension Coordinator {
             for attempt in reported where !held.contains(attempt.job) {
                 workers[worker]?.inFlight.remove(attempt)
                 workers[worker]?.abandoned.insert(attempt)
-                send(.abandon(Abandon(job: attempt.job, attempt: attempt.attempt, reason: "the attempt no longer holds the job")), to: worker)
+                abandon(attempt, of: worker)
                 logger.warning("attempt abandoned: lease lost", ["job": attempt.job, "attempt": attempt.attempt, "worker": worker])
             }
         } catch {
             databaseErrors.report("extending leases failed", error)
         }
+    }
+
+    /// Tells `worker` to drop `attempt`, whose lease no longer holds its job.
+    private func abandon(_ attempt: JobAttempt, of worker: String) {
+        send(.abandon(Abandon(job: attempt.job, attempt: attempt.attempt, reason: "the attempt no longer holds the job")), to: worker)
     }
 
     func sendHeartbeats() {

@@ -46,8 +46,10 @@ public struct Migrator {
     /// Throws ``JobStoreError/migration(_:)`` unless the database has every migration up to
     /// ``requiredVersion``, so that a process does not start on a database it cannot use.
     public static func checkSchema(on connection: Connection) throws {
-        let table = try connection.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").scalar
-        let newest = table == "t" ? try connection.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").scalar.flatMap { Int($0) } ?? 0 : 0
+        var newest = 0
+        if try connection.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").scalar == "t" {
+            newest = try connection.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").scalar.flatMap { Int($0) } ?? 0
+        }
         guard newest >= requiredVersion else {
             let found = newest == 0 ? "has no stdnet schema" : "has the schema of migration \(newest)"
             throw JobStoreError.migration("the database \(found), and this build needs migration \(requiredVersion); run 'stdnet migrate' with the same database options first")

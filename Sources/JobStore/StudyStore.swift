@@ -69,6 +69,8 @@ public struct SubmissionError: Error, CustomStringConvertible, Equatable {
 /// Stores studies and blobs on one connection.
 public final class StudyStore {
     public static let analyzeKind = "analyze"
+    /// The phase codes in acquisition order: non-contrast, arterial, portal venous, delayed.
+    static let phaseOrder = ["NC", "AP", "PV", "DP"]
     /// Size of one `blob_chunks` row.
     public static let chunkSize = 1 << 20
 
@@ -102,9 +104,8 @@ public final class StudyStore {
                 let studyID = Int64(existing[0]!)!
                 let job = try JobQueue(connection: connection).enqueue(NewJob(kind: Self.analyzeKind, payload: "{\"study\": \(studyID)}",
                                                                               idempotencyKey: "analyze:\(study.studyInstanceUID)", studyID: studyID))
-                let phases = try connection.execute("""
-                    SELECT phase FROM series WHERE study_id = $1 ORDER BY array_position(ARRAY['NC', 'AP', 'PV', 'DP'], phase)
-                    """, [studyID]).rows.map { $0[0]! }
+                let storedPhases = Set(try connection.execute("SELECT phase FROM series WHERE study_id = $1", [studyID]).rows.map { $0[0]! })
+                let phases = Self.phaseOrder.filter(storedPhases.contains)
                 return StoredStudy(patientID: patientID, studyID: studyID, analyzeJobID: job.id, inserted: false, phases: phases)
             }
 
@@ -126,7 +127,7 @@ public final class StudyStore {
             }
             let job = try JobQueue(connection: connection).enqueue(NewJob(kind: Self.analyzeKind, payload: "{\"study\": \(studyID)}",
                                                                           idempotencyKey: "analyze:\(study.studyInstanceUID)", studyID: studyID))
-            let phases = ["NC", "AP", "PV", "DP"].filter { phase in study.series.contains { $0.phase == phase } }
+            let phases = Self.phaseOrder.filter(Set(study.series.map(\.phase)).contains)
             return StoredStudy(patientID: patientID, studyID: studyID, analyzeJobID: job.id, inserted: true, phases: phases)
         }
     }
@@ -182,11 +183,12 @@ public final class StudyStore {
 
     /// Checks the parts of a submission that need no database.
     static func validate(_ study: StudyRecord, volumes: [Data]) throws {
-        guard !study.patientKey.trimmingCharacters(in: .whitespaces).isEmpty else {
+        let trimmedKey = study.patientKey.trimmingCharacters(in: .whitespaces)
+        guard !trimmedKey.isEmpty else {
             throw SubmissionError("the study \(study.studyInstanceUID) has no Patient ID")
         }
-        // DICOM pads values with trailing spaces; a key with them would be another patient.
-        guard study.patientKey.trimmingCharacters(in: .whitespaces) == study.patientKey else {
+        // DICOM pads values with trailing spaces, and a key with them would be another patient.
+        guard trimmedKey == study.patientKey else {
             throw SubmissionError("the Patient ID of study \(study.studyInstanceUID) starts or ends with spaces; give it without them")
         }
         // Neither message repeats the value: a Patient ID and a Study Date identify a patient.
@@ -213,7 +215,7 @@ public final class StudyStore {
             throw SubmissionError("study \(study.studyInstanceUID) has only the \(phases.first ?? "no") phase; multiphase analysis needs at least two of NC, AP, PV, DP")
         }
         for (index, (series, volume)) in zip(study.series, volumes).enumerated() {
-            guard ["NC", "AP", "PV", "DP"].contains(series.phase) else {
+            guard Self.phaseOrder.contains(series.phase) else {
                 throw SubmissionError("series \(series.seriesInstanceUID) has phase '\(series.phase)'; expected NC, AP, PV or DP")
             }
             guard series.size.count == 3, series.spacing.count == 3, series.origin.count == 3, series.direction.count == 9,

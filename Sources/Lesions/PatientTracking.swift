@@ -97,9 +97,9 @@ public struct PatientTracking: Codable, Sendable, Equatable {
 /// Each study's liver is aligned onto the previous study's, and the transforms are chained. Every
 /// lesion is so compared in the baseline's patient space with the last place each track was
 /// seen, which lets a track reappear after a study without it. A track keeps the number an
-/// earlier run stored for its lesions (see ``AnalysedLesion/storedTrack``), so a study that
-/// arrives late, even one dated before the others, leaves the existing numbers in place (unless
-/// it splits a stored track in two, whose second part gets a new number). New tracks get numbers
+/// earlier run stored for its lesions (see ``AnalysedLesion/storedTrack``). So a study that
+/// arrives late, even one dated before the others, leaves the existing numbers in place, unless
+/// it splits a stored track in two, whose second part gets a new number. New tracks get numbers
 /// above the stored ones in order of first sighting, from 1 for a patient tracked for the first
 /// time. Threshold growth compares a lesion with its own track's earlier diameters, and the
 /// LI-RADS category is recomputed with it. Each follow-up study gets RECIST 1.1 and mRECIST

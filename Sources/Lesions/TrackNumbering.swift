@@ -7,8 +7,8 @@
 ///
 /// A run track keeps the stored number of its first lesion in `lesions` (study order) that has
 /// one. When two run tracks claim the same number, as when lesions stored on one track now fall
-/// on two, the track sighted first keeps it. Every other run track gets a new number above all stored ones,
-/// in order of first sighting.
+/// on two, the track sighted first keeps it. Every other run track gets a new number above all
+/// stored ones, in order of first sighting.
 ///
 /// - parameters:
 ///   - runTracks: the run's track numbers.
@@ -20,16 +20,18 @@ func stableTrackNumbers(runTracks: [Int], lesions: [TrackedLesionOutcome], store
         if let stored = storedTracks[outcome.lesion] { claims[outcome.track] = stored }
     }
 
+    // Run track numbers follow the order of first sighting, so sorting them gives that order.
+    let inSightingOrder = runTracks.sorted()
     var numbers: [Int: Int] = [:]
-    var taken = Set<Int>()
-    for track in runTracks.sorted() {
-        if let claim = claims[track], !taken.contains(claim) {
+    var assigned = Set<Int>()
+    for track in inSightingOrder {
+        if let claim = claims[track], !assigned.contains(claim) {
             numbers[track] = claim
-            taken.insert(claim)
+            assigned.insert(claim)
         }
     }
     var next = (storedTracks.values.max() ?? 0) + 1
-    for track in runTracks.sorted() where numbers[track] == nil {
+    for track in inSightingOrder where numbers[track] == nil {
         numbers[track] = next
         next += 1
     }

@@ -115,11 +115,10 @@ public enum GELU {
     /// place by GELU'(x) of the matching `inputs`, as `backward` does.
     static func bindDerivative(gradients: UnsafeMutablePointer<Float>, inputs: UnsafeMutablePointer<Float>, count: Int) -> DNNLBoundPrimitive {
         var forward = forwardDescriptor(count: count)
-        let values = dnnlMemoryDescriptor([count], dnnl_a)
-        var valuesDescriptor = values
+        var values = dnnlMemoryDescriptor([count], dnnl_a)
         var backward = dnnl_eltwise_desc_t()
         checkDNNL(
-            dnnl_eltwise_backward_desc_init(&backward, dnnl_eltwise_gelu_erf, &valuesDescriptor, &valuesDescriptor, 0, 0),
+            dnnl_eltwise_backward_desc_init(&backward, dnnl_eltwise_gelu_erf, &values, &values, 0, 0),
             "describe the GELU backward pass on \(count) values")
         let hint = DNNLPrimitiveDescriptor(&forward)
         return DNNLBoundPrimitive(DNNLPrimitiveDescriptor(&backward, hint: hint), arguments: [

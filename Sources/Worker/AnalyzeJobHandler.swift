@@ -19,9 +19,9 @@ public struct AnalyzeJobHandler: JobHandler {
     public let kinds = ["analyze"]
     public let model: STDNetModel
     public let window: [Int]
-    /// Less segmented liver than this (on CT, of liver attenuation) fails the analysis: the
-    /// series then miss the liver, or are not what the model reads. A whole adult liver is 1,000-2,000 mL; this bar also passes
-    /// a study that covers only part of it.
+    /// Less segmented liver than this (on CT, of liver attenuation) fails the analysis, because
+    /// the series then miss the liver or are not what the model reads. A whole adult liver is
+    /// about 1,000-2,000 mL, so this bar also passes a study that covers only part of it.
     static let minimumLiverMillilitres = 100.0
     /// The CT attenuation, in HU, of voxels that count as liver for that bar. Liver parenchyma
     /// and its lesions lie above most fat (about -100 HU) and below bone and undiluted contrast.
@@ -72,7 +72,10 @@ public struct AnalyzeJobHandler: JobHandler {
             let voxels = attachment.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             volumes[phase] = Volume(geometry: geometry, voxels: voxels)
         }
-        guard let reference = volumes[.portalVenous] ?? Phase.allCases.compactMap({ volumes[$0] }).first else {
+        // The portal venous series, or else the first present, sets the grid and the attenuation
+        // that the liver check reads.
+        guard let referencePhase = volumes[.portalVenous] != nil ? .portalVenous : Phase.allCases.first(where: { volumes[$0] != nil }),
+              let reference = volumes[referencePhase] else {
             throw JobError("analyze job \(context.order.job) carries no volume", retryable: false)
         }
         finishStage("decode_ms")
@@ -103,9 +106,8 @@ public struct AnalyzeJobHandler: JobHandler {
         // Liver and lesion voxels together. On CT only those of soft-tissue attenuation count:
         // the model, trained on phantoms, labels some liver even in air.
         let liverVoxels = segmentation.labels.filter { $0 != 0 }.count
-        let referencePhase = resampled[.portalVenous] ?? Phase.allCases.compactMap({ resampled[$0] }).first!
         let plausibleLiverVoxels = isCT
-            ? zip(segmentation.labels, referencePhase.voxels).filter { $0.0 != 0 && Self.liverAttenuation.contains($0.1) }.count
+            ? zip(segmentation.labels, resampled[referencePhase]!.voxels).filter { $0.0 != 0 && Self.liverAttenuation.contains($0.1) }.count
             : liverVoxels
         let liverMillilitres = Double(plausibleLiverVoxels) * spacing.x * spacing.y * spacing.z / 1000
         guard liverMillilitres >= Self.minimumLiverMillilitres else {

@@ -118,14 +118,15 @@ enum SubmitCommand: Command {
         }
         // The assembler's warnings (missing slices resampled over, uneven spacing) concern the
         // volume that is analysed, as they do in 'stdnet convert'.
-        for series in collection.studies.flatMap(\.series) {
+        let collected = collection.studies.flatMap(\.series)
+        for series in collected {
             for warning in series.warnings {
                 print("warning: series \(series.attributes.seriesInstanceUID) (\(series.phase.rawValue)): \(warning)")
             }
         }
         // A --phase key that matches nothing is most likely a typo for a series that then got a
         // phase from its hints.
-        let read = collection.studies.flatMap(\.series).map(\.attributes)
+        let read = collected.map(\.attributes)
         let knownKeys = Set(read.map(\.seriesInstanceUID) + read.compactMap { $0.seriesNumber.map(String.init) }
                             + collection.skippedSeries.map(\.seriesInstanceUID))
         for key in mapping.keys.sorted() where !knownKeys.contains(key) {

@@ -5,7 +5,7 @@ import TestSupport
 
 /// Studies that `StudyStore.store` rejects before anything reaches the database.
 @Suite struct SubmissionValidationTests {
-    /// A study of an arterial and a portal venous series of 2 x 2 x 1 voxels.
+    /// Returns a study of an arterial and a portal venous series of 2 x 2 x 1 voxels.
     static func study(patient: String = "validation-patient", date: String? = "2024-03-01") -> StudyRecord {
         StudyRecord(patientKey: patient, studyInstanceUID: "1.2.826.0.1.99", studyDate: date, modality: "CT", series: ["AP", "PV"].map { phase in
             SeriesRecord(seriesInstanceUID: "1.2.826.0.1.99.\(phase == "AP" ? 1 : 2)", phase: phase, description: nil, size: [2, 2, 1],

@@ -5,7 +5,7 @@ import TestSupport
 
 /// The write-back of tracking and the inputs of the next `track` job, on a real database.
 @Suite struct TrackingStoreTests {
-    /// A study of an arterial and a portal venous series of 2 x 2 x 1 voxels.
+    /// Returns a study of an arterial and a portal venous series of 2 x 2 x 1 voxels.
     static func study(_ uid: String, date: String) -> StudyRecord {
         StudyRecord(patientKey: "tracking-store-patient", studyInstanceUID: uid, studyDate: date, modality: "CT", series: ["AP", "PV"].map { phase in
             SeriesRecord(seriesInstanceUID: "\(uid).\(phase)", phase: phase, description: nil, size: [2, 2, 1], spacing: [1, 1, 1],
