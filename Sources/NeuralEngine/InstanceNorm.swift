@@ -28,30 +28,46 @@ public enum InstanceNorm {
         let statistics = input.scalars.withUnsafeBufferPointer { x in
             output.scalars.withUnsafeMutableBufferPointer { y in
                 normalise(SendablePointer(x), into: SendablePointer(y), batch: batch, voxels: voxels, channels: channels,
-                          scale: scale, shift: shift, epsilon: epsilon, leakyReLUSlope: nil)
+                          scale: scale, shift: shift, epsilon: epsilon, residual: nil, leakyReLUSlope: nil)
             }
         }
         return (output, statistics)
     }
 
-    /// Normalises `tensor` in place and, when `leakyReLUSlope` is given, applies LeakyReLU in
-    /// the same pass: inference's norm -> activation without a copy of the volume. Each sample
-    /// is cut into slabs of voxels so that all cores share even a batch of one.
+    /// Normalises `tensor` in place, adds `residual` when given, then applies LeakyReLU when
+    /// `leakyReLUSlope` is given, all in the last pass over the volume: inference's
+    /// norm -> (+ skip) -> activation without a copy of the volume. Each sample is cut into slabs
+    /// of voxels so that all cores share even a batch of one.
     @discardableResult
     public static func normalise(
-        _ tensor: inout Tensor, scale: Tensor, shift: Tensor, epsilon: Float = defaultEpsilon, leakyReLUSlope: Float? = nil
+        _ tensor: inout Tensor, scale: Tensor, shift: Tensor, epsilon: Float = defaultEpsilon,
+        adding residual: Tensor? = nil, leakyReLUSlope: Float? = nil
     ) -> Statistics {
         let (batch, voxels, channels) = dimensions(tensor)
+        if let residual {
+            precondition(residual.shape == tensor.shape, "residual shape \(residual.shape) differs from \(tensor.shape)")
+        }
         return tensor.scalars.withUnsafeMutableBufferPointer { buffer in
-            normalise(SendablePointer(buffer), into: SendablePointer(buffer), batch: batch, voxels: voxels, channels: channels,
-                      scale: scale, shift: shift, epsilon: epsilon, leakyReLUSlope: leakyReLUSlope)
+            withOptionalPointer(to: residual) { residual in
+                normalise(SendablePointer(buffer), into: SendablePointer(buffer), batch: batch, voxels: voxels, channels: channels,
+                          scale: scale, shift: shift, epsilon: epsilon, residual: residual, leakyReLUSlope: leakyReLUSlope)
+            }
         }
     }
 
-    /// Normalises (batch, voxels, channels) values from `x` into `y`, which may be the same buffer.
+    /// Calls `body` with a pointer to the scalars of `tensor`, or with nil.
+    private static func withOptionalPointer<Result>(
+        to tensor: Tensor?, _ body: (SendablePointer<Float>?) -> Result
+    ) -> Result {
+        guard let tensor else { return body(nil) }
+        return tensor.scalars.withUnsafeBufferPointer { body(SendablePointer($0)) }
+    }
+
+    /// Normalises (batch, voxels, channels) values from `x` into `y`, which may be the same
+    /// buffer, adding `residual` (same layout) before the activation.
     private static func normalise(
         _ x: SendablePointer<Float>, into y: SendablePointer<Float>, batch: Int, voxels: Int, channels: Int,
-        scale: Tensor, shift: Tensor, epsilon: Float, leakyReLUSlope: Float?
+        scale: Tensor, shift: Tensor, epsilon: Float, residual: SendablePointer<Float>?, leakyReLUSlope: Float?
     ) -> Statistics {
         precondition(scale.shape == [channels] && shift.shape == [channels], "instance norm scale and shift must be (\(channels))")
         let slabs = max(1, min(ProcessInfo.processInfo.activeProcessorCount * 2, voxels / 4096))
@@ -107,29 +123,60 @@ public enum InstanceNorm {
             }
         }
 
-        // Pass 3: y = (x - mean) · rstd · γ + β, folded into one multiply-add.
+        // Pass 3: y = (x - mean) · rstd · γ + β, folded into one multiply-add, plus the residual,
+        // then the activation.
         multipliers.withUnsafeBufferPointer { multipliers in
             offsets.withUnsafeBufferPointer { offsets in
                 let (multipliers, offsets) = (SendablePointer(multipliers), SendablePointer(offsets))
                 forEachSlab { _, n, first, count in
-                    let inputRows = x.base + (n * voxels + first) * channels
-                    let outputRows = y.base + (n * voxels + first) * channels
+                    let start = (n * voxels + first) * channels
                     let m = multipliers.base + n * channels
                     let o = offsets.base + n * channels
+                    if channels % 16 == 0 {
+                        scaleRowGroups(x.base + start, into: y.base + start, rows: count, channels: channels, multipliers: m, offsets: o,
+                                       residual: residual.map { $0.base + start }, leakyReLUSlope: leakyReLUSlope)
+                        return
+                    }
                     for v in 0..<count {
-                        let inputRow = inputRows + v * channels
-                        let outputRow = outputRows + v * channels
+                        let inputRow = x.base + start + v * channels
+                        let outputRow = y.base + start + v * channels
                         for c in 0..<channels {
                             outputRow[c] = inputRow[c] * m[c] + o[c]
                         }
                     }
+                    if let residual {
+                        for i in start..<start + count * channels {
+                            y[i] += residual[i]
+                        }
+                    }
                     if let slope = leakyReLUSlope {
-                        LeakyReLU.rectify(outputRows, count: count * channels, slope: slope)
+                        LeakyReLU.rectify(y.base + start, count: count * channels, slope: slope)
                     }
                 }
             }
         }
         return Statistics(mean: mean, reciprocalStandardDeviation: reciprocalStandardDeviation)
+    }
+
+    /// Pass 3 for rows of 16·k channels, sixteen channels per vector: y = x · m + o, plus the
+    /// residual, then LeakyReLU.
+    private static func scaleRowGroups(
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, channels: Int,
+        multipliers: UnsafePointer<Float>, offsets: UnsafePointer<Float>,
+        residual: UnsafePointer<Float>?, leakyReLUSlope: Float?
+    ) {
+        // A slope of 1 leaves every value as it is.
+        let slope = leakyReLUSlope ?? 1
+        for v in 0..<rows {
+            for group in stride(from: 0, to: channels, by: 16) {
+                let i = v * channels + group
+                var value = load16(x + i) * load16(multipliers + group) + load16(offsets + group)
+                if let residual {
+                    value += load16(residual + i)
+                }
+                store16(value.replacing(with: value * slope, where: value .< 0), y + i)
+            }
+        }
     }
 
     /// Writes Σ x[v][c] (or Σ (x[v][c] - centre[c])² when `centre` is given) over `rows` rows of
@@ -139,6 +186,10 @@ public enum InstanceNorm {
         _ rows: UnsafeMutablePointer<Float>, rows count: Int, channels: Int, centre: UnsafeMutablePointer<Float>?,
         into sums: UnsafeMutablePointer<Double>
     ) {
+        if channels % 16 == 0 {
+            sumRowGroups(rows, rows: count, channels: channels, centre: centre, into: sums)
+            return
+        }
         let run = UnsafeMutablePointer<Float>.allocate(capacity: channels)
         defer { run.deallocate() }
         sums.update(repeating: 0, count: channels)
@@ -162,6 +213,37 @@ public enum InstanceNorm {
                 sums[c] += Double(run[c])
             }
             start += 256
+        }
+    }
+
+    /// `sumRows` for rows of 16·k channels, with one 16-lane run per group of 16 channels. The
+    /// lanes add in the same order as the scalar loop, so the sums are the same.
+    private static func sumRowGroups(
+        _ rows: UnsafePointer<Float>, rows count: Int, channels: Int, centre: UnsafePointer<Float>?,
+        into sums: UnsafeMutablePointer<Double>
+    ) {
+        sums.update(repeating: 0, count: channels)
+        var start = 0
+        while start < count {
+            let end = min(count, start + 256)
+            for group in stride(from: 0, to: channels, by: 16) {
+                var run = SIMD16<Float>()
+                if let centre {
+                    let centreGroup = load16(centre + group)
+                    for v in start..<end {
+                        let centred = load16(rows + v * channels + group) - centreGroup
+                        run += centred * centred
+                    }
+                } else {
+                    for v in start..<end {
+                        run += load16(rows + v * channels + group)
+                    }
+                }
+                for lane in 0..<16 {
+                    sums[group + lane] += Double(run[lane])
+                }
+            }
+            start = end
         }
     }
 

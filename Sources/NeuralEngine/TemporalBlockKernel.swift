@@ -113,14 +113,8 @@ struct BlockKernel {
 
         // Step 1: gather the tokens and add each phase slot's embedding. Zero rows pad the block.
         for (p, slot) in layout.present.enumerated() {
-            let embedding = weights[.phaseEmbedding] + slot * channels
-            for l in 0..<n {
-                let sourceRow = phases + (slot * layout.locations + start + l) * channels
-                let tokenRow = tokens + (p * blockSize + l) * channels
-                for c in 0..<channels {
-                    tokenRow[c] = sourceRow[c] + embedding[c]
-                }
-            }
+            addRows(tokens + p * blockSize * channels, phases + (slot * layout.locations + start) * channels,
+                    plus: weights[.phaseEmbedding] + slot * channels, rows: n, width: channels)
             (tokens + (p * blockSize + n) * channels).update(repeating: 0, count: (blockSize - n) * channels)
         }
 
@@ -259,6 +253,18 @@ struct BlockKernel {
         }
 
         guard let output else { return }
+        if channels % 16 == 0 {
+            for l in 0..<n {
+                for group in stride(from: 0, to: channels, by: 16) {
+                    var fused = SIMD16<Float>()
+                    for p in 0..<phaseCount {
+                        fused += poolingWeights[p * blockSize + l] * load16(encoded + (p * blockSize + l) * channels + group)
+                    }
+                    store16(fused, output + (start + l) * channels + group)
+                }
+            }
+            return
+        }
         for l in 0..<n {
             let fused = output + (start + l) * channels
             for c in 0..<channels {
@@ -476,12 +482,21 @@ struct BlockKernel {
         }
     }
 
-    /// Sets destination = source + row, broadcasting `row` over the rows. Row pointers keep the
-    /// inner loop free of index arithmetic, so it vectorises.
+    /// Sets destination = source + row, broadcasting `row` over the rows: 16 values per vector
+    /// when the width allows, else with row pointers that keep the inner loop free of index
+    /// arithmetic, so it vectorises.
     private func addRows(
         _ destination: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>,
         plus row: UnsafePointer<Float>, rows: Int, width: Int
     ) {
+        if width % 16 == 0 {
+            for r in 0..<rows {
+                for group in stride(from: 0, to: width, by: 16) {
+                    store16(load16(source + r * width + group) + load16(row + group), destination + r * width + group)
+                }
+            }
+            return
+        }
         for r in 0..<rows {
             let sourceRow = source + r * width
             let destinationRow = destination + r * width
@@ -495,16 +510,6 @@ struct BlockKernel {
         for i in 0..<count {
             destination[i] += source[i]
         }
-    }
-
-    @inline(__always)
-    private func load16(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
-    }
-
-    @inline(__always)
-    private func store16(_ vector: SIMD16<Float>, _ pointer: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(pointer).storeBytes(of: vector, as: SIMD16<Float>.self)
     }
 
     private func addColumnSums(_ matrix: UnsafePointer<Float>, rows: Int, width: Int, into sums: UnsafeMutablePointer<Float>) {

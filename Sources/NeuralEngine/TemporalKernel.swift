@@ -21,8 +21,9 @@ extension TemporalEncoder {
     ///   zeros, as `referenceForward` gives.
     public static func forward(phases: Tensor, presentPhases: [Bool], parameters: Parameters) -> Tensor {
         let layout = BlockLayout(phases: phases, presentPhases: presentPhases, parameters: parameters)
-        var output = Tensor(shape: [1] + Array(phases.shape[1...]))
-        guard layout.blockCount > 0 else { return output }
+        guard layout.blockCount > 0 else { return Tensor(shape: [1] + Array(phases.shape[1...])) }
+        // The blocks cover every location, and pooling writes each one.
+        var output = Tensor(uninitializedShape: [1] + Array(phases.shape[1...]))
         let weights = PackedParameters(parameters)
         phases.scalars.withUnsafeBufferPointer { x in
             output.scalars.withUnsafeMutableBufferPointer { y in

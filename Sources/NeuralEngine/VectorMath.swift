@@ -53,6 +53,18 @@ func sumOfSquaredDeviations(_ a: UnsafePointer<Float>, from center: Float, count
     return total
 }
 
+/// Loads 16 floats from any address.
+@inline(__always)
+func load16(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
+    UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
+}
+
+/// Stores 16 floats at any address.
+@inline(__always)
+func store16(_ vector: SIMD16<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(pointer).storeBytes(of: vector, as: SIMD16<Float>.self)
+}
+
 /// e^x in every lane, with the Cephes `expf` method: x = n ln 2 + r with |r| <= ln 2 / 2, a
 /// degree-6 polynomial for e^r, and 2^n built in the exponent bits. Inputs are clamped to
 /// [-87, 88], so results stay normal numbers; the tests bound the error against `expf`.

@@ -119,25 +119,24 @@ public struct STDNetModel: Sendable {
     }
 
     /// conv3 (stride 2 after the first stage) -> norm -> LeakyReLU -> conv3 -> norm, plus a
-    /// 1x1x1 projection of the input, then LeakyReLU. Norms and activations work in place.
+    /// 1x1x1 projection of the input, then LeakyReLU. Norms, the sum and the activations work
+    /// in place, the last three in one pass.
     private func residualStage(_ input: Tensor, level: Int) -> Tensor {
         let prefix = "encoder.\(level)"
         let stride = level == 0 ? 1 : 2
         var hidden = convolution(input, "\(prefix).conv1", ConvolutionGeometry(stride: stride, padding: 1))
-        normalise(&hidden, "\(prefix).norm1", activated: true)
+        normalise(&hidden, "\(prefix).norm1")
         var sum = convolution(hidden, "\(prefix).conv2", ConvolutionGeometry(stride: 1, padding: 1))
-        normalise(&sum, "\(prefix).norm2", activated: false)
         let skip = convolution(input, "\(prefix).skip", ConvolutionGeometry(stride: stride, padding: 0))
-        sum.add(skip)
-        LeakyReLU.apply(to: &sum)
+        normalise(&sum, "\(prefix).norm2", adding: skip)
         return sum
     }
 
     private func convolutionBlock(_ input: Tensor, prefix: String) -> Tensor {
         var hidden = convolution(input, "\(prefix).conv1", ConvolutionGeometry(stride: 1, padding: 1))
-        normalise(&hidden, "\(prefix).norm1", activated: true)
+        normalise(&hidden, "\(prefix).norm1")
         hidden = convolution(hidden, "\(prefix).conv2", ConvolutionGeometry(stride: 1, padding: 1))
-        normalise(&hidden, "\(prefix).norm2", activated: true)
+        normalise(&hidden, "\(prefix).norm2")
         return hidden
     }
 
@@ -145,10 +144,10 @@ public struct STDNetModel: Sendable {
         Convolution3D.forward(input: input, weight: weights["\(name).weight"], bias: weights["\(name).bias"], geometry: geometry)
     }
 
-    /// Normalises `tensor` in place, then applies LeakyReLU when `activated`.
-    private func normalise(_ tensor: inout Tensor, _ name: String, activated: Bool) {
+    /// Normalises `tensor` in place, adds `residual` when given, then applies LeakyReLU.
+    private func normalise(_ tensor: inout Tensor, _ name: String, adding residual: Tensor? = nil) {
         InstanceNorm.normalise(&tensor, scale: weights["\(name).scale"], shift: weights["\(name).shift"],
-                               leakyReLUSlope: activated ? LeakyReLU.defaultSlope : nil)
+                               adding: residual, leakyReLUSlope: LeakyReLU.defaultSlope)
     }
 
     func temporalParameters(level: Int) -> TemporalEncoder.Parameters {

@@ -41,14 +41,17 @@ import Testing
     }
 
     /// A batch of one with 12,288 voxels is cut into slabs that the cores share. Each voxel must
-    /// still be normalised with its whole channel's statistics, then rectified.
-    @Test mutating func normaliseInPlaceWithActivationMatchesDoubleArithmetic() {
-        let (voxels, channels) = (12_288, 5)
+    /// still be normalised with its whole channel's statistics, get its residual added, then be
+    /// rectified. 5 channels take the scalar loops, 32 the 16-lane ones.
+    @Test(arguments: [5, 32])
+    mutating func normaliseInPlaceWithResidualAndActivationMatchesDoubleArithmetic(channels: Int) {
+        let voxels = 12_288
         let input = Tensor.randomNormal(shape: [1, 12, 32, 32, channels], mean: 40, standardDeviation: 3, using: &generator)
-        let scale = Tensor(shape: [channels], scalars: [1, 0.5, 2, -1, 1.5])
-        let shift = Tensor(shape: [channels], scalars: [0, 0.25, -0.5, 1, 0])
+        let residual = Tensor.randomNormal(shape: input.shape, using: &generator)
+        let scale = Tensor(shape: [channels], scalars: (0..<channels).map { [1, 0.5, 2, -1, 1.5][$0 % 5] })
+        let shift = Tensor(shape: [channels], scalars: (0..<channels).map { [0, 0.25, -0.5, 1, 0][$0 % 5] })
         var output = input
-        InstanceNorm.normalise(&output, scale: scale, shift: shift, leakyReLUSlope: 0.1)
+        InstanceNorm.normalise(&output, scale: scale, shift: shift, adding: residual, leakyReLUSlope: 0.1)
         for c in 0..<channels {
             let values = (0..<voxels).map { Double(input.scalars[$0 * channels + c]) }
             let mean = values.reduce(0, +) / Double(voxels)
@@ -56,6 +59,7 @@ import Testing
             var largestError = 0.0
             for v in 0..<voxels {
                 let normalised = (values[v] - mean) / (variance + 1e-5).squareRoot() * Double(scale.scalars[c]) + Double(shift.scalars[c])
+                    + Double(residual.scalars[v * channels + c])
                 let expected = normalised > 0 ? normalised : 0.1 * normalised
                 largestError = max(largestError, abs(Double(output.scalars[v * channels + c]) - expected))
             }
