@@ -34,10 +34,9 @@ public enum InstanceNorm {
         return (output, statistics)
     }
 
-    /// Normalises `tensor` in place, adds `residual` when given, then applies LeakyReLU when
-    /// `leakyReLUSlope` is given, all in the last pass over the volume: inference's
-    /// norm -> (+ skip) -> activation without a copy of the volume. Each sample is cut into slabs
-    /// of voxels so that all cores share even a batch of one.
+    /// Normalises `tensor` in place, then adds `residual` and applies LeakyReLU when they are
+    /// given. Both happen in the last pass over the volume, so inference needs no copy of it.
+    /// Each sample is cut into slabs of voxels so that all cores share even a batch of one.
     @discardableResult
     public static func normalise(
         _ tensor: inout Tensor, scale: Tensor, shift: Tensor, epsilon: Float = defaultEpsilon,

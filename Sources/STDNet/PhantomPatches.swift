@@ -37,6 +37,12 @@ public struct TrainingWindow: Sendable {
     public let phases: [Tensor?]
     public let labels: [UInt8]
     public let lesions: [LesionTarget]
+
+    public init(phases: [Tensor?], labels: [UInt8], lesions: [LesionTarget] = []) {
+        self.phases = phases
+        self.labels = labels
+        self.lesions = lesions
+    }
 }
 
 /// Maps CT HU to the network's input range: clipped to [-200, 300] HU, then scaled to [-1, 1].

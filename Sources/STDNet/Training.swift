@@ -314,13 +314,34 @@ public struct SegmentationTrainer: Sendable {
 
     /// Runs one optimiser step on one window and returns its loss before the step.
     public mutating func step(_ phases: [Tensor?], labels: [UInt8], lesions: [LesionTarget] = []) throws -> Float {
-        let result = model.segmentationGradients(phases, labels: labels, lesions: lesions)
+        try step([TrainingWindow(phases: phases, labels: labels, lesions: lesions)])
+    }
+
+    /// Runs one optimiser step on the mean gradient of a batch of windows, computed one window
+    /// at a time, and returns their mean loss before the step.
+    public mutating func step(_ windows: [TrainingWindow]) throws -> Float {
+        precondition(!windows.isEmpty, "a training step needs at least one window")
+        var meanGradients = parameterNames.map { Tensor(shape: model.weights[$0].shape) }
+        var totalLoss: Float = 0
+        for window in windows {
+            let result = model.segmentationGradients(window.phases, labels: window.labels, lesions: window.lesions)
+            totalLoss += result.loss
+            for (index, name) in parameterNames.enumerated() {
+                if let gradient = result.gradients[name] { add(gradient, into: &meanGradients[index]) }
+            }
+        }
+        let share = 1 / Float(windows.count)
+        for index in meanGradients.indices {
+            meanGradients[index].scalars.withUnsafeMutableBufferPointer { values in
+                for i in values.indices { values[i] *= share }
+            }
+        }
         var parameters = parameterNames.map { model.weights[$0] }
-        optimiser.update(&parameters, gradients: parameterNames.map { name in result.gradients[name] ?? Tensor(shape: model.weights[name].shape) })
+        optimiser.update(&parameters, gradients: meanGradients)
         var tensors = model.weights.tensors
         for (name, tensor) in zip(parameterNames, parameters) { tensors[name] = tensor }
         model = try STDNetModel(configuration: model.configuration, weights: ModelWeights(tensors: tensors))
-        return result.loss
+        return totalLoss * share
     }
 }
 

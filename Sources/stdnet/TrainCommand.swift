@@ -16,11 +16,12 @@ enum TrainCommand: Command {
         evaluation sets drawn with other seeds), with lesion-balanced sampling, flips, intensity
         scale and shift, extra inter-phase shifts and dropped phases. Writes a checkpoint to DIR
         (config.json, model.safetensors, optimiser.safetensors) every --checkpoint-every steps and
-        at the end. The loss is cross-entropy plus Dice on the segmentation plus the lesion class
+        at the end. Each step averages the gradients of --batch windows, computed one at a time. The loss is cross-entropy plus Dice on the segmentation plus the lesion class
         cross-entropy of the characterisation head.
 
           --out DIR                checkpoint folder
-          --steps N                optimiser steps in all, one window each
+          --steps N                optimiser steps in all
+          --batch N                windows per step (default 1)
           --resume                 continue from the checkpoint in DIR
           --architecture NAME      std-net or early-fusion (default std-net; early-fusion is scaled
                                    to the same parameter count)
@@ -51,6 +52,8 @@ enum TrainCommand: Command {
         } ?? 0.002)
         let warmup = try arguments.integer("warmup", default: max(1, steps / 20))
         let checkpointEvery = try arguments.integer("checkpoint-every", default: 200)
+        let batch = try arguments.integer("batch", default: 1)
+        guard batch > 0 else { throw UsageError("--batch expects a positive number of windows, got \(batch)") }
         var patches = PatchOptions()
         if let window = try arguments.option("window") {
             let values = window.split(separator: ",").compactMap { Int($0) }
@@ -89,9 +92,9 @@ enum TrainCommand: Command {
         while trainer.optimiser.step < steps {
             let step = trainer.optimiser.step
             trainer.optimiser.learningRate = schedule.rate(atStep: step)
-            let window = sampler.next()
-            recentLosses.append(try trainer.step(window.phases, labels: window.labels, lesions: window.lesions))
-            windowsSinceReport += 1
+            let windows = (0..<batch).map { _ in sampler.next() }
+            recentLosses.append(try trainer.step(windows))
+            windowsSinceReport += batch
             if recentLosses.count > 20 { recentLosses.removeFirst() }
 
             if (step + 1) % 10 == 0 || step + 1 == steps {

@@ -60,6 +60,39 @@ import Testing
         }
     }
 
+    /// A step on a batch of two windows follows the mean of their gradients: here the arterial
+    /// blob's window and the same window with the phases negated, whose gradients differ.
+    @Test func batchStepUsesTheMeanGradient() throws {
+        let (phases, labels) = Self.problem()
+        let negated = TrainingWindow(phases: phases.map { $0.map { Tensor(shape: $0.shape, scalars: $0.scalars.map { -$0 }) } }, labels: labels)
+        let windows = [TrainingWindow(phases: phases, labels: labels), negated]
+        let model = STDNetModel.random(Self.tiny, seed: 13)
+        var batched = SegmentationTrainer(model: model, optimiser: AdamW(learningRate: 1e-3))
+        let batchLoss = try batched.step(windows)
+
+        // The same AdamW step by hand on the averaged gradients.
+        let results = windows.map { model.segmentationGradients($0.phases, labels: $0.labels) }
+        #expect(abs(batchLoss - (results[0].loss + results[1].loss) / 2) < 1e-5)
+        let names = batched.parameterNames
+        var parameters = names.map { model.weights[$0] }
+        var optimiser = AdamW(learningRate: 1e-3)
+        // The characterisation head gets no gradient from windows without lesions.
+        func gradient(_ window: Int, _ name: String) -> Tensor {
+            results[window].gradients[name] ?? Tensor(shape: model.weights[name].shape)
+        }
+        optimiser.update(&parameters, gradients: names.map { name in
+            let (first, second) = (gradient(0, name), gradient(1, name))
+            return Tensor(shape: first.shape, scalars: zip(first.scalars, second.scalars).map { ($0 + $1) / 2 })
+        })
+        for (name, expected) in zip(names, parameters) {
+            let actual = batched.model.weights[name].scalars
+            let difference = zip(actual, expected.scalars).map { abs($0 - $1) }.max() ?? 0
+            #expect(difference < 1e-6, "\(name): largest difference \(difference)")
+        }
+        #expect(names.contains { gradient(0, $0).scalars != gradient(1, $0).scalars },
+                "the two windows must have different gradients for the test to mean anything")
+    }
+
     @Test func fewStepsLowerTheLoss() throws {
         let (phases, labels) = Self.problem()
         var trainer = SegmentationTrainer(model: .random(Self.tiny, seed: 12), optimiser: AdamW(learningRate: 1e-2))
