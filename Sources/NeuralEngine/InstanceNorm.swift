@@ -28,10 +28,21 @@ public enum InstanceNorm {
         let statistics = input.scalars.withUnsafeBufferPointer { x in
             output.scalars.withUnsafeMutableBufferPointer { y in
                 normalise(SendablePointer(x), into: SendablePointer(y), batch: batch, voxels: voxels, channels: channels,
-                          scale: scale, shift: shift, epsilon: epsilon, residual: nil, leakyReLUSlope: nil)
+                          scale: scale, shift: shift, epsilon: epsilon, residual: NoResidual(), leakyReLUSlope: nil)
             }
         }
         return (output, statistics)
+    }
+
+    /// A term that `normalise` adds to the normalised values before the activation.
+    public enum Residual {
+        /// A volume of the normalised tensor's shape.
+        case tensor(Tensor)
+        /// w[c] · x + b[c] for every voxel value x of a one-channel volume with the same N, D, H
+        /// and W: a 1x1x1 convolution of one channel, with weight (C, 1, 1, 1, 1) and bias (C).
+        /// The pass computes it from the one-channel volume, so no C-channel volume is written
+        /// and read back.
+        case singleChannelProjection(input: Tensor, weight: Tensor, bias: Tensor)
     }
 
     /// Normalises `tensor` in place, then adds `residual` and applies LeakyReLU when they are
@@ -40,33 +51,40 @@ public enum InstanceNorm {
     @discardableResult
     public static func normalise(
         _ tensor: inout Tensor, scale: Tensor, shift: Tensor, epsilon: Float = defaultEpsilon,
-        adding residual: Tensor? = nil, leakyReLUSlope: Float? = nil
+        adding residual: Residual? = nil, leakyReLUSlope: Float? = nil
     ) -> Statistics {
         let (batch, voxels, channels) = dimensions(tensor)
-        if let residual {
-            precondition(residual.shape == tensor.shape, "residual shape \(residual.shape) differs from \(tensor.shape)")
-        }
         return tensor.scalars.withUnsafeMutableBufferPointer { buffer in
-            withOptionalPointer(to: residual) { residual in
-                normalise(SendablePointer(buffer), into: SendablePointer(buffer), batch: batch, voxels: voxels, channels: channels,
-                          scale: scale, shift: shift, epsilon: epsilon, residual: residual, leakyReLUSlope: leakyReLUSlope)
+            let values = SendablePointer(buffer)
+            func run(_ term: some ResidualTerm) -> Statistics {
+                normalise(values, into: values, batch: batch, voxels: voxels, channels: channels,
+                          scale: scale, shift: shift, epsilon: epsilon, residual: term, leakyReLUSlope: leakyReLUSlope)
+            }
+            switch residual {
+            case nil:
+                return run(NoResidual())
+            case .tensor(let volume):
+                precondition(volume.shape == tensor.shape, "residual shape \(volume.shape) differs from \(tensor.shape)")
+                return volume.scalars.withUnsafeBufferPointer { run(VolumeResidual(values: SendablePointer($0), channels: channels)) }
+            case .singleChannelProjection(let input, let weight, let bias):
+                precondition(input.shape == Array(tensor.shape.dropLast()) + [1], "projected input \(input.shape) must be \(Array(tensor.shape.dropLast()) + [1])")
+                precondition(weight.count == channels && bias.shape == [channels], "projection weight \(weight.shape) and bias \(bias.shape) must have \(channels) values")
+                return input.scalars.withUnsafeBufferPointer { x in
+                    weight.scalars.withUnsafeBufferPointer { w in
+                        bias.scalars.withUnsafeBufferPointer { b in
+                            run(ProjectedResidual(input: SendablePointer(x), weight: SendablePointer(w), bias: SendablePointer(b)))
+                        }
+                    }
+                }
             }
         }
     }
 
-    /// Calls `body` with a pointer to the scalars of `tensor`, or with nil.
-    private static func withOptionalPointer<Result>(
-        to tensor: Tensor?, _ body: (SendablePointer<Float>?) -> Result
-    ) -> Result {
-        guard let tensor else { return body(nil) }
-        return tensor.scalars.withUnsafeBufferPointer { body(SendablePointer($0)) }
-    }
-
     /// Normalises (batch, voxels, channels) values from `x` into `y`, which may be the same
-    /// buffer, adding `residual` (same layout) before the activation.
+    /// buffer, adding `residual` before the activation.
     private static func normalise(
         _ x: SendablePointer<Float>, into y: SendablePointer<Float>, batch: Int, voxels: Int, channels: Int,
-        scale: Tensor, shift: Tensor, epsilon: Float, residual: SendablePointer<Float>?, leakyReLUSlope: Float?
+        scale: Tensor, shift: Tensor, epsilon: Float, residual: some ResidualTerm, leakyReLUSlope: Float?
     ) -> Statistics {
         precondition(scale.shape == [channels] && shift.shape == [channels], "instance norm scale and shift must be (\(channels))")
         let slabs = max(1, min(ProcessInfo.processInfo.activeProcessorCount * 2, voxels / 4096))
@@ -128,28 +146,23 @@ public enum InstanceNorm {
             offsets.withUnsafeBufferPointer { offsets in
                 let (multipliers, offsets) = (SendablePointer(multipliers), SendablePointer(offsets))
                 forEachSlab { _, n, first, count in
-                    let start = (n * voxels + first) * channels
+                    let firstVoxel = n * voxels + first
                     let m = multipliers.base + n * channels
                     let o = offsets.base + n * channels
                     if channels % 16 == 0 {
-                        scaleRowGroups(x.base + start, into: y.base + start, rows: count, channels: channels, multipliers: m, offsets: o,
-                                       residual: residual.map { $0.base + start }, leakyReLUSlope: leakyReLUSlope)
+                        scaleRowGroups(x.base, into: y.base, voxels: firstVoxel..<firstVoxel + count, channels: channels,
+                                       multipliers: m, offsets: o, residual: residual, leakyReLUSlope: leakyReLUSlope)
                         return
                     }
-                    for v in 0..<count {
-                        let inputRow = x.base + start + v * channels
-                        let outputRow = y.base + start + v * channels
+                    for v in firstVoxel..<firstVoxel + count {
+                        let inputRow = x.base + v * channels
+                        let outputRow = y.base + v * channels
                         for c in 0..<channels {
-                            outputRow[c] = inputRow[c] * m[c] + o[c]
-                        }
-                    }
-                    if let residual {
-                        for i in start..<start + count * channels {
-                            y[i] += residual[i]
+                            outputRow[c] = inputRow[c] * m[c] + o[c] + residual.value(voxel: v, channel: c)
                         }
                     }
                     if let slope = leakyReLUSlope {
-                        LeakyReLU.rectify(y.base + start, count: count * channels, slope: slope)
+                        LeakyReLU.rectify(y.base + firstVoxel * channels, count: count * channels, slope: slope)
                     }
                 }
             }
@@ -160,19 +173,17 @@ public enum InstanceNorm {
     /// Pass 3 for rows of 16·k channels, sixteen channels per vector: y = x · m + o, plus the
     /// residual, then LeakyReLU.
     private static func scaleRowGroups(
-        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, rows: Int, channels: Int,
+        _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, voxels: Range<Int>, channels: Int,
         multipliers: UnsafePointer<Float>, offsets: UnsafePointer<Float>,
-        residual: UnsafePointer<Float>?, leakyReLUSlope: Float?
+        residual: some ResidualTerm, leakyReLUSlope: Float?
     ) {
         // A slope of 1 leaves every value as it is.
         let slope = leakyReLUSlope ?? 1
-        for v in 0..<rows {
+        for v in voxels {
             for group in stride(from: 0, to: channels, by: 16) {
                 let i = v * channels + group
-                var value = load16(x + i) * load16(multipliers + group) + load16(offsets + group)
-                if let residual {
-                    value += load16(residual + i)
-                }
+                let value = load16(x + i) * load16(multipliers + group) + load16(offsets + group)
+                    + residual.vector(voxel: v, channel: group)
                 store16(value.replacing(with: value * slope, where: value .< 0), y + i)
             }
         }
@@ -338,5 +349,45 @@ public enum InstanceNorm {
         precondition(input.rank == 5, "instance norm input must be (N, D, H, W, C), got \(input.shape)")
         precondition(input.shape.allSatisfy { $0 > 0 }, "instance norm input has an empty axis: \(input.shape)")
         return (input.shape[0], input.shape[1] * input.shape[2] * input.shape[3], input.shape[4])
+    }
+}
+
+/// The value that instance norm's last pass adds at a voxel and channel, where voxels count
+/// across the whole batch. Each kind is a separate type, so the pass is specialised for it.
+private protocol ResidualTerm: Sendable {
+    func value(voxel: Int, channel: Int) -> Float
+    /// Returns the values of channels `channel..<channel + 16`.
+    func vector(voxel: Int, channel: Int) -> SIMD16<Float>
+}
+
+private struct NoResidual: ResidualTerm {
+    @inline(__always) func value(voxel: Int, channel: Int) -> Float { 0 }
+    @inline(__always) func vector(voxel: Int, channel: Int) -> SIMD16<Float> { .zero }
+}
+
+private struct VolumeResidual: ResidualTerm {
+    let values: SendablePointer<Float>
+    let channels: Int
+
+    @inline(__always) func value(voxel: Int, channel: Int) -> Float {
+        values[voxel * channels + channel]
+    }
+
+    @inline(__always) func vector(voxel: Int, channel: Int) -> SIMD16<Float> {
+        load16(values.base + voxel * channels + channel)
+    }
+}
+
+private struct ProjectedResidual: ResidualTerm {
+    let input: SendablePointer<Float>
+    let weight: SendablePointer<Float>
+    let bias: SendablePointer<Float>
+
+    @inline(__always) func value(voxel: Int, channel: Int) -> Float {
+        input[voxel] * weight[channel] + bias[channel]
+    }
+
+    @inline(__always) func vector(voxel: Int, channel: Int) -> SIMD16<Float> {
+        input[voxel] * load16(weight.base + channel) + load16(bias.base + channel)
     }
 }

@@ -127,7 +127,11 @@ public struct STDNetModel: Sendable {
         var hidden = convolution(input, "\(prefix).conv1", ConvolutionGeometry(stride: stride, padding: 1))
         normalise(&hidden, "\(prefix).norm1")
         var sum = convolution(hidden, "\(prefix).conv2", ConvolutionGeometry(stride: 1, padding: 1))
-        let skip = convolution(input, "\(prefix).skip", ConvolutionGeometry(stride: stride, padding: 0))
+        // The first stage's skip projection of STD-Net's one-channel phases is computed inside
+        // the norm's last pass, which saves writing and reading a full-resolution volume.
+        let skip: InstanceNorm.Residual = input.shape[4] == 1 && stride == 1
+            ? .singleChannelProjection(input: input, weight: weights["\(prefix).skip.weight"], bias: weights["\(prefix).skip.bias"])
+            : .tensor(convolution(input, "\(prefix).skip", ConvolutionGeometry(stride: stride, padding: 0)))
         normalise(&sum, "\(prefix).norm2", adding: skip)
         return sum
     }
@@ -145,7 +149,7 @@ public struct STDNetModel: Sendable {
     }
 
     /// Normalises `tensor` in place, adds `residual` when given, then applies LeakyReLU.
-    private func normalise(_ tensor: inout Tensor, _ name: String, adding residual: Tensor? = nil) {
+    private func normalise(_ tensor: inout Tensor, _ name: String, adding residual: InstanceNorm.Residual? = nil) {
         InstanceNorm.normalise(&tensor, scale: weights["\(name).scale"], shift: weights["\(name).shift"],
                                adding: residual, leakyReLUSlope: LeakyReLU.defaultSlope)
     }

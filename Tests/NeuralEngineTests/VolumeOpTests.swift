@@ -51,7 +51,7 @@ import Testing
         let scale = Tensor(shape: [channels], scalars: (0..<channels).map { [1, 0.5, 2, -1, 1.5][$0 % 5] })
         let shift = Tensor(shape: [channels], scalars: (0..<channels).map { [0, 0.25, -0.5, 1, 0][$0 % 5] })
         var output = input
-        InstanceNorm.normalise(&output, scale: scale, shift: shift, adding: residual, leakyReLUSlope: 0.1)
+        InstanceNorm.normalise(&output, scale: scale, shift: shift, adding: .tensor(residual), leakyReLUSlope: 0.1)
         for c in 0..<channels {
             let values = (0..<voxels).map { Double(input.scalars[$0 * channels + c]) }
             let mean = values.reduce(0, +) / Double(voxels)
@@ -65,6 +65,27 @@ import Testing
             }
             #expect(largestError < 1e-4, "channel \(c): largest error \(largestError)")
         }
+    }
+
+    /// The projection of a one-channel volume, computed inside the pass, must add what oneDNN's
+    /// 1x1x1 convolution of that volume adds. 32 channels take the 16-lane loops, 5 the scalar ones.
+    @Test(arguments: [32, 5])
+    mutating func projectedResidualMatchesConvolution(channels: Int) {
+        let input = Tensor.randomNormal(shape: [2, 4, 6, 8, channels], mean: 1, standardDeviation: 2, using: &generator)
+        let phase = Tensor.randomNormal(shape: [2, 4, 6, 8, 1], using: &generator)
+        let weight = Tensor.randomNormal(shape: [channels, 1, 1, 1, 1], using: &generator)
+        let bias = Tensor.randomNormal(shape: [channels], using: &generator)
+        let scale = Tensor.randomNormal(shape: [channels], mean: 1, standardDeviation: 0.3, using: &generator)
+        let shift = Tensor.randomNormal(shape: [channels], using: &generator)
+        let convolved = Convolution3D.forward(input: phase, weight: weight, bias: bias, geometry: ConvolutionGeometry())
+
+        var projected = input
+        InstanceNorm.normalise(&projected, scale: scale, shift: shift,
+                               adding: .singleChannelProjection(input: phase, weight: weight, bias: bias), leakyReLUSlope: 0.01)
+        var added = input
+        InstanceNorm.normalise(&added, scale: scale, shift: shift, adding: .tensor(convolved), leakyReLUSlope: 0.01)
+        let difference = zip(projected.scalars, added.scalars).map { abs($0 - $1) }.max() ?? 0
+        #expect(difference < 1e-5, "largest difference \(difference)")
     }
 
     @Test mutating func upsamplingGradient() {
