@@ -11,8 +11,8 @@ public enum Concatenation {
         let widths = inputs.map { $0.shape.last ?? 1 }
         let totalWidth = widths.reduce(0, +)
         let rows = leading.reduce(1, *)
-        // Every element is written below, and the rows are shared between the cores. Rows are
-        // short (16 to 128 channels), so an inline loop copies them faster than memmove calls.
+        // Every element is written below. Long inputs are split between the cores, and each row
+        // is copied by an inline loop rather than a memmove call per row.
         var output = Tensor(uninitializedShape: leading + [totalWidth])
         output.scalars.withUnsafeMutableBufferPointer { y in
             let y = SendablePointer(y)

@@ -119,8 +119,8 @@ public struct STDNetModel: Sendable {
     }
 
     /// conv3 (stride 2 after the first stage) -> norm -> LeakyReLU -> conv3 -> norm, plus a
-    /// 1x1x1 projection of the input, then LeakyReLU. Norms, the sum and the activations work
-    /// in place, the last three in one pass.
+    /// 1x1x1 projection of the input, then LeakyReLU. The norms and activations work in place,
+    /// and the second norm, the skip sum and the final LeakyReLU run in one pass.
     private func residualStage(_ input: Tensor, level: Int) -> Tensor {
         let prefix = "encoder.\(level)"
         let stride = level == 0 ? 1 : 2

@@ -16,7 +16,8 @@ enum TrainCommand: Command {
         evaluation sets drawn with other seeds), with lesion-balanced sampling, flips, intensity
         scale and shift, extra inter-phase shifts and dropped phases. Writes a checkpoint to DIR
         (config.json, model.safetensors, optimiser.safetensors) every --checkpoint-every steps and
-        at the end. Each step averages the gradients of --batch windows, computed one at a time. The loss is cross-entropy plus Dice on the segmentation plus the lesion class
+        at the end. Each step averages the gradients of --batch windows, computed one at a time.
+        The loss is cross-entropy plus Dice on the segmentation plus the lesion class
         cross-entropy of the characterisation head.
 
           --out DIR                checkpoint folder

@@ -84,6 +84,14 @@ import Testing
             let (first, second) = (gradient(0, name), gradient(1, name))
             return Tensor(shape: first.shape, scalars: zip(first.scalars, second.scalars).map { ($0 + $1) / 2 })
         })
+        // AdamW's first step barely depends on the gradient's scale, but its first moment is
+        // exactly (1 - β₁) times the gradient, so it tells a mean from a sum.
+        for (index, name) in names.enumerated() {
+            let mean = zip(gradient(0, name).scalars, gradient(1, name).scalars).map { 0.1 * ($0 + $1) / 2 }
+            let moment = batched.optimiser.moments.first[index]
+            let difference = zip(moment, mean).map { abs($0 - $1) }.max() ?? 0
+            #expect(difference <= 1e-6 * (mean.map(abs).max() ?? 0) + 1e-12, "\(name) first moment: largest difference \(difference)")
+        }
         for (name, expected) in zip(names, parameters) {
             let actual = batched.model.weights[name].scalars
             let difference = zip(actual, expected.scalars).map { abs($0 - $1) }.max() ?? 0
