@@ -15,6 +15,21 @@ public struct StudyEvaluation: Codable, Sendable {
     public let detection: DetectionCounts
     /// Detection counted over true lesions of 10 mm or more (and all predictions).
     public let detectionAtLeast10mm: DetectionCounts
+    /// Every true lesion of the study and whether a reported lesion matched it.
+    public let lesions: [LesionDetection]
+}
+
+/// One true lesion of a study: what it is and whether the segmentation found it.
+public struct LesionDetection: Codable, Sendable {
+    public let lesionClass: String
+    public let longestAxialDiameterMillimetres: Double
+    public let volumeMillilitres: Double
+    /// Whether a reported lesion (a predicted component from the analysis's minimum volume on)
+    /// was matched to it.
+    public let found: Bool
+    /// The highest lesion probability inside the true lesion, which shows how far a missed
+    /// lesion was from being labelled at all.
+    public let maximumLesionProbability: Double
 }
 
 /// The characterisation of one true lesion: its class and the head's probabilities, computed on
@@ -79,12 +94,22 @@ extension STDNetModel {
             let predictedComponents = connectedLesions(in: predictedLabels, minimumVolumeMillilitres: LesionComponent.minimumReportedMillilitres)
                 .map(\.voxels)
             var truthComponents: [[Int]] = []
+            var truthLesions: [LesionTruth] = []
             var largeTruthComponents: [[Int]] = []
             for lesion in study.lesions {
                 let voxels = study.lesionInstances.voxels.indices.filter { study.lesionInstances.voxels[$0] == UInt16(lesion.id) }
                 guard !voxels.isEmpty else { continue }
                 truthComponents.append(voxels)
+                truthLesions.append(lesion)
                 if lesion.longestAxialDiameterMillimetres >= 10 { largeTruthComponents.append(voxels) }
+            }
+            let found = matchDetections(predicted: predictedComponents, truth: truthComponents).truth
+            let classes = configuration.segmentationClasses
+            let lesionDetections = zip(truthLesions, truthComponents).enumerated().map { index, pair in
+                LesionDetection(
+                    lesionClass: pair.0.lesionClass.rawValue, longestAxialDiameterMillimetres: pair.0.longestAxialDiameterMillimetres,
+                    volumeMillilitres: pair.0.volumeMillilitres, found: found.contains(index),
+                    maximumLesionProbability: Double(pair.1.map { segmentation.probabilities.scalars[$0 * classes + Int(SegmentationLabel.lesion)] }.max() ?? 0))
             }
             var large = detectionCounts(predicted: predictedComponents, truth: largeTruthComponents)
             // Predictions that match a small true lesion are neither hits nor false alarms here.
@@ -95,7 +120,8 @@ extension STDNetModel {
             let evaluation = StudyEvaluation(
                 patient: number, liverDice: dice(predictedLiver, truthLiver), lesionDice: dice(predictedLesion, truthLesion),
                 lesionHausdorff95: hd.isFinite ? hd : nil,
-                detection: detectionCounts(predicted: predictedComponents, truth: truthComponents), detectionAtLeast10mm: large)
+                detection: detectionCounts(predicted: predictedComponents, truth: truthComponents), detectionAtLeast10mm: large,
+                lesions: lesionDetections)
             studies.append(evaluation)
             classifications += classifyLesions(study, phases: phases, extent: extent, window: window)
             progress(String(format: "patient %d: liver Dice %.3f, lesion Dice %.3f, lesions %d found of %d", number,

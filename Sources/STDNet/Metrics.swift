@@ -84,6 +84,14 @@ public struct DetectionCounts: Codable, Sendable, Equatable {
 /// Counts detections between predicted components (voxel index lists) and true lesions (voxel
 /// index lists). Pairs are matched one to one, largest overlap first.
 public func detectionCounts(predicted: [[Int]], truth: [[Int]]) -> DetectionCounts {
+    let matches = matchDetections(predicted: predicted, truth: truth)
+    return DetectionCounts(truePositives: matches.truth.count, falsePositives: predicted.count - matches.predicted.count,
+                           falseNegatives: truth.count - matches.truth.count)
+}
+
+/// Returns the indices of the predicted components and of the true lesions that `detectionCounts`
+/// matches to each other.
+public func matchDetections(predicted: [[Int]], truth: [[Int]]) -> (predicted: Set<Int>, truth: Set<Int>) {
     var overlaps: [(overlap: Int, predicted: Int, truth: Int)] = []
     let truthSets = truth.map(Set.init)
     for (p, voxels) in predicted.enumerated() {
@@ -98,8 +106,7 @@ public func detectionCounts(predicted: [[Int]], truth: [[Int]]) -> DetectionCoun
         usedPredicted.insert(pair.predicted)
         usedTruth.insert(pair.truth)
     }
-    return DetectionCounts(truePositives: usedTruth.count, falsePositives: predicted.count - usedPredicted.count,
-                           falseNegatives: truth.count - usedTruth.count)
+    return (usedPredicted, usedTruth)
 }
 
 /// Returns the area under the ROC curve of scores for positive against negative cases: the chance that a

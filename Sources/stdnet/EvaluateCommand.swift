@@ -71,6 +71,13 @@ enum EvaluateCommand: Command {
         for (label, counts) in [("all lesions", report.detection), ("lesions >= 10 mm", report.detectionAtLeast10mm)] {
             print(String(format: "| detection %@: precision / recall / F1 | %.3f / %.3f / %.3f |", label, counts.precision, counts.recall, counts.f1))
         }
+        let trueLesions = report.studies.flatMap(\.lesions)
+        let sizeRanges: [(label: String, range: Range<Double>)] = [("< 10 mm", 0..<10), ("10-20 mm", 10..<20), (">= 20 mm", 20..<Double.infinity)]
+        let foundBySize = sizeRanges.map { label, range in
+            let inRange = trueLesions.filter { range.contains($0.longestAxialDiameterMillimetres) }
+            return "\(inRange.filter(\.found).count) of \(inRange.count) \(label)"
+        }
+        print("| lesions found, by longest axial diameter | \(foundBySize.joined(separator: ", ")) |")
         let classification = report.classification
         print(String(format: "| lesion class accuracy / macro-F1 (%d lesions) | %.3f / %.3f |", report.lesions.count,
                      classification.accuracy, classification.macroF1))

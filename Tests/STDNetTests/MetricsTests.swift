@@ -37,6 +37,9 @@ import Testing
         #expect(abs(counts.precision - 1.0 / 3) < 1e-12)
         #expect(abs(counts.recall - 0.5) < 1e-12)
         #expect(abs(counts.f1 - 0.4) < 1e-12)
+        let matches = matchDetections(predicted: [[1, 2], [3, 4], [20]], truth: [[1, 2, 3], [10, 11]])
+        #expect(matches.predicted == [0])
+        #expect(matches.truth == [0])
     }
 
     @Test func aucFromSmallTable() {
@@ -67,5 +70,9 @@ import Testing
         let detection = study.detection
         #expect(detection.truePositives + detection.falseNegatives >= study.detectionAtLeast10mm.truePositives + study.detectionAtLeast10mm.falseNegatives)
         #expect(detection.truePositives + detection.falseNegatives > 0, "the phantom patient has no lesion on this grid")
+        // One outcome per true lesion, and the found ones are the true positives.
+        #expect(study.lesions.count == detection.truePositives + detection.falseNegatives)
+        #expect(study.lesions.filter(\.found).count == detection.truePositives)
+        #expect(study.lesions.allSatisfy { (0...1).contains($0.maximumLesionProbability) })
     }
 }
