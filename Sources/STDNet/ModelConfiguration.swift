@@ -32,11 +32,16 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     /// Below it a voxel is liver when liver and lesion together outweigh background. Nil labels
     /// every voxel with its most probable class.
     public var lesionThreshold: Double?
+    /// Lesion probability down to which a lesion labelled from `lesionThreshold` takes in the
+    /// voxels connected to it (hysteresis thresholding), chosen on validation phantoms. Nil
+    /// labels lesion only from `lesionThreshold`.
+    public var lesionGrowThreshold: Double?
 
     public init(architecture: Architecture = .stdNet, channels: [Int] = [16, 32, 64, 128], phaseSlots: Int = 4, heads: Int = 4,
                 mlpRatio: Int = 2, segmentationClasses: Int = 3,
                 lesionClasses: [String] = ["HCC", "metastasis", "haemangioma", "cyst", "FNH"],
-                characterisationHidden: Int = 64, spacing: [Double] = [1.5, 1.5, 2.5], lesionThreshold: Double? = nil) {
+                characterisationHidden: Int = 64, spacing: [Double] = [1.5, 1.5, 2.5], lesionThreshold: Double? = nil,
+                lesionGrowThreshold: Double? = nil) {
         self.architecture = architecture
         self.channels = channels
         self.phaseSlots = phaseSlots
@@ -47,6 +52,7 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
         self.characterisationHidden = characterisationHidden
         self.spacing = spacing
         self.lesionThreshold = lesionThreshold
+        self.lesionGrowThreshold = lesionGrowThreshold
     }
 
     /// Grid extents must be multiples of this, so every downsampling halves them exactly.

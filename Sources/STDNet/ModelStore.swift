@@ -37,6 +37,11 @@ extension STDNetModel {
                 throw SafetensorsError(description: "\(configurationURL.path): lesionThreshold needs the 3 segmentation classes background, liver and lesion, not \(configuration.segmentationClasses)")
             }
         }
+        if let growThreshold = configuration.lesionGrowThreshold {
+            guard let threshold = configuration.lesionThreshold, growThreshold > 0, growThreshold <= threshold else {
+                throw SafetensorsError(description: "\(configurationURL.path): lesionGrowThreshold \(growThreshold) needs a lesionThreshold and must be greater than 0 and at most lesionThreshold")
+            }
+        }
         let weightsURL = folder.appendingPathComponent("model.safetensors")
         let tensors: [String: Tensor]
         do {

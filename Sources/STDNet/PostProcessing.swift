@@ -15,6 +15,18 @@ func keepLargestForegroundRegion(_ labels: inout [UInt8], extent: [Int]) {
     }
 }
 
+/// Labels lesion every voxel whose lesion probability reaches `threshold` and that is
+/// 26-connected, through such voxels, to a voxel already labelled lesion. A lesion keeps its
+/// extent this way, while a region that never reaches the higher threshold stays unlabelled.
+/// `extent` = [D, H, W] of the (d, h, w) ordered labels.
+func growLesions(_ labels: inout [UInt8], lesionProbabilities: (Int) -> Float, threshold: Float, extent: [Int]) {
+    let size = VolumeSize(extent[2], extent[1], extent[0])
+    let candidates = connectedComponents(size: size) { lesionProbabilities($0) >= threshold }
+    for region in candidates where region.contains(where: { labels[$0] == SegmentationLabel.lesion }) {
+        for voxel in region { labels[voxel] = SegmentationLabel.lesion }
+    }
+}
+
 /// Returns the label of one voxel from its class probabilities (background, liver, lesion).
 /// Without a threshold it is the most probable class. With one, the voxel is lesion when the
 /// lesion probability reaches the threshold, else liver when liver and lesion together outweigh

@@ -2,6 +2,7 @@
 // trusts its centre over its edges, summed into one probability volume. Memory holds the
 // accumulators and one window at a time.
 import Foundation
+import Lesions
 import NeuralEngine
 
 /// Sliding-window settings.
@@ -22,8 +23,8 @@ public struct VolumeSegmentation: Sendable {
     /// Class probabilities, shape (D, H, W, classes).
     public let probabilities: Tensor
     /// The class of each voxel (see `label(probabilities:lesionThreshold:)`), D·H·W values in
-    /// (d, h, w) order, with foreground outside the largest connected foreground region set to
-    /// background.
+    /// (d, h, w) order, lesions grown down to the model's `lesionGrowThreshold`, with foreground
+    /// outside the largest connected foreground region set to background.
     public let labels: [UInt8]
     public let timings: StageTimings
     public let windowCount: Int
@@ -72,6 +73,10 @@ extension STDNetModel {
                 sums[voxel * classes + item] /= total
             }
             labels[voxel] = label(probabilities: sums[(voxel * classes)..<((voxel + 1) * classes)], lesionThreshold: threshold)
+        }
+        if let growThreshold = configuration.lesionGrowThreshold {
+            growLesions(&labels, lesionProbabilities: { sums[$0 * classes + Int(SegmentationLabel.lesion)] },
+                        threshold: Float(growThreshold), extent: extent)
         }
         keepLargestForegroundRegion(&labels, extent: extent)
         return VolumeSegmentation(probabilities: Tensor(shape: extent + [classes], scalars: sums), labels: labels,

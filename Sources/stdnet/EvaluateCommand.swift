@@ -8,7 +8,7 @@ enum EvaluateCommand: Command {
     static let summary = "score a model on held-out phantom studies"
     static let usage = """
         usage: stdnet evaluate --model DIR [--seed S] [--patients N] [--motion MM] [--window D,H,W]
-                               [--lesion-threshold P] [--json FILE]
+                               [--lesion-threshold P] [--lesion-grow-threshold P] [--json FILE]
 
         Renders phantom patients 1...N of seed S at the model's spacing, segments each by sliding
         window and prints Dice (liver, lesion), lesion HD95 and lesion detection per study and
@@ -24,6 +24,10 @@ enum EvaluateCommand: Command {
           --lesion-threshold P
                            label a voxel lesion from this lesion probability on (0 < P < 1),
                            in place of the model's own setting
+          --lesion-grow-threshold P
+                           grow each lesion into the voxels connected to it down to this
+                           lesion probability (at most the lesion threshold), in place of
+                           the model's own setting
           --json FILE      also write the report as JSON: the run's settings, the summary
                            metrics of the table, and the per-study and per-lesion scores
         """
@@ -53,12 +57,27 @@ enum EvaluateCommand: Command {
             }
             return value
         }
+        let lesionGrowThreshold = try arguments.option("lesion-grow-threshold").map { text -> Double in
+            guard let value = Double(text), value > 0, value < 1 else {
+                throw UsageError("--lesion-grow-threshold expects a probability greater than 0 and less than 1, got '\(text)'")
+            }
+            return value
+        }
         try arguments.finish()
 
         var model = try STDNetModel.load(from: URL(fileURLWithPath: folder))
-        if let lesionThreshold {
+        if lesionThreshold != nil || lesionGrowThreshold != nil {
             var configuration = model.configuration
-            configuration.lesionThreshold = lesionThreshold
+            configuration.lesionThreshold = lesionThreshold ?? configuration.lesionThreshold
+            configuration.lesionGrowThreshold = lesionGrowThreshold ?? configuration.lesionGrowThreshold
+            if let grow = configuration.lesionGrowThreshold {
+                guard let threshold = configuration.lesionThreshold else {
+                    throw UsageError("--lesion-grow-threshold needs a lesion threshold, which the model does not set: give --lesion-threshold too")
+                }
+                guard grow <= threshold else {
+                    throw UsageError("--lesion-grow-threshold \(grow) must be at most the lesion threshold \(threshold)")
+                }
+            }
             model = try STDNetModel(configuration: configuration, weights: model.weights)
         }
         let report = model.evaluate(seed: seed, patients: patients, motionMillimetres: motion, window: window) { print($0) }
@@ -85,7 +104,8 @@ enum EvaluateCommand: Command {
         if let json {
             let settings = EvaluationFile.Settings(
                 model: folder, architecture: model.configuration.architecture.rawValue, seed: seed, patients: patients,
-                motionMillimetres: motion, window: window, lesionThreshold: model.configuration.lesionThreshold)
+                motionMillimetres: motion, window: window, lesionThreshold: model.configuration.lesionThreshold,
+                lesionGrowThreshold: model.configuration.lesionGrowThreshold)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(EvaluationFile(settings: settings, report: report)).write(to: URL(fileURLWithPath: json))
@@ -108,6 +128,7 @@ private struct EvaluationFile: Encodable {
         /// The lesion probability from which a voxel is lesion; nil when the most probable class
         /// labels each voxel.
         let lesionThreshold: Double?
+        let lesionGrowThreshold: Double?
     }
 
     struct Summary: Encodable {

@@ -35,6 +35,15 @@ import Testing
         #expect(labels == before)
     }
 
+    /// A row of 8 voxels along W: a lesion voxel at 2 whose neighbours 1 and 3-4 reach the grow
+    /// threshold, a gap at 5, and voxels 6-7 that reach it but touch no lesion voxel.
+    @Test func growLesionsTakesInConnectedVoxelsOnly() {
+        let probabilities: [Float] = [0.1, 0.6, 0.97, 0.5, 0.7, 0.2, 0.8, 0.9]
+        var labels: [UInt8] = [1, 1, 2, 1, 1, 1, 1, 1]
+        growLesions(&labels, lesionProbabilities: { probabilities[$0] }, threshold: 0.5, extent: [1, 1, 8])
+        #expect(labels == [1, 2, 2, 2, 2, 1, 1, 1])
+    }
+
     @Test func labelWithoutThresholdIsMostProbableClass() {
         #expect(label(probabilities: [0.2, 0.5, 0.3], lesionThreshold: nil) == 1)
         #expect(label(probabilities: [0.2, 0.3, 0.5], lesionThreshold: nil) == 2)
