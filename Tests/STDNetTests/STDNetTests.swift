@@ -40,6 +40,25 @@ import Testing
         #expect(error?.description.contains("lesionThreshold 1.5 must be greater than 0 and less than 1") == true, "\(String(describing: error))")
     }
 
+    @Test func lesionGrowThresholdRoundTripsAndIsChecked() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-grow-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var configuration = Self.small
+        configuration.lesionThreshold = 0.9
+        configuration.lesionGrowThreshold = 0.25
+        try STDNetModel(configuration: configuration, weights: STDNetModel.random(Self.small, seed: 1).weights).save(to: folder)
+        #expect(try STDNetModel.load(from: folder).configuration.lesionGrowThreshold == 0.25)
+
+        // A grow threshold above the lesion threshold would add no voxel, so it is taken for a
+        // typo and rejected.
+        let file = folder.appendingPathComponent("config.json")
+        let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "0.25", with: "0.95")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let error = #expect(throws: SafetensorsError.self) { try STDNetModel.load(from: folder) }
+        #expect(error?.description.contains("lesionGrowThreshold 0.95 needs a lesionThreshold and must be greater than 0 and at most lesionThreshold") == true,
+                "\(String(describing: error))")
+    }
+
     @Test func missingWeightsFileNamed() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-no-weights-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
