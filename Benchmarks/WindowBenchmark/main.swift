@@ -32,6 +32,7 @@ func saveRandomModels(to folder: URL) throws {
 
 func timeWindow(modelFolder: URL, extent: [Int], runs: Int) throws {
     // As the worker does before it runs a model.
+    restartWithPassiveOpenMPWaitUnlessSet()
     keepFreedMemoryForReuse()
     let model = try STDNetModel.load(from: modelFolder)
     var generator = SplitMix64(seed: 1)

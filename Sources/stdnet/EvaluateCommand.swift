@@ -1,6 +1,7 @@
 // `stdnet evaluate`: scores a model on held-out phantom studies.
 import Foundation
 import MemoryPolicy
+import NeuralEngine
 import STDNet
 
 enum EvaluateCommand: Command {
@@ -33,6 +34,7 @@ enum EvaluateCommand: Command {
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
+        restartWithPassiveOpenMPWaitUnlessSet()
         // The network allocates the same activation sizes for every window.
         keepFreedMemoryForReuse()
         guard let folder = try arguments.option("model") else { throw UsageError("--model DIR is required") }

@@ -36,6 +36,7 @@ enum TrainCommand: Command {
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
+        restartWithPassiveOpenMPWaitUnlessSet()
         // The network allocates the same activation sizes for every window.
         keepFreedMemoryForReuse()
         guard let output = try arguments.option("out") else { throw UsageError("--out DIR is required") }

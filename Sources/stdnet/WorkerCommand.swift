@@ -1,6 +1,7 @@
 // `stdnet worker`: runs a worker.
 import Foundation
 import MemoryPolicy
+import NeuralEngine
 import ServiceSupport
 import STDNet
 import Wire
@@ -29,6 +30,7 @@ enum WorkerCommand: Command {
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
+        restartWithPassiveOpenMPWaitUnlessSet()
         // The network allocates the same activation sizes for every window.
         keepFreedMemoryForReuse()
         var configuration = WorkerConfiguration()
