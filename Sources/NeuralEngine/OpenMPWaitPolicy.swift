@@ -1,4 +1,4 @@
-// How oneDNN's OpenMP threads wait between parallel regions.
+// The wait policy of oneDNN's OpenMP threads between parallel regions.
 import Foundation
 
 /// Starts the process again with `OMP_WAIT_POLICY=passive` unless that variable is set already.
