@@ -20,6 +20,51 @@ public enum TrilinearUpsampling {
         return volume
     }
 
+    /// Upsamples every sample and joins `skip` behind its channels: the result equals
+    /// `Concatenation.forward([forward(input, factor: factor), skip])`. The last of the three
+    /// passes writes straight into the joined tensor, so the upsampled volume is never stored on
+    /// its own. Shapes: input (N, D, H, W, C), skip (N, factor·D, factor·H, factor·W, Cs),
+    /// output (N, factor·D, factor·H, factor·W, C + Cs).
+    public static func forward(_ input: Tensor, factor: Int = 2, concatenatedWith skip: Tensor) -> Tensor {
+        checkShape(input.shape, factor: factor)
+        let outputSpatial = input.shape[1...3].map { $0 * factor }
+        precondition(skip.rank == 5 && skip.shape[0] == input.shape[0] && Array(skip.shape[1...3]) == outputSpatial,
+                     "skip \(skip.shape) must be (\(input.shape[0]), \(outputSpatial.map(String.init).joined(separator: ", ")), C)")
+        let halfway = interpolate(interpolate(input, axis: 3, factor: factor), axis: 2, factor: factor)
+        let (batch, extent, channels, skipChannels) = (input.shape[0], input.shape[1], input.shape[4], skip.shape[4])
+        let planeVoxels = outputSpatial[1] * outputSpatial[2]
+        let width = channels + skipChannels
+        var output = Tensor(uninitializedShape: [batch] + outputSpatial + [width])
+        let taps = (0..<extent * factor).map { Self.taps(output: $0, extent: extent, factor: factor) }
+        halfway.scalars.withUnsafeBufferPointer { x in
+            skip.scalars.withUnsafeBufferPointer { s in
+                output.scalars.withUnsafeMutableBufferPointer { y in
+                    let (x, s, y) = (SendablePointer(x), SendablePointer(s), SendablePointer(y))
+                    // One iteration per output plane (sample, depth), so each writes its own rows.
+                    DispatchQueue.concurrentPerform(iterations: batch * taps.count) { plane in
+                        let (n, index) = plane.quotientAndRemainder(dividingBy: taps.count)
+                        let tap = taps[index]
+                        let lowerPlane = x.base + (n * extent + tap.lower) * planeVoxels * channels
+                        let upperPlane = x.base + (n * extent + tap.upper) * planeVoxels * channels
+                        let skipPlane = s.base + plane * planeVoxels * skipChannels
+                        let outputPlane = y.base + plane * planeVoxels * width
+                        let lowerWeight = 1 - tap.weight
+                        for voxel in 0..<planeVoxels {
+                            let outputRow = outputPlane + voxel * width
+                            for c in 0..<channels {
+                                outputRow[c] = lowerWeight * lowerPlane[voxel * channels + c] + tap.weight * upperPlane[voxel * channels + c]
+                            }
+                            for c in 0..<skipChannels {
+                                outputRow[channels + c] = skipPlane[voxel * skipChannels + c]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
     /// Computes dL/dx from dL/dy, the adjoint of `forward`.
     public static func backward(outputGradient: Tensor, inputShape: [Int], factor: Int = 2) -> Tensor {
         checkShape(inputShape, factor: factor)

@@ -78,8 +78,8 @@ public struct STDNetModel: Sendable {
         let decodingStart = clock.now
         var decoded = skips.last!
         for level in stride(from: configuration.channels.count - 2, through: 0, by: -1) {
-            let upsampled = TrilinearUpsampling.forward(decoded)
-            decoded = convolutionBlock(Concatenation.forward([upsampled, skips[level]]), prefix: "decoder.\(level)")
+            let joined = TrilinearUpsampling.forward(decoded, concatenatedWith: skips[level])
+            decoded = convolutionBlock(joined, prefix: "decoder.\(level)")
         }
         let logits = Convolution3D.forward(input: decoded, weight: weights["head.weight"], bias: weights["head.bias"],
                                            geometry: ConvolutionGeometry())

@@ -100,6 +100,17 @@ import Testing
         }
     }
 
+    /// The fused version must equal upsampling followed by concatenation, element for element:
+    /// both interpolate in the same order.
+    @Test mutating func upsamplingIntoConcatenationMatchesSeparateOps() {
+        let input = Tensor.randomNormal(shape: [2, 3, 2, 4, 5], using: &generator)
+        let skip = Tensor.randomNormal(shape: [2, 6, 4, 8, 3], using: &generator)
+        let fused = TrilinearUpsampling.forward(input, concatenatedWith: skip)
+        let separate = Concatenation.forward([TrilinearUpsampling.forward(input), skip])
+        #expect(fused.shape == [2, 6, 4, 8, 8])
+        #expect(fused.scalars == separate.scalars)
+    }
+
     @Test func upsamplingValues() {
         // Along W, outputs 0..5 read source coordinates -0.25 (clamped to 0), 0.25, 0.75, 1.25,
         // 1.75 and 2.25 (upper tap clamped to index 2), so by hand [0, 4, 8] becomes
