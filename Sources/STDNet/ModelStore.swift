@@ -38,8 +38,11 @@ extension STDNetModel {
             }
         }
         if let growThreshold = configuration.lesionGrowThreshold {
-            guard let threshold = configuration.lesionThreshold, growThreshold > 0, growThreshold <= threshold else {
-                throw SafetensorsError(description: "\(configurationURL.path): lesionGrowThreshold \(growThreshold) needs a lesionThreshold and must be greater than 0 and at most lesionThreshold")
+            guard let threshold = configuration.lesionThreshold else {
+                throw SafetensorsError(description: "\(configurationURL.path): lesionGrowThreshold \(growThreshold) is set without a lesionThreshold: set lesionThreshold or remove lesionGrowThreshold")
+            }
+            guard growThreshold > 0, growThreshold <= threshold else {
+                throw SafetensorsError(description: "\(configurationURL.path): lesionGrowThreshold \(growThreshold) must be greater than 0 and at most lesionThreshold \(threshold)")
             }
         }
         let weightsURL = folder.appendingPathComponent("model.safetensors")

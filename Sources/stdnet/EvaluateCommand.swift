@@ -14,8 +14,9 @@ enum EvaluateCommand: Command {
         Renders phantom patients 1...N of seed S at the model's spacing, segments each by sliding
         window and prints Dice (liver, lesion), lesion HD95 and lesion detection per study and
         overall, and the lesion class accuracy, macro-F1 and HCC-against-rest AUC of the
-        characterisation head on each true lesion of 8 voxels or more. Use a seed never used for
-        training (training uses --seed, 1 by default).
+        characterisation head on each true lesion of 8 voxels or more, and how many true lesions
+        were found below 10 mm, from 10 to 20 mm and from 20 mm of longest axial diameter. Use a
+        seed never used for training (training uses --seed, 1 by default).
 
           --model DIR      model folder (config.json, model.safetensors)
           --seed S         phantom seed of the held-out set (default 1000)
@@ -27,8 +28,9 @@ enum EvaluateCommand: Command {
                            in place of the model's own setting
           --lesion-grow-threshold P
                            grow each lesion into the voxels connected to it down to this
-                           lesion probability (at most the lesion threshold), in place of
-                           the model's own setting
+                           lesion probability (0 < P, at most the lesion threshold, which
+                           the model or --lesion-threshold must set), in place of the
+                           model's own setting
           --json FILE      also write the report as JSON: the run's settings, the summary
                            metrics of the table, and the per-study and per-lesion scores
         """
@@ -73,11 +75,12 @@ enum EvaluateCommand: Command {
             configuration.lesionThreshold = lesionThreshold ?? configuration.lesionThreshold
             configuration.lesionGrowThreshold = lesionGrowThreshold ?? configuration.lesionGrowThreshold
             if let grow = configuration.lesionGrowThreshold {
+                let source = lesionGrowThreshold == nil ? "lesionGrowThreshold \(grow) of \(folder)/config.json" : "--lesion-grow-threshold \(grow)"
                 guard let threshold = configuration.lesionThreshold else {
                     throw UsageError("--lesion-grow-threshold needs a lesion threshold, which the model does not set: give --lesion-threshold too")
                 }
                 guard grow <= threshold else {
-                    throw UsageError("--lesion-grow-threshold \(grow) must be at most the lesion threshold \(threshold)")
+                    throw UsageError("\(source) must be at most the lesion threshold \(threshold): give a lower --lesion-grow-threshold or a higher --lesion-threshold")
                 }
             }
             model = try STDNetModel(configuration: configuration, weights: model.weights)

@@ -53,7 +53,9 @@ enum TrainCommand: Command {
             return value
         } ?? 0.002)
         let warmup = try arguments.integer("warmup", default: max(1, steps / 20))
+        guard warmup >= 0 else { throw UsageError("--warmup expects a number of steps, 0 or more, got \(warmup)") }
         let checkpointEvery = try arguments.integer("checkpoint-every", default: 200)
+        guard checkpointEvery > 0 else { throw UsageError("--checkpoint-every expects a positive number of steps, got \(checkpointEvery)") }
         let batch = try arguments.integer("batch", default: 1)
         guard batch > 0 else { throw UsageError("--batch expects a positive number of windows, got \(batch)") }
         var patches = PatchOptions()
@@ -83,6 +85,9 @@ enum TrainCommand: Command {
             var configuration = ModelConfiguration(spacing: [patches.spacing.x, patches.spacing.y, patches.spacing.z])
             if architecture == .earlyFusion { configuration = matchedEarlyFusion(configuration) }
             trainer = SegmentationTrainer(model: .random(configuration, seed: seed), optimiser: AdamW(learningRate: peak))
+        }
+        guard trainer.optimiser.step < steps else {
+            throw UsageError("the checkpoint in \(folder.path) is at step \(trainer.optimiser.step) already: give --steps above it to train on")
         }
         let schedule = LearningRateSchedule(peak: peak, warmupSteps: warmup, totalSteps: steps)
         var sampler = PhantomPatchSampler(options: patches, seed: seed &+ UInt64(trainer.optimiser.step))

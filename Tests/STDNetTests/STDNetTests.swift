@@ -55,7 +55,7 @@ import Testing
         let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "0.25", with: "0.95")
         try text.write(to: file, atomically: true, encoding: .utf8)
         let error = #expect(throws: SafetensorsError.self) { try STDNetModel.load(from: folder) }
-        #expect(error?.description.contains("lesionGrowThreshold 0.95 needs a lesionThreshold and must be greater than 0 and at most lesionThreshold") == true,
+        #expect(error?.description.contains("lesionGrowThreshold 0.95 must be greater than 0 and at most lesionThreshold 0.9") == true,
                 "\(String(describing: error))")
     }
 
