@@ -90,8 +90,10 @@ enum TrainCommand: Command {
             throw UsageError("the checkpoint in \(folder.path) is at step \(trainer.optimiser.step) already: give --steps above it to train on")
         }
         let schedule = LearningRateSchedule(peak: peak, warmupSteps: warmup, totalSteps: steps)
-        var sampler = PhantomPatchSampler(options: patches, seed: seed &+ UInt64(trainer.optimiser.step))
-        report("training \(trainer.model.configuration.architecture.rawValue) with \(trainer.model.weights.parameterCount) parameters from step \(trainer.optimiser.step) to \(steps)")
+        // A resumed run draws a new stream of patients rather than repeating the first ones.
+        let streamSeed = seed &+ UInt64(trainer.optimiser.step)
+        var sampler = PhantomPatchSampler(options: patches, seed: streamSeed)
+        report("training \(trainer.model.configuration.architecture.rawValue) with \(trainer.model.weights.parameterCount) parameters from step \(trainer.optimiser.step) to \(steps) on the phantom patients of seed \(streamSeed)")
 
         var recentLosses: [Float] = []
         var windowStart = ContinuousClock.now
