@@ -23,7 +23,8 @@ enum TrainCommand: Command {
           --out DIR                checkpoint folder
           --steps N                optimiser steps in all
           --batch N                windows per step (default 1)
-          --resume                 continue from the checkpoint in DIR
+          --resume                 continue from the checkpoint in DIR, with its architecture
+                                   and spacing
           --architecture NAME      std-net or early-fusion (default std-net; early-fusion is scaled
                                    to the same parameter count)
           --seed S                 phantom and initialisation seed (default 1)
@@ -43,7 +44,8 @@ enum TrainCommand: Command {
         let steps = try arguments.integer("steps", default: 0)
         guard steps > 0 else { throw UsageError("--steps N is required and must be positive") }
         let resume = arguments.flag("resume")
-        let architectureName = try arguments.option("architecture") ?? Architecture.stdNet.rawValue
+        let givenArchitecture = try arguments.option("architecture")
+        let architectureName = givenArchitecture ?? Architecture.stdNet.rawValue
         guard let architecture = Architecture(rawValue: architectureName) else {
             throw UsageError("--architecture must be std-net or early-fusion, got '\(architectureName)'")
         }
@@ -66,7 +68,8 @@ enum TrainCommand: Command {
             }
             patches.window = values
         }
-        if let spacing = try arguments.option("spacing") {
+        let givenSpacing = try arguments.option("spacing")
+        if let spacing = givenSpacing {
             let values = spacing.split(separator: ",").compactMap { Double($0) }
             guard values.count == 3, values.allSatisfy({ $0 > 0 }) else { throw UsageError("--spacing expects three positive numbers, got '\(spacing)'") }
             patches.spacing = Vector3(values[0], values[1], values[2])
@@ -81,6 +84,16 @@ enum TrainCommand: Command {
         var trainer: SegmentationTrainer
         if resume {
             trainer = try SegmentationTrainer.loadCheckpoint(from: folder, optimiser: AdamW(learningRate: peak))
+            // The checkpoint fixes the architecture and the spacing the model works at.
+            let stored = trainer.model.configuration
+            if givenArchitecture != nil, stored.architecture != architecture {
+                throw UsageError("--architecture \(architecture.rawValue) differs from the checkpoint in \(folder.path), which is \(stored.architecture.rawValue): leave the option out to resume it")
+            }
+            let storedSpacing = Vector3(stored.spacing[0], stored.spacing[1], stored.spacing[2])
+            if givenSpacing != nil, patches.spacing != storedSpacing {
+                throw UsageError("--spacing differs from the checkpoint in \(folder.path), which works at \(stored.spacing.map { String($0) }.joined(separator: ",")) mm: leave the option out to resume it")
+            }
+            patches.spacing = storedSpacing
         } else {
             var configuration = ModelConfiguration(spacing: [patches.spacing.x, patches.spacing.y, patches.spacing.z])
             if architecture == .earlyFusion { configuration = matchedEarlyFusion(configuration) }

@@ -19,6 +19,26 @@ import TestSupport
          "--lesion-grow-threshold 0.99 must be at most the lesion threshold 0.95: give a lower --lesion-grow-threshold or a higher --lesion-threshold"),
     ]
 
+    /// A checkpoint fixes the architecture and spacing, so a resume that asks for others is
+    /// rejected rather than run on the checkpoint's own.
+    @Test func resumeWithOtherModelSettingsRejected() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let first = try ServiceProcess(["train", "--out", folder.path, "--steps", "1", "--window", "8,16,16", "--spacing", "6,6,10"],
+                                       label: "train")
+        #expect(first.wait(timeout: .seconds(120)) == 0, "\(first.output)")
+        let resumes: [(arguments: [String], message: String)] = [
+            (["--architecture", "early-fusion"], "--architecture early-fusion differs from the checkpoint in \(folder.path), which is std-net"),
+            (["--spacing", "3,3,5"], "--spacing differs from the checkpoint in \(folder.path), which works at 6.0,6.0,10.0 mm"),
+        ]
+        for (arguments, message) in resumes {
+            let resume = try ServiceProcess(["train", "--out", folder.path, "--steps", "2", "--resume", "--window", "8,16,16"] + arguments,
+                                            label: "train-resume")
+            #expect(resume.wait(timeout: .seconds(120)) == 2, "\(resume.output)")
+            #expect(resume.output.contains(message), "\(resume.output)")
+        }
+    }
+
     @Test(arguments: 0..<cases.count)
     func invalidCommandLineRejected(_ index: Int) throws {
         let (arguments, message) = Self.cases[index]
