@@ -94,10 +94,10 @@ extension STDNetModel {
             let (joinedGradient, blockGradients) = blockBackward(decodedGradient, cache: cache, prefix: "decoder.\(level)")
             gradients.merge(blockGradients) { $1 }
             let parts = Concatenation.backward(outputGradient: joinedGradient, widths: [cache.previousShape[4], skips[level].shape[4]])
-            add(parts[1], into: &skipGradients[level])
+            skipGradients[level].add(parts[1])
             decodedGradient = TrilinearUpsampling.backward(outputGradient: parts[0], inputShape: cache.previousShape)
         }
-        add(decodedGradient, into: &skipGradients[levels - 1])
+        skipGradients[levels - 1].add(decodedGradient)
         let lesionClassLoss = characterisationBackward(lesions, features: [skips[0], skips[1]], gradients: &gradients,
                                                        featureGradients: &skipGradients)
 
@@ -118,7 +118,7 @@ extension STDNetModel {
             gradients.merge(stageGradients) { $1 }
             if level > 0 {
                 outputGradient = featureGradients[level - 1]
-                add(inputGradient, into: &outputGradient)
+                outputGradient.add(inputGradient)
             }
         }
         return SegmentationGradients(loss: crossEntropy + dice + lesionClassLoss, crossEntropy: crossEntropy, dice: dice,
@@ -164,14 +164,14 @@ extension STDNetModel {
             var logitsGradient = CrossEntropyLoss.backward(probabilities: probabilities, labels: [UInt8(lesion.classIndex)])
             for index in logitsGradient.scalars.indices { logitsGradient.scalars[index] *= scale }
             let second = Linear.backward(outputGradient: logitsGradient, input: activated, weight: weight2)
-            add(second.weight, into: &gradient2)
-            add(second.bias, into: &bias2)
+            gradient2.add(second.weight)
+            bias2.add(second.bias)
             let first = Linear.backward(outputGradient: GELU.backward(outputGradient: second.input, input: hidden), input: pooled, weight: weight1)
-            add(first.weight, into: &gradient1)
-            add(first.bias, into: &bias1)
+            gradient1.add(first.weight)
+            bias1.add(first.bias)
             let parts = Concatenation.backward(outputGradient: first.input, widths: [level0.shape[4], level1.shape[4]])
-            add(MaskedMeanPooling.backward(outputGradient: parts[0], mask: mask0, tokens: voxels0).reshaped(level0.shape), into: &featureGradients[0])
-            add(MaskedMeanPooling.backward(outputGradient: parts[1], mask: mask1, tokens: voxels1).reshaped(level1.shape), into: &featureGradients[1])
+            featureGradients[0].add(MaskedMeanPooling.backward(outputGradient: parts[0], mask: mask0, tokens: voxels0).reshaped(level0.shape))
+            featureGradients[1].add(MaskedMeanPooling.backward(outputGradient: parts[1], mask: mask1, tokens: voxels1).reshaped(level1.shape))
         }
         return total
     }
@@ -203,7 +203,7 @@ extension STDNetModel {
         let skip = Convolution3D.forward(input: input, weight: weights["\(prefix).skip.weight"], bias: weights["\(prefix).skip.bias"],
                                          geometry: ConvolutionGeometry(stride: stride, padding: 0))
         var sum = normalised2
-        add(skip, into: &sum)
+        sum.add(skip)
         return ResidualCache(input: input, conv1: conv1, norm1: norm1, normalised1: normalised1, activated1: activated1,
                              conv2: conv2, norm2: norm2, sum: sum, output: LeakyReLU.forward(sum))
     }
@@ -235,7 +235,7 @@ extension STDNetModel {
         gradients["\(prefix).skip.weight"] = skip.weight
         gradients["\(prefix).skip.bias"] = skip.bias
         var inputGradient = conv1.input
-        add(skip.input, into: &inputGradient)
+        inputGradient.add(skip.input)
         return (inputGradient, gradients)
     }
 
@@ -327,7 +327,7 @@ public struct SegmentationTrainer: Sendable {
             let result = model.segmentationGradients(window.phases, labels: window.labels, lesions: window.lesions)
             totalLoss += result.loss
             for (index, name) in parameterNames.enumerated() {
-                if let gradient = result.gradients[name] { add(gradient, into: &meanGradients[index]) }
+                if let gradient = result.gradients[name] { meanGradients[index].add(gradient) }
             }
         }
         let share = 1 / Float(windows.count)
@@ -353,9 +353,4 @@ func gatherSlots(_ slots: Tensor, present: [Bool]) -> Tensor {
         scalars += slots.scalars[slot * perPhase..<(slot + 1) * perPhase]
     }
     return Tensor(shape: [present.filter { $0 }.count] + Array(slots.shape.dropFirst()), scalars: scalars)
-}
-
-func add(_ source: Tensor, into target: inout Tensor) {
-    precondition(source.shape == target.shape, "cannot add \(source.shape) into \(target.shape)")
-    for index in target.scalars.indices { target.scalars[index] += source.scalars[index] }
 }
