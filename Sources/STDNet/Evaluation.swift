@@ -105,11 +105,13 @@ extension STDNetModel {
             }
             let found = matchDetections(predicted: predictedComponents, truth: truthComponents).truth
             let classes = configuration.segmentationClasses
-            let lesionDetections = zip(truthLesions, truthComponents).enumerated().map { index, pair in
-                LesionDetection(
-                    lesionClass: pair.0.lesionClass.rawValue, longestAxialDiameterMillimetres: pair.0.longestAxialDiameterMillimetres,
-                    volumeMillilitres: pair.0.volumeMillilitres, found: found.contains(index),
-                    maximumLesionProbability: Double(pair.1.map { segmentation.probabilities.scalars[$0 * classes + Int(SegmentationLabel.lesion)] }.max() ?? 0))
+            var lesionDetections: [LesionDetection] = []
+            for (index, (lesion, voxels)) in zip(truthLesions, truthComponents).enumerated() {
+                let highestProbability = voxels.map { segmentation.probabilities.scalars[$0 * classes + Int(SegmentationLabel.lesion)] }.max() ?? 0
+                lesionDetections.append(LesionDetection(
+                    lesionClass: lesion.lesionClass.rawValue, longestAxialDiameterMillimetres: lesion.longestAxialDiameterMillimetres,
+                    volumeMillilitres: lesion.volumeMillilitres, found: found.contains(index),
+                    maximumLesionProbability: Double(highestProbability)))
             }
             var large = detectionCounts(predicted: predictedComponents, truth: largeTruthComponents)
             // Predictions that match a small true lesion are neither hits nor false alarms here.

@@ -29,14 +29,11 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         var configuration = Self.small
         configuration.lesionThreshold = 0.9
-        try STDNetModel(configuration: configuration, weights: STDNetModel.random(Self.small, seed: 1).weights).save(to: folder)
+        try Self.saveSmallModel(configuration, to: folder)
         #expect(try STDNetModel.load(from: folder).configuration.lesionThreshold == 0.9)
 
         // A threshold of 1.5 would silently label no voxel lesion.
-        let file = folder.appendingPathComponent("config.json")
-        let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "0.9", with: "1.5")
-        try text.write(to: file, atomically: true, encoding: .utf8)
-        let error = #expect(throws: SafetensorsError.self) { try STDNetModel.load(from: folder) }
+        let error = try Self.loadError(of: folder, afterReplacing: "0.9", with: "1.5")
         #expect(error?.description.contains("lesionThreshold 1.5 must be greater than 0 and less than 1") == true, "\(String(describing: error))")
     }
 
@@ -46,17 +43,28 @@ import Testing
         var configuration = Self.small
         configuration.lesionThreshold = 0.9
         configuration.lesionGrowThreshold = 0.25
-        try STDNetModel(configuration: configuration, weights: STDNetModel.random(Self.small, seed: 1).weights).save(to: folder)
+        try Self.saveSmallModel(configuration, to: folder)
         #expect(try STDNetModel.load(from: folder).configuration.lesionGrowThreshold == 0.25)
 
         // A grow threshold above the lesion threshold would add no voxel, so it is taken for a
         // typo and rejected.
-        let file = folder.appendingPathComponent("config.json")
-        let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "0.25", with: "0.95")
-        try text.write(to: file, atomically: true, encoding: .utf8)
-        let error = #expect(throws: SafetensorsError.self) { try STDNetModel.load(from: folder) }
+        let error = try Self.loadError(of: folder, afterReplacing: "0.25", with: "0.95")
         #expect(error?.description.contains("lesionGrowThreshold 0.95 must be greater than 0 and at most lesionThreshold 0.9") == true,
                 "\(String(describing: error))")
+    }
+
+    /// Saves random weights of the small model with `configuration` into `folder`.
+    static func saveSmallModel(_ configuration: ModelConfiguration, to folder: URL) throws {
+        try STDNetModel(configuration: configuration, weights: STDNetModel.random(small, seed: 1).weights).save(to: folder)
+    }
+
+    /// Replaces `old` with `new` in the config.json of `folder` and returns the error that
+    /// loading the folder then raises.
+    static func loadError(of folder: URL, afterReplacing old: String, with new: String) throws -> SafetensorsError? {
+        let file = folder.appendingPathComponent("config.json")
+        let text = try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: old, with: new)
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        return #expect(throws: SafetensorsError.self) { try STDNetModel.load(from: folder) }
     }
 
     @Test func missingWeightsFileNamed() throws {

@@ -85,7 +85,7 @@ import Testing
             return Tensor(shape: first.shape, scalars: zip(first.scalars, second.scalars).map { ($0 + $1) / 2 })
         })
         // AdamW's first step barely depends on the gradient's scale, but its first moment is
-        // exactly (1 - β₁) times the gradient, so it tells a mean from a sum.
+        // exactly (1 - β₁) times the gradient, so it distinguishes a mean from a sum.
         for (index, name) in names.enumerated() {
             let mean = zip(gradient(0, name).scalars, gradient(1, name).scalars).map { 0.1 * ($0 + $1) / 2 }
             let moment = batched.optimiser.moments.first[index]

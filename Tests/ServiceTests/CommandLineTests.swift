@@ -19,7 +19,7 @@ import TestSupport
          "--lesion-grow-threshold 0.99 must be at most the lesion threshold 0.95: give a lower --lesion-grow-threshold or a higher --lesion-threshold"),
     ]
 
-    /// A checkpoint fixes the architecture and spacing, so a resume that asks for others is
+    /// A checkpoint fixes the architecture and spacing, so a resume that requests others is
     /// rejected rather than run on the checkpoint's own.
     @Test func resumeWithOtherModelSettingsRejected() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-resume-\(UUID().uuidString)")
