@@ -67,6 +67,10 @@ public struct EvaluationReport: Codable, Sendable {
 }
 
 extension STDNetModel {
+    /// The phantom seed that `stdnet evaluate` scores on by default, and that no training stream
+    /// may draw.
+    public static let heldOutSeed: UInt64 = 1000
+
     /// Evaluates the model on phantom patients `1...patients` of `seed`, rendered at the model's
     /// spacing with `motion` mm of breathing shift, segmenting each study by sliding window.
     public func evaluate(seed: UInt64, patients: Int, motionMillimetres: Double, window: [Int],

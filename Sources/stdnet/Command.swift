@@ -95,3 +95,11 @@ struct Arguments {
         if let unknown = remaining.first { throw UsageError("unexpected argument '\(unknown)'") }
     }
 }
+
+/// Returns the value of an option the command cannot run without, or fails naming it as
+/// `option`, e.g. "--out DIR". Check after `Arguments.finish()`, so that a misspelt option is
+/// reported as unexpected rather than as the required one missing.
+func required<Value>(_ value: Value?, _ option: String) throws -> Value {
+    guard let value else { throw UsageError("\(option) is required") }
+    return value
+}

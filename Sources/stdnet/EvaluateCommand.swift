@@ -30,7 +30,7 @@ enum EvaluateCommand: Command {
                            grow each lesion into the voxels connected to it down to this
                            lesion probability (0 < P, at most the lesion threshold, which
                            the model or --lesion-threshold must set), in place of the
-                           model's own setting
+                           model's own setting; none switches growing off
           --json FILE      also write the report as JSON: the run's settings, the summary
                            metrics of the table, and the per-study and per-lesion scores
         """
@@ -39,8 +39,8 @@ enum EvaluateCommand: Command {
         restartWithPassiveOpenMPWaitUnlessSet()
         // The network allocates the same activation sizes for every window.
         keepFreedMemoryForReuse()
-        guard let folder = try arguments.option("model") else { throw UsageError("--model DIR is required") }
-        let seed = UInt64(try arguments.integer("seed", default: 1000))
+        let givenFolder = try arguments.option("model")
+        let seed = UInt64(try arguments.integer("seed", default: Int(STDNetModel.heldOutSeed)))
         let patients = try arguments.integer("patients", default: 5)
         guard patients >= 1 else { throw UsageError("--patients expects a positive count, got \(patients)") }
         let motionText = try arguments.option("motion") ?? "10"
@@ -61,13 +61,16 @@ enum EvaluateCommand: Command {
             }
             return value
         }
-        let lesionGrowThreshold = try arguments.option("lesion-grow-threshold").map { text -> Double in
+        // nil when the option is absent; an inner nil for "none", which switches growing off.
+        let lesionGrowThreshold = try arguments.option("lesion-grow-threshold").map { text -> Double? in
+            if text == "none" { return nil }
             guard let value = Double(text), value > 0, value < 1 else {
-                throw UsageError("--lesion-grow-threshold expects a probability greater than 0 and less than 1, got '\(text)'")
+                throw UsageError("--lesion-grow-threshold expects a probability greater than 0 and less than 1, or none, got '\(text)'")
             }
             return value
         }
         try arguments.finish()
+        let folder = try required(givenFolder, "--model DIR")
 
         var model = try STDNetModel.load(from: URL(fileURLWithPath: folder))
         if lesionThreshold != nil || lesionGrowThreshold != nil {
@@ -113,7 +116,7 @@ enum EvaluateCommand: Command {
                 lesionGrowThreshold: model.configuration.lesionGrowThreshold)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(EvaluationFile(settings: settings, report: report)).write(to: URL(fileURLWithPath: json))
+            try encoder.encode(EvaluationFile(settings: settings, report: report, lesionClasses: model.configuration.lesionClasses)).write(to: URL(fileURLWithPath: json))
         }
         return 0
     }
@@ -147,12 +150,18 @@ private struct EvaluationFile: Encodable {
         let hccAreaUnderCurve: Double?
     }
 
+    /// The characterisation of one true lesion, with classes by name as in the studies' lesions.
+    struct CharacterisedLesion: Encodable {
+        let trueClass: String
+        let probabilities: [String: Double]
+    }
+
     let settings: Settings
     let summary: Summary
     let studies: [StudyEvaluation]
-    let lesions: [LesionClassification]
+    let characterisedLesions: [CharacterisedLesion]
 
-    init(settings: Settings, report: EvaluationReport) {
+    init(settings: Settings, report: EvaluationReport, lesionClasses: [String]) {
         self.settings = settings
         summary = Summary(
             meanLiverDice: report.meanLiverDice, meanLesionDice: report.meanLesionDice,
@@ -161,6 +170,9 @@ private struct EvaluationFile: Encodable {
             classAccuracy: report.classification.accuracy, macroF1: report.classification.macroF1,
             hccAreaUnderCurve: report.hccAreaUnderCurve)
         studies = report.studies
-        lesions = report.lesions
+        characterisedLesions = report.lesions.map { lesion in
+            CharacterisedLesion(trueClass: lesionClasses[lesion.trueClass],
+                                probabilities: Dictionary(uniqueKeysWithValues: zip(lesionClasses, lesion.probabilities)))
+        }
     }
 }

@@ -27,7 +27,7 @@ enum PhantomCommand: Command {
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
-        guard let output = try arguments.option("out") else { throw UsageError("--out DIR is required") }
+        let givenOutput = try arguments.option("out")
         let patients = try arguments.integer("patients", default: 1)
         let timepoints = try arguments.integer("timepoints", default: 1)
         let seed = try arguments.integer("seed", default: 1)
@@ -57,6 +57,7 @@ enum PhantomCommand: Command {
             options.monthsBetweenStudies = value
         }
         try arguments.finish()
+        let output = try required(givenOutput, "--out DIR")
         guard patients >= 1, timepoints >= 1, seed >= 0 else { throw UsageError("--patients and --timepoints must be at least 1, --seed non-negative") }
 
         let root = URL(fileURLWithPath: output)

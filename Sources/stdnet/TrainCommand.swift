@@ -40,9 +40,11 @@ enum TrainCommand: Command {
         restartWithPassiveOpenMPWaitUnlessSet()
         // The network allocates the same activation sizes for every window.
         keepFreedMemoryForReuse()
-        guard let output = try arguments.option("out") else { throw UsageError("--out DIR is required") }
-        let steps = try arguments.integer("steps", default: 0)
-        guard steps > 0 else { throw UsageError("--steps N is required and must be positive") }
+        let givenOutput = try arguments.option("out")
+        let givenSteps = try arguments.option("steps").map { text -> Int in
+            guard let value = Int(text), value > 0 else { throw UsageError("--steps expects a positive number of steps, got '\(text)'") }
+            return value
+        }
         let resume = arguments.flag("resume")
         let givenArchitecture = try arguments.option("architecture")
         let architectureName = givenArchitecture ?? Architecture.stdNet.rawValue
@@ -54,8 +56,10 @@ enum TrainCommand: Command {
             guard let value = Double(text), value > 0 else { throw UsageError("--learning-rate expects a positive number, got '\(text)'") }
             return value
         } ?? 0.002)
-        let warmup = try arguments.integer("warmup", default: max(1, steps / 20))
-        guard warmup >= 0 else { throw UsageError("--warmup expects a number of steps, 0 or more, got \(warmup)") }
+        let givenWarmup = try arguments.option("warmup").map { text -> Int in
+            guard let value = Int(text), value >= 0 else { throw UsageError("--warmup expects a number of steps, 0 or more, got '\(text)'") }
+            return value
+        }
         let checkpointEvery = try arguments.integer("checkpoint-every", default: 200)
         guard checkpointEvery > 0 else { throw UsageError("--checkpoint-every expects a positive number of steps, got \(checkpointEvery)") }
         let batch = try arguments.integer("batch", default: 1)
@@ -79,10 +83,16 @@ enum TrainCommand: Command {
             patches.motionMillimetres = value
         }
         try arguments.finish()
+        let output = try required(givenOutput, "--out DIR")
+        let steps = try required(givenSteps, "--steps N")
+        let warmup = givenWarmup ?? max(1, steps / 20)
 
         let folder = URL(fileURLWithPath: output)
         var trainer: SegmentationTrainer
         if resume {
+            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
+                throw UsageError("--resume: no checkpoint found in \(folder.path) (config.json missing): leave out --resume to start a new run there")
+            }
             trainer = try SegmentationTrainer.loadCheckpoint(from: folder, optimiser: AdamW(learningRate: peak))
             // The checkpoint fixes the architecture and the spacing the model works at.
             let stored = trainer.model.configuration
@@ -105,6 +115,9 @@ enum TrainCommand: Command {
         let schedule = LearningRateSchedule(peak: peak, warmupSteps: warmup, totalSteps: steps)
         // A resumed run draws a new stream of patients rather than repeating the first ones.
         let streamSeed = seed &+ UInt64(trainer.optimiser.step)
+        guard streamSeed != STDNetModel.heldOutSeed else {
+            throw UsageError("this run would train on the phantom patients of seed \(streamSeed), the held-out seed of stdnet evaluate: choose another --seed (a run resumed at step N draws seed --seed + N)")
+        }
         var sampler = PhantomPatchSampler(options: patches, seed: streamSeed)
         report("training \(trainer.model.configuration.architecture.rawValue) with \(trainer.model.weights.parameterCount) parameters from step \(trainer.optimiser.step) to \(steps) on the phantom patients of seed \(streamSeed)")
 

@@ -15,12 +15,19 @@ import TestSupport
             let meanLesionDice: Double
         }
         struct Study: Decodable {
+            struct Lesion: Decodable { let lesionClass: String }
             let liverDice: Double
             let lesionDice: Double
+            let lesions: [Lesion]
+        }
+        struct CharacterisedLesion: Decodable {
+            let trueClass: String
+            let probabilities: [String: Double]
         }
         let settings: Settings
         let summary: Summary
         let studies: [Study]
+        let characterisedLesions: [CharacterisedLesion]
     }
 
     @Test func shippedWeightsSegmentHeldOutPhantom() throws {
@@ -37,7 +44,10 @@ import TestSupport
         let study = try #require(decoded.studies.first)
 
         // The file records how it was made: the options given, the defaults and the model's threshold.
-        struct Configuration: Decodable { let lesionThreshold: Double? }
+        struct Configuration: Decodable {
+            let lesionThreshold: Double?
+            let lesionClasses: [String]
+        }
         let configuration = try JSONDecoder().decode(
             Configuration.self, from: Data(contentsOf: ServiceProcess.packageRoot.appendingPathComponent("Models/std-net/config.json")))
         #expect(decoded.settings.seed == 1000)
@@ -45,6 +55,15 @@ import TestSupport
         #expect(decoded.settings.motionMillimetres == 10)
         #expect(decoded.settings.lesionThreshold == configuration.lesionThreshold)
         #expect(decoded.summary.meanLesionDice == study.lesionDice)
+        // Lesion classes are named alike wherever the file lists lesions.
+        let classes = Set(configuration.lesionClasses)
+        #expect(!decoded.characterisedLesions.isEmpty)
+        for lesion in decoded.characterisedLesions {
+            #expect(classes.contains(lesion.trueClass), "\(lesion.trueClass)")
+            #expect(Set(lesion.probabilities.keys) == classes)
+            #expect(abs(lesion.probabilities.values.reduce(0, +) - 1) < 1e-6)
+        }
+        #expect(study.lesions.allSatisfy { classes.contains($0.lesionClass) })
 
         // Bars that random or misloaded weights fall below. The shipped weights reach liver 0.89
         // and lesion 0.70 on this full-size study at 10 mm of motion (see Docs/model-card.md).
