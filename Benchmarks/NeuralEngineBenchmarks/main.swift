@@ -1,8 +1,9 @@
 // Times the NeuralEngine kernels at STD-Net's sizes and prints one table row per workload.
 // Run a release build with two oneDNN threads:
 //   OMP_NUM_THREADS=2 swift run -c release NeuralEngineBenchmarks [workload ...]
-// Workloads: convolution, temporal, volume (the default runs these three), temporal-fused and
-// temporal-forward (the 16-channel temporal kernel alone, for profiling).
+// Workloads: convolution, temporal, volume (the default runs these three), temporal-fused (the
+// 16-channel temporal kernel alone, for profiling) and temporal-forward (the forward kernel at
+// every level of a window).
 import Foundation
 import NeuralEngine
 
@@ -83,9 +84,10 @@ if selected("convolution") {
 func benchmarkTemporal(channels: Int, depth: Int, height: Int, width: Int, includeBackward: Bool = true, includeGeneric: Bool = true) {
     var generator = SplitMix64(seed: 12)
     let slots = 4
-    let heads = max(channels / 16, 1)
+    // STD-Net's default configuration: four heads and an MLP twice as wide as the tokens.
+    let heads = 4
     let parameters = TemporalEncoder.Parameters.random(
-        channels: channels, heads: heads, hiddenChannels: 4 * channels, phaseSlots: slots, using: &generator)
+        channels: channels, heads: heads, hiddenChannels: 2 * channels, phaseSlots: slots, using: &generator)
     let phases = Tensor.randomNormal(shape: [slots, depth, height, width, channels], using: &generator)
     let locations = depth * height * width
     let name = "temporal fused, \(slots) tokens x \(channels) ch, \(depth)x\(height)x\(width)"
@@ -140,7 +142,11 @@ if selected("temporal") {
     benchmarkTemporal(channels: 128, depth: 8, height: 16, width: 16)
 }
 if workloads.contains("temporal-forward") {
+    // Every level of a 64x128x128 STD-Net window.
     benchmarkTemporal(channels: 16, depth: 64, height: 128, width: 128, includeBackward: false, includeGeneric: false)
+    benchmarkTemporal(channels: 32, depth: 32, height: 64, width: 64, includeBackward: false, includeGeneric: false)
+    benchmarkTemporal(channels: 64, depth: 16, height: 32, width: 32, includeBackward: false, includeGeneric: false)
+    benchmarkTemporal(channels: 128, depth: 8, height: 16, width: 16, includeBackward: false, includeGeneric: false)
 }
 if workloads.contains("temporal-fused") {
     benchmarkTemporal(channels: 16, depth: 64, height: 128, width: 128, includeGeneric: false)
