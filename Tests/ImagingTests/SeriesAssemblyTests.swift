@@ -165,4 +165,23 @@ struct SeriesAssemblyTests {
         let error = try #require(throws: SeriesError.self) { try SeriesAssembler.loadSeries(folder: folder) }
         #expect(error.reason.contains("mixed orientations"))
     }
+
+    /// One slice of another patient or study inside the series is found wherever it sorts, and
+    /// the series is not assembled. The message names the files, never the identifying values.
+    @Test(arguments: [(0, DicomTag.patientID, "LO", "Patient ID"), (3, .patientID, "LO", "Patient ID"),
+                      (5, .studyInstanceUID, "UI", "Study Instance UID")])
+    func sliceOfAnotherPatientRejected(index: Int, tag: DicomTag, vr: String, attribute: String) throws {
+        let stray = Self.sliceNames[index]
+        let folder = try Self.variant("stray-\(index)") { sliceIndex, file in
+            if sliceIndex == index { try file.setText(tag, vr: vr, "2.25.999") }
+            return Self.sliceNames[sliceIndex]
+        }
+        let series = try #require(try SeriesScanner.scan(folder).series.first)
+        let inconsistency = try #require(series.inconsistency)
+        #expect(inconsistency.contains("has another \(attribute) than"))
+        #expect(inconsistency.contains(stray))
+        #expect(!inconsistency.contains("2.25.999"))
+        let error = try #require(throws: SeriesError.self) { try SeriesAssembler.loadSeries(folder: folder) }
+        #expect(error.reason == inconsistency)
+    }
 }

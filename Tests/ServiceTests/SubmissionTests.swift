@@ -224,6 +224,23 @@ import Wire
         #expect(wrongPatient.output.contains("holds series of 2 different patients"), "\(wrongPatient.output)")
         #expect(!wrongPatient.output.contains("SOMEONE-ELSE"), "the message names a Patient ID")
 
+        // One slice of another patient in the middle of this patient's arterial series.
+        let stray = scratch.appendingPathComponent("stray")
+        try FileManager.default.copyItem(at: Self.study(patient: 1).appendingPathComponent("dicom"), to: stray)
+        let arterial = try #require(try SeriesScanner.scan(stray.appendingPathComponent("AP").path).series.first?.attributes)
+        let otherSeries = scratch.appendingPathComponent("stray-source").path
+        try CTSeriesWriter.write(volume, attributes: CTSeriesAttributes(patientName: "OTHER^PATIENT", patientID: "SOMEONE-ELSE",
+                                                                        studyInstanceUID: studyUID, seriesInstanceUID: arterial.seriesInstanceUID,
+                                                                        seriesDescription: "ABD LIVER LATE ARTERIAL"),
+                                 to: otherSeries)
+        let straySlice = stray.appendingPathComponent("AP/CT00010.dcm")
+        try FileManager.default.removeItem(at: straySlice)
+        try FileManager.default.copyItem(atPath: otherSeries + "/CT00010.dcm", toPath: straySlice.path)
+        let strayPatient = try submit([stray.path], to: deployment)
+        #expect(strayPatient.status == 1)
+        #expect(strayPatient.output.contains("\(straySlice.path) has another Patient ID than"), "\(strayPatient.output)")
+        #expect(!strayPatient.output.contains("SOMEONE-ELSE"), "the message names a Patient ID")
+
         // Nothing stored was lost, and the coordinator still serves.
         #expect(try deployment.value("SELECT count(*) FROM studies") == "1")
         #expect(coordinator.isRunning)

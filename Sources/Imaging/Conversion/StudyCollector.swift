@@ -44,8 +44,8 @@ public enum StudyCollector {
     ///   - phaseMapping: phases by Series Instance UID or Series Number; they win over every hint.
     ///   - progress: called after each series is read or skipped, with the number done so far
     ///     and the number of series in all the folders.
-    /// - throws: ``CollectionError`` when no DICOM series is found, or when the series of one
-    ///   study name different patients.
+    /// - throws: ``CollectionError`` when no DICOM series is found, when the series of one
+    ///   study name different patients, or when the files of one series do.
     public static func collect(_ folders: [String], phaseMapping: [String: Phase] = [:],
                                progress: (_ done: Int, _ total: Int) -> Void = { _, _ in }) throws -> StudyCollection {
         var collection = StudyCollection()
@@ -60,6 +60,11 @@ public enum StudyCollector {
                 + (collection.skippedFiles.isEmpty ? "" : " (\(collection.skippedFiles.count) file(s) skipped, e.g. \(collection.skippedFiles[0].path): \(collection.skippedFiles[0].reason))"))
         }
 
+        // A series that mixes patients or studies stops the collection, as two series of one
+        // study from different patients do below.
+        if let mixed = found.first(where: { $0.inconsistency != nil }) {
+            throw CollectionError(description: "series \(mixed.attributes.seriesNumber.map(String.init) ?? mixed.attributes.seriesInstanceUID): \(mixed.inconsistency!)")
+        }
         let byStudy = Dictionary(grouping: found) { $0.attributes.studyInstanceUID ?? "" }
         var seriesRead = 0
         let seriesToRead = found.filter { !($0.attributes.studyInstanceUID ?? "").isEmpty }.count
@@ -71,9 +76,12 @@ public enum StudyCollector {
             }
             let patients = Set(members.map { $0.attributes.patientID ?? "" })
             guard patients.count == 1, let patientID = patients.first, !patientID.isEmpty else {
-                let detail = members.map { "series \($0.attributes.seriesNumber.map(String.init) ?? $0.attributes.seriesInstanceUID)" }.joined(separator: ", ")
+                // The series grouped by patient, largest group first, without the Patient IDs.
+                let groups = Dictionary(grouping: members) { $0.attributes.patientID ?? "" }.values
+                    .sorted { $0.count > $1.count }
+                    .map { group in group.map { "series \($0.attributes.seriesNumber.map(String.init) ?? $0.attributes.seriesInstanceUID)" }.joined(separator: ", ") }
                 throw CollectionError(description: patients.count > 1
-                    ? "study \(studyUID) holds series of \(patients.count) different patients (\(detail)); submit each patient's series separately"
+                    ? "study \(studyUID) holds series of \(patients.count) different patients (one patient each: \(groups.joined(separator: "; "))); submit each patient's series separately"
                     : "study \(studyUID) has no Patient ID")
             }
 

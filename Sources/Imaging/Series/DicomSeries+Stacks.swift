@@ -17,6 +17,6 @@ extension DicomSeries {
             }
         }
         return stacks.sorted { $0.slices.count > $1.slices.count }
-            .map { DicomSeries(attributes: attributes, slices: $0.slices) }
+            .map { DicomSeries(attributes: attributes, slices: $0.slices, inconsistency: inconsistency) }
     }
 }

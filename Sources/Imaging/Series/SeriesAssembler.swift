@@ -20,6 +20,9 @@ public enum SeriesAssembler {
     ///
     /// - throws: `SeriesError` when the slices do not form a volume, `DicomError` when a file fails to decode.
     public static func assemble(_ series: DicomSeries, options: SeriesAssemblyOptions = SeriesAssemblyOptions()) throws -> AssembledSeries {
+        if let inconsistency = series.inconsistency {
+            throw SeriesError(seriesInstanceUID: series.attributes.seriesInstanceUID, reason: inconsistency)
+        }
         let layout = try SliceStackLayout(series, options: options)
         var voxels = try SlicePixelLoader.load(layout.slices)
         if layout.needsResampling {

@@ -12,6 +12,15 @@ public struct SkippedFile: Sendable, Codable {
 public struct DicomSeries: Sendable {
     public var attributes: SeriesAttributes
     public var slices: [ImageSlice]
+    /// The reason the files cannot form one series (two of them name different patients or
+    /// studies), or nil. Assembling such a series fails with this reason.
+    public var inconsistency: String?
+
+    public init(attributes: SeriesAttributes, slices: [ImageSlice], inconsistency: String? = nil) {
+        self.attributes = attributes
+        self.slices = slices
+        self.inconsistency = inconsistency
+    }
 }
 
 /// The result of scanning a folder.
@@ -26,7 +35,8 @@ public struct SeriesScan: Sendable {
 public enum SeriesScanner {
     /// Reads the header of every file under `folder` (pixel data is not read) and groups image
     /// slices by Series Instance UID. Files that fail to parse, hold no image or no geometry are
-    /// listed in `skipped` with the error.
+    /// listed in `skipped` with the error. A series whose files differ in Patient ID or Study
+    /// Instance UID gets an ``DicomSeries/inconsistency`` naming two such files.
     ///
     /// - throws: an error only when `folder` cannot be listed.
     public static func scan(_ folder: String) throws -> SeriesScan {
@@ -39,18 +49,38 @@ public enum SeriesScanner {
 
         var skipped: [SkippedFile] = []
         var byUID: [String: DicomSeries] = [:]
+        // The file whose attributes each series took, to name beside a file that disagrees.
+        var firstPaths: [String: String] = [:]
         for (path, result) in zip(paths, results.values) {
             switch result {
             case .skipped(let reason):
                 skipped.append(SkippedFile(path: path, reason: reason))
             case .image(let attributes, let slices):
-                byUID[attributes.seriesInstanceUID, default: DicomSeries(attributes: attributes, slices: [])].slices += slices
+                let uid = attributes.seriesInstanceUID
+                guard let series = byUID[uid], let firstPath = firstPaths[uid] else {
+                    byUID[uid] = DicomSeries(attributes: attributes, slices: slices)
+                    firstPaths[uid] = path
+                    continue
+                }
+                byUID[uid]!.slices += slices
+                // The values are not quoted: they identify a patient.
+                if series.inconsistency == nil, let attribute = differingIdentity(series.attributes, attributes) {
+                    byUID[uid]!.inconsistency = "\(path) has another \(attribute) than \(firstPath) of the same series; remove the file that does not belong"
+                }
             }
         }
         let series = byUID.values.sorted {
             ($0.attributes.seriesNumber ?? Int.max, $0.attributes.seriesInstanceUID) < ($1.attributes.seriesNumber ?? Int.max, $1.attributes.seriesInstanceUID)
         }
         return SeriesScan(series: series, skipped: skipped)
+    }
+
+    /// Returns the name of the first identifying attribute in which two files of one series
+    /// differ, or nil when they agree.
+    private static func differingIdentity(_ first: SeriesAttributes, _ second: SeriesAttributes) -> String? {
+        if first.patientID != second.patientID { return "Patient ID" }
+        if first.studyInstanceUID != second.studyInstanceUID { return "Study Instance UID" }
+        return nil
     }
 
     /// The contribution of one file to a scan.
