@@ -191,9 +191,16 @@ public final class StudyStore {
         guard trimmedKey == study.patientKey else {
             throw SubmissionError("the Patient ID of study \(study.studyInstanceUID) starts or ends with spaces; give it without them")
         }
-        // Neither message repeats the value: a Patient ID and a Study Date identify a patient.
+        // No message repeats the value: a Patient ID and a Study Date identify a patient.
+        // libpq passes text parameters as C strings, which end at the first NUL, so "A\0B" would be stored as patient A.
+        guard !containsControlCharacter(study.patientKey), !study.patientKey.contains("\\") else {
+            throw SubmissionError("the Patient ID of study \(study.studyInstanceUID) contains a control character or a backslash, which DICOM does not allow in a Patient ID; correct the Patient ID (0010,0020) of its files, or the --patient given with --nifti")
+        }
         guard study.patientKey.count <= 64 else {
             throw SubmissionError("the Patient ID of study \(study.studyInstanceUID) has \(study.patientKey.count) characters; DICOM allows at most 64")
+        }
+        guard !containsControlCharacter(study.studyInstanceUID) else {
+            throw SubmissionError("the Study Instance UID starting \(printablePrefix(study.studyInstanceUID)) contains a control character; DICOM UIDs are digits and dots")
         }
         guard study.studyInstanceUID.utf8.count <= 64 else {
             throw SubmissionError("the Study Instance UID starting \(study.studyInstanceUID.prefix(20)) has \(study.studyInstanceUID.utf8.count) characters; DICOM allows at most 64")
@@ -215,6 +222,9 @@ public final class StudyStore {
             throw SubmissionError("study \(study.studyInstanceUID) has only the \(phases.first ?? "no") phase; multiphase analysis needs at least two of NC, AP, PV, DP")
         }
         for (index, (series, volume)) in zip(study.series, volumes).enumerated() {
+            guard !containsControlCharacter(series.seriesInstanceUID) else {
+                throw SubmissionError("the Series Instance UID starting \(printablePrefix(series.seriesInstanceUID)) contains a control character; DICOM UIDs are digits and dots")
+            }
             guard Self.phaseOrder.contains(series.phase) else {
                 throw SubmissionError("series \(series.seriesInstanceUID) has phase '\(series.phase)'; expected NC, AP, PV or DP")
             }
@@ -293,4 +303,14 @@ func decodeByteaHex(_ text: String) throws -> Data {
         }
     }
     return data
+}
+
+/// Returns true when the text contains a control character (Unicode category Cc, NUL included).
+public func containsControlCharacter(_ text: String) -> Bool {
+    text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+}
+
+/// Returns the text up to its first control character, at most 20 characters, for a message.
+private func printablePrefix(_ text: String) -> String {
+    String(text.unicodeScalars.prefix { $0.properties.generalCategory != .control }.prefix(20))
 }

@@ -59,6 +59,21 @@ import TestSupport
         let padded = try #require(try Self.rejection(Self.study(patient: "EDGE-01 "), volumes: [Self.plain, Self.plain], store: store))
         #expect(padded.contains("starts or ends with spaces"), "\(padded)")
 
+        // PostgreSQL would store text only up to a NUL, so "A\0B" would become patient A.
+        let withNul = try #require(try Self.rejection(Self.study(patient: "validation-patient\0OTHER"), volumes: [Self.plain, Self.other], store: store))
+        #expect(withNul.contains("Patient ID of study 1.2.826.0.1.99 contains a control character or a backslash"), "\(withNul)")
+        #expect(!withNul.contains("OTHER"), "the message repeats the Patient ID")
+        #expect(try Self.rejection(Self.study(patient: "TAB\tID"), volumes: [Self.plain, Self.other], store: store) != nil)
+        #expect(try Self.rejection(Self.study(patient: "TWO\\VALUES"), volumes: [Self.plain, Self.other], store: store) != nil)
+        var uidWithNul = Self.study()
+        uidWithNul.studyInstanceUID = "1.2.826.0.1.99\u{0}5"
+        let badUID = try #require(try Self.rejection(uidWithNul, volumes: [Self.plain, Self.other], store: store))
+        #expect(badUID.contains("the Study Instance UID starting 1.2.826.0.1.99 contains a control character"), "\(badUID)")
+        var seriesWithNul = Self.study()
+        seriesWithNul.series[1].seriesInstanceUID = "1.2.826.0.1.99.1\u{0}"
+        let badSeries = try #require(try Self.rejection(seriesWithNul, volumes: [Self.plain, Self.other], store: store))
+        #expect(badSeries.contains("the Series Instance UID starting 1.2.826.0.1.99.1 contains a control character"), "\(badSeries)")
+
         // Two phases with the same voxels.
         let twins = try #require(try Self.rejection(Self.study(), volumes: [Self.plain, Self.plain], store: store))
         #expect(twins.contains("1.2.826.0.1.99.1 (AP) and 1.2.826.0.1.99.2 (PV) have identical volumes"), "\(twins)")

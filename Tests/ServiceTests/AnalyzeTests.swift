@@ -4,6 +4,7 @@ import JobStore
 import STDNet
 import Testing
 import TestSupport
+import Wire
 
 /// A submitted study analysed by a worker with a model: the pipeline's plumbing, not the
 /// model's accuracy (the model here has random weights).
@@ -74,6 +75,18 @@ import TestSupport
         #expect(unknown.output.contains("no studies stored for this patient"), "\(unknown.output)")
         #expect(try deployment.value("SELECT count(*) FROM audit_log WHERE patient_id IS NULL AND detail ->> 'patientFound' = 'false'") == "1")
         #expect(try deployment.value("SELECT count(*) FROM audit_log WHERE detail::text LIKE '%NOBODY%'") == "0")
+
+        // The stored key followed by a NUL and more: PostgreSQL would match the stored patient.
+        let client = try Socket(.dealer)
+        try client.connect(deployment.clientEndpoint)
+        client.send(Envelope(.history(HistoryRequest(request: "nul-key", patientKey: patientKey + "\u{0}OTHER", user: "dr-test"))).encode())
+        _ = try poll([.socket(client)], timeout: .seconds(10))
+        let nulReply = try client.receive().map { try Envelope.decode($0).message }
+        guard case .error(let error) = nulReply else {
+            Issue.record("a Patient ID with a NUL got \(String(describing: nulReply)) instead of ERROR")
+            return
+        }
+        #expect(error.message == "the Patient ID contains a control character, which no stored Patient ID has")
     }
 
     @Test func studyWithoutLiverFails() throws {
