@@ -88,6 +88,16 @@ struct SeriesAssemblyTests {
         Self.assertOriginalVolume(assembled.volume)
         #expect(assembled.warnings.count == 1)
         #expect(assembled.warnings.first?.contains("duplicate slice ignored") == true)
+
+        // Copies of every file give one warning that counts them.
+        let doubled = try Self.variant("doubled") { index, _ in "s\(index)" }
+        for index in 0..<Self.sliceNames.count {
+            try FileManager.default.copyItem(atPath: doubled + "/s\(index)", toPath: doubled + "/t\(index)")
+        }
+        let copies = try SeriesAssembler.loadSeries(folder: doubled)
+        Self.assertOriginalVolume(copies.volume)
+        #expect(copies.warnings.count == 1)
+        #expect(copies.warnings.first?.hasSuffix("(same SOP Instance UID) and 5 more") == true, "\(copies.warnings)")
     }
 
     @Test func twoImagesAtOnePositionAreRejected() throws {

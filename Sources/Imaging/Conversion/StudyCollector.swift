@@ -52,8 +52,20 @@ public enum StudyCollector {
         var found: [DicomSeries] = []
         for folder in folders {
             let scan = try SeriesScanner.scan(folder)
-            found += scan.series
             collection.skippedFiles += scan.skipped
+            // A series under two of the folders (or a folder given twice) is one series, and the
+            // assembler drops the files found twice.
+            for series in scan.series {
+                if let index = found.firstIndex(where: { $0.attributes.seriesInstanceUID == series.attributes.seriesInstanceUID }) {
+                    found[index].slices += series.slices
+                    if let attribute = SeriesScanner.differingIdentity(found[index].attributes, series.attributes) {
+                        found[index].inconsistency = "the series under \(folder) has another \(attribute) than the one with the same Series Instance UID under an earlier folder"
+                    }
+                    found[index].inconsistency = found[index].inconsistency ?? series.inconsistency
+                } else {
+                    found.append(series)
+                }
+            }
         }
         guard !found.isEmpty else {
             throw CollectionError(description: "no DICOM image series found under \(folders.joined(separator: ", "))"

@@ -77,7 +77,7 @@ public enum SeriesScanner {
 
     /// Returns the name of the first identifying attribute in which two files of one series
     /// differ, or nil when they agree.
-    private static func differingIdentity(_ first: SeriesAttributes, _ second: SeriesAttributes) -> String? {
+    static func differingIdentity(_ first: SeriesAttributes, _ second: SeriesAttributes) -> String? {
         if first.patientID != second.patientID { return "Patient ID" }
         if first.studyInstanceUID != second.studyInstanceUID { return "Study Instance UID" }
         return nil

@@ -77,16 +77,23 @@ public struct SliceStackLayout: Sendable {
 
         // Pass 3: duplicates. A copy of one instance is dropped; two instances at one position are an error.
         var unique: [(slice: ImageSlice, distance: Double)] = []
+        // Copies, with the slice each copies, reported in one warning: a folder given twice
+        // copies every slice.
+        var copies: [(copy: String, original: String)] = []
         for entry in ordered {
             if let last = unique.last, abs(entry.distance - last.distance) < 1e-3 {
                 if entry.slice.sopInstanceUID == last.slice.sopInstanceUID && entry.slice.source.mosaicTile == last.slice.source.mosaicTile
                     && entry.slice.source.frame == last.slice.source.frame {
-                    warnings.append("duplicate slice ignored: \(entry.slice.source.path) is a copy of \(last.slice.source.path) (same SOP Instance UID)")
+                    copies.append((entry.slice.source.path, last.slice.source.path))
                     continue
                 }
                 throw fail("two different images at position \(format(entry.distance)) mm along the normal: \(last.slice.source.path) and \(entry.slice.source.path); the series holds more than one image per position (echoes, phases or repeated acquisitions)")
             }
             unique.append(entry)
+        }
+        if let first = copies.first {
+            let others = copies.count > 1 ? " and \(copies.count - 1) more" : ""
+            warnings.append("duplicate slice ignored: \(first.copy) is a copy of \(first.original) (same SOP Instance UID)\(others)")
         }
         ordered = unique
         let distances = ordered.map(\.distance)
