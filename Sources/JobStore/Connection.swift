@@ -296,14 +296,21 @@ private func quotedIdentifier(_ name: String) -> String {
     "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }
 
-/// Removes the password from a connection string so it can appear in messages.
+/// Replaces every password in a connection string with *** so it can appear in messages.
+///
+/// Follows libpq's two forms. A URI (postgresql:// or postgres://) carries the password in
+/// `user:password@` and in a `password=` query parameter. In a key=value string the value
+/// may be single-quoted, and a backslash escapes the next character, quoted or not.
 func redactedConninfo(_ conninfo: String) -> String {
-    var text = conninfo
-    if let range = text.range(of: #"://[^:/@]+:[^@]*@"#, options: .regularExpression) {
-        let user = text[range].dropFirst(3).prefix { $0 != ":" }
-        text.replaceSubrange(range, with: "://\(user):***@")
+    if conninfo.hasPrefix("postgresql://") || conninfo.hasPrefix("postgres://") {
+        // libpq ends the user information at the first '@' or '/', and the user name at the first ':'.
+        return conninfo
+            .replacingOccurrences(of: #"^(postgres(?:ql)?://[^:@/]*):[^@/]*@"#, with: "$1:***@", options: .regularExpression)
+            .replacingOccurrences(of: #"([?&])password=[^&]*"#, with: "$1password=***", options: .regularExpression)
     }
-    return text.replacingOccurrences(of: #"password\s*=\s*\S+"#, with: "password=***", options: .regularExpression)
+    // An unterminated quote is masked to the end of the string.
+    let value = #"(?:'(?:[^'\\]|\\.)*'?|(?:[^\s'\\]|\\.)(?:[^\s\\]|\\.)*)"#
+    return conninfo.replacingOccurrences(of: #"\bpassword\s*=\s*"# + value, with: "password=***", options: .regularExpression)
 }
 
 extension Duration {

@@ -123,6 +123,29 @@ import TestSupport
         let error = #expect(throws: JobStoreError.self) { try Connection(configuration) }
         #expect(error?.description.contains("could not connect to PostgreSQL at postgresql://postgres@127.0.0.1:") == true)
     }
+
+    /// Every libpq form of a password is masked whole in the connection error, and the
+    /// settings around it stay readable.
+    @Test func connectionErrorMasksPassword() throws {
+        let port = freePort()
+        let cases: [(conninfo: String, masked: String)] = [
+            ("host=127.0.0.1 port=\(port) password='s3 cret'", "host=127.0.0.1 port=\(port) password=***"),
+            (#"host=127.0.0.1 password='it\'s cret' port=\#(port)"#, "host=127.0.0.1 password=*** port=\(port)"),
+            ("host=127.0.0.1 password = s3cret port=\(port)", "host=127.0.0.1 password=*** port=\(port)"),
+            (#"password=s3\ cret host=127.0.0.1 port=\#(port)"#, "password=*** host=127.0.0.1 port=\(port)"),
+            ("postgresql://postgres:s3cret@127.0.0.1:\(port)/stdnet", "postgresql://postgres:***@127.0.0.1:\(port)/stdnet"),
+            ("postgresql://:s3cret@127.0.0.1:\(port)/stdnet", "postgresql://:***@127.0.0.1:\(port)/stdnet"),
+            ("postgres://postgres@127.0.0.1:\(port)/stdnet?password=s3cret&connect_timeout=2",
+             "postgres://postgres@127.0.0.1:\(port)/stdnet?password=***&connect_timeout=2"),
+        ]
+        for (conninfo, masked) in cases {
+            let configuration = Connection.Configuration(conninfo: conninfo, reconnectTimeout: .milliseconds(300))
+            let error = #expect(throws: JobStoreError.self) { try Connection(configuration) }
+            let message = error?.description ?? ""
+            #expect(!message.contains("cret"), "\(conninfo): \(message)")
+            #expect(message.contains("could not connect to PostgreSQL at \(masked):"), "\(conninfo): \(message)")
+        }
+    }
 }
 
 /// Server notices go to the handler a service sets, not to standard error as libpq prints them.
