@@ -53,6 +53,13 @@ struct Arguments {
         return value
     }
 
+    /// Removes `--name VALUE` and converts it to an integer of 0 or more, or returns `defaultValue`.
+    mutating func nonNegativeInteger(_ name: String, default defaultValue: UInt64) throws -> UInt64 {
+        guard let text = try option(name) else { return defaultValue }
+        guard let value = UInt64(text) else { throw UsageError("option --\(name) expects a non-negative integer, got '\(text)'") }
+        return value
+    }
+
     /// Removes `--name VALUE` given in seconds (fractions allowed) and returns it as a `Duration`.
     /// With `positive`, 0 is rejected too. Values run up to a million seconds (11.6 days), so
     /// that "inf" or 1e300 is an error rather than an overflow.

@@ -40,7 +40,7 @@ enum EvaluateCommand: Command {
         // The network allocates the same activation sizes for every window.
         keepFreedMemoryForReuse()
         let givenFolder = try arguments.option("model")
-        let seed = UInt64(try arguments.integer("seed", default: Int(STDNetModel.heldOutSeed)))
+        let seed = try arguments.nonNegativeInteger("seed", default: STDNetModel.heldOutSeed)
         let patients = try arguments.integer("patients", default: 5)
         guard patients >= 1 else { throw UsageError("--patients expects a positive count, got \(patients)") }
         let motionText = try arguments.option("motion") ?? "10"

@@ -30,7 +30,7 @@ enum PhantomCommand: Command {
         let givenOutput = try arguments.option("out")
         let patients = try arguments.integer("patients", default: 1)
         let timepoints = try arguments.integer("timepoints", default: 1)
-        let seed = try arguments.integer("seed", default: 1)
+        let seed = try arguments.nonNegativeInteger("seed", default: 1)
         var options = PhantomOptions()
         if let size = try arguments.option("size") { options.size = try triple(size, option: "size", VolumeSize.self) }
         if let spacing = try arguments.option("spacing") { options.spacing = try triple(spacing, option: "spacing", Vector3.self) }
@@ -58,11 +58,11 @@ enum PhantomCommand: Command {
         }
         try arguments.finish()
         let output = try required(givenOutput, "--out DIR")
-        guard patients >= 1, timepoints >= 1, seed >= 0 else { throw UsageError("--patients and --timepoints must be at least 1, --seed non-negative") }
+        guard patients >= 1, timepoints >= 1 else { throw UsageError("--patients and --timepoints must be at least 1") }
 
         let root = URL(fileURLWithPath: output)
         for number in 1...patients {
-            let patient = PhantomPatient(seed: UInt64(seed), number: number, options: options)
+            let patient = PhantomPatient(seed: seed, number: number, options: options)
             for timepoint in 0..<timepoints {
                 let folder = root.appendingPathComponent(String(format: "patient-%03d/timepoint-%d", number, timepoint))
                 let started = ContinuousClock.now

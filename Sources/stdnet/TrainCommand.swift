@@ -51,7 +51,7 @@ enum TrainCommand: Command {
         guard let architecture = Architecture(rawValue: architectureName) else {
             throw UsageError("--architecture must be std-net or early-fusion, got '\(architectureName)'")
         }
-        let seed = UInt64(try arguments.integer("seed", default: 1))
+        let seed = try arguments.nonNegativeInteger("seed", default: 1)
         let peak = Float(try arguments.option("learning-rate").map { text -> Double in
             guard let value = Double(text), value > 0 else { throw UsageError("--learning-rate expects a positive number, got '\(text)'") }
             return value

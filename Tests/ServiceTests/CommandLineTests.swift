@@ -26,6 +26,9 @@ import TestSupport
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--batch", "0"], "--batch expects a positive number of windows, got 0"),
         (["evaluate", "--model", ServiceProcess.packageRoot.appendingPathComponent("Models/std-net").path, "--lesion-grow-threshold", "0.99"],
          "--lesion-grow-threshold 0.99 must be at most the lesion threshold 0.95: give a lower --lesion-grow-threshold or a higher --lesion-threshold"),
+        (["evaluate", "--seed", "-3"], "option --seed expects a non-negative integer, got '-3'"),
+        (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--seed", "-3"], "option --seed expects a non-negative integer, got '-3'"),
+        (["phantom", "--out", "/tmp/stdnet-unused", "--seed", "-3"], "option --seed expects a non-negative integer, got '-3'"),
     ]
 
     /// A checkpoint fixes the architecture and spacing, so a resume that requests others is
