@@ -29,10 +29,14 @@ struct Arguments {
     init(_ arguments: [String]) { remaining = arguments }
 
     /// Removes `--name VALUE` (or `--name=VALUE`) and returns the value, falling back to the
-    /// environment variable when the option is absent.
+    /// environment variable when the option is absent. Fails when the option is given twice.
     mutating func option(_ name: String, environment: String? = nil) throws -> String? {
         let flag = "--\(name)"
-        if let index = remaining.firstIndex(where: { $0 == flag || $0.hasPrefix(flag + "=") }) {
+        let isThisOption = { (argument: String) in argument == flag || argument.hasPrefix(flag + "=") }
+        if let index = remaining.firstIndex(where: isThisOption) {
+            guard remaining.filter(isThisOption).count == 1 else {
+                throw UsageError("option \(flag) was given twice, but it takes one value")
+            }
             let argument = remaining.remove(at: index)
             if argument.count > flag.count { return String(argument.dropFirst(flag.count + 1)) }
             guard index < remaining.count, !remaining[index].hasPrefix("--") else {
@@ -81,10 +85,11 @@ struct Arguments {
         return Int(value * 1024 * 1024)
     }
 
-    /// Removes the flag `--name` and returns whether it was present.
-    mutating func flag(_ name: String) -> Bool {
+    /// Removes the flag `--name` and returns whether it was present. Fails when it is given twice.
+    mutating func flag(_ name: String) throws -> Bool {
         guard let index = remaining.firstIndex(of: "--\(name)") else { return false }
         remaining.remove(at: index)
+        if remaining.contains("--\(name)") { throw UsageError("option --\(name) was given twice") }
         return true
     }
 

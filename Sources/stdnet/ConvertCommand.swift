@@ -19,7 +19,7 @@ struct ConvertCommand: Command {
     """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
-        let reject = arguments.flag("reject-irregular")
+        let reject = try arguments.flag("reject-irregular")
         var mapping: [String: Phase] = [:]
         if let text = try arguments.option("phase") {
             for entry in text.split(separator: ",") {

@@ -25,8 +25,8 @@ enum HistoryCommand: Command {
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
         let user = try auditUser(&arguments)
-        let json = arguments.flag("json")
-        let csv = arguments.flag("csv")
+        let json = try arguments.flag("json")
+        let csv = try arguments.flag("csv")
         let plot = try arguments.option("plot")
         let client = try parseClient(&arguments)
         let positionals = try arguments.positionals()

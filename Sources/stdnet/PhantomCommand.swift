@@ -51,7 +51,7 @@ enum PhantomCommand: Command {
             guard let value = Double(slice), value > 0 else { throw UsageError("--arterial-slice expects millimetres, got '\(slice)'") }
             options.sliceSpacing[.arterial] = value
         }
-        options.mriLike = arguments.flag("mri")
+        options.mriLike = try arguments.flag("mri")
         if let months = try arguments.option("months") {
             guard let value = Double(months), value > 0 else { throw UsageError("--months expects a positive number, got '\(months)'") }
             options.monthsBetweenStudies = value

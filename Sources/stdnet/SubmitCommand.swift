@@ -45,7 +45,7 @@ enum SubmitCommand: Command {
         let patient = try arguments.option("patient")
         let studyDate = try arguments.option("study-date")
         let modality = try arguments.option("modality") ?? "CT"
-        let wait = arguments.flag("wait")
+        let wait = try arguments.flag("wait")
         let waitTimeout = try arguments.seconds("wait-timeout", default: .seconds(3600))
         let partSize = try arguments.mebibytes("part-size", default: VolumeUpload.defaultPartSize)
         let client = try parseClient(&arguments, defaultTimeout: .seconds(300))
@@ -269,7 +269,7 @@ enum SubmitCommand: Command {
         guard let count = Int(countText), count >= 1 else { throw UsageError("--noop expects a positive count, got '\(countText)'") }
         let sleep = try arguments.integer("sleep-ms", default: 0)
         guard sleep >= 0 else { throw UsageError("--sleep-ms expects milliseconds, 0 or more, got \(sleep)") }
-        let wait = arguments.flag("wait")
+        let wait = try arguments.flag("wait")
         let waitTimeout = try arguments.seconds("wait-timeout", default: .seconds(3600))
         let client = try parseClient(&arguments)
         try arguments.finish()

@@ -45,7 +45,7 @@ enum TrainCommand: Command {
             guard let value = Int(text), value > 0 else { throw UsageError("--steps expects a positive number of steps, got '\(text)'") }
             return value
         }
-        let resume = arguments.flag("resume")
+        let resume = try arguments.flag("resume")
         let givenArchitecture = try arguments.option("architecture")
         let architectureName = givenArchitecture ?? Architecture.stdNet.rawValue
         guard let architecture = Architecture(rawValue: architectureName) else {

@@ -40,8 +40,13 @@ enum WorkerCommand: Command {
         configuration.name = try arguments.option("name", environment: "STDNET_WORKER_NAME") ?? WorkerConfiguration.defaultName()
         configuration.heartbeatInterval = try arguments.seconds("heartbeat", environment: "STDNET_HEARTBEAT", default: .seconds(1), positive: true)
         configuration.shutdownTimeout = try arguments.seconds("shutdown-timeout", environment: "STDNET_SHUTDOWN_TIMEOUT", default: .seconds(30))
-        let noModel = arguments.flag("no-model")
-        let modelFolder = noModel ? nil : try arguments.option("model", environment: "STDNET_MODEL") ?? shippedModelFolder()
+        let noModel = try arguments.flag("no-model")
+        // With --no-model, STDNET_MODEL is not read, so only a --model on the command line conflicts.
+        let givenModel = try arguments.option("model", environment: noModel ? nil : "STDNET_MODEL")
+        if noModel, let givenModel {
+            throw UsageError("--model \(givenModel) and --no-model contradict each other: give --model DIR to run analyze jobs, or --no-model to run none")
+        }
+        let modelFolder = noModel ? nil : givenModel ?? shippedModelFolder()
         let logger = try parseLogger(&arguments, component: "worker")
         try arguments.finish()
         guard configuration.concurrency >= 1 else { throw UsageError("--concurrency must be at least 1") }

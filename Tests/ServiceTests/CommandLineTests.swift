@@ -29,6 +29,10 @@ import TestSupport
         (["evaluate", "--seed", "-3"], "option --seed expects a non-negative integer, got '-3'"),
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--seed", "-3"], "option --seed expects a non-negative integer, got '-3'"),
         (["phantom", "--out", "/tmp/stdnet-unused", "--seed", "-3"], "option --seed expects a non-negative integer, got '-3'"),
+        (["evaluate", "--patients", "1", "--patients", "2"], "option --patients was given twice"),
+        (["evaluate", "--patients=1", "--patients", "2"], "option --patients was given twice"),
+        (["submit", "--wait", "--wait", "--noop", "1"], "option --wait was given twice"),
+        (["worker", "--model", "/tmp/stdnet-unused", "--no-model"], "--model /tmp/stdnet-unused and --no-model contradict each other"),
     ]
 
     /// A checkpoint fixes the architecture and spacing, so a resume that requests others is
