@@ -24,8 +24,11 @@ enum StatusCommand: Command {
             return id
         }
         if let studyText {
-            let studies = try studyText.split(separator: ",").map { text -> Int64 in
-                guard let id = Int64(text) else { throw UsageError("study IDs are integers, got '\(text)'") }
+            // Empty items are kept, so that "" and "7,,8" are rejected rather than read as fewer studies.
+            let studies = try studyText.split(separator: ",", omittingEmptySubsequences: false).map { text -> Int64 in
+                guard let id = Int64(text), id > 0 else {
+                    throw UsageError("--study expects comma-separated study IDs (positive integers), got '\(studyText)'")
+                }
                 return id
             }
             let found = try client.studyStatuses(studies).studies

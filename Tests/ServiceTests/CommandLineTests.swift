@@ -33,6 +33,9 @@ import TestSupport
         (["evaluate", "--patients=1", "--patients", "2"], "option --patients was given twice"),
         (["submit", "--wait", "--wait", "--noop", "1"], "option --wait was given twice"),
         (["worker", "--model", "/tmp/stdnet-unused", "--no-model"], "--model /tmp/stdnet-unused and --no-model contradict each other"),
+        (["status", "--study", ""], "--study expects comma-separated study IDs (positive integers), got ''"),
+        (["status", "--study", "7,,8"], "--study expects comma-separated study IDs (positive integers), got '7,,8'"),
+        (["status", "--study", "seven"], "--study expects comma-separated study IDs (positive integers), got 'seven'"),
     ]
 
     /// A checkpoint fixes the architecture and spacing, so a resume that requests others is
