@@ -248,7 +248,7 @@ public final class StudyStore {
 }
 
 /// Returns whether `text` is a valid Gregorian date in the form YYYY-MM-DD.
-func isCalendarDate(_ text: String) -> Bool {
+public func isCalendarDate(_ text: String) -> Bool {
     let parts = text.split(separator: "-", omittingEmptySubsequences: false)
     guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
           parts.allSatisfy({ $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) }),

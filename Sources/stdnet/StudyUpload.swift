@@ -37,12 +37,16 @@ struct StudyUpload {
     /// date come from the user, and the UIDs are derived from the patient and the files' content
     /// (2.25 UUID-based form): submitting the same files for the same patient again finds the
     /// stored study.
+    ///
+    /// The modality is accepted in any letter case and stored as CT or MR. It and the date are
+    /// checked before any volume is read, so that a mistake costs no upload.
     init(nifti files: [Phase: String], patientID: String, studyDate: String?, modality: String) throws {
         guard !patientID.isEmpty else { throw UsageError("NIfTI files carry no patient: give --patient ID") }
-        if let studyDate {
-            guard (try? Date.ISO8601FormatStyle().year().month().day().parse(studyDate)) != nil else {
-                throw UsageError("--study-date expects YYYY-MM-DD, got '\(studyDate)'")
-            }
+        if let studyDate, !isCalendarDate(studyDate) {
+            throw UsageError("--study-date expects a calendar date as YYYY-MM-DD, got '\(studyDate)'")
+        }
+        guard ["CT", "MR"].contains(modality.uppercased()) else {
+            throw UsageError("--modality expects CT or MR, got '\(modality)'")
         }
         var series: [Series] = []
         var contentHashes: [String] = []
@@ -71,7 +75,7 @@ struct StudyUpload {
         self.studyInstanceUID = Self.uid(fromHex: sha256Hex(Data((patientID + contentHashes.joined()).utf8)))
         self.patientID = patientID
         self.studyDate = studyDate
-        self.modality = modality
+        self.modality = modality.uppercased()
         self.series = series
     }
 

@@ -153,6 +153,8 @@ enum SubmitCommand: Command {
         var files: [Phase: String] = [:]
         for (code, file) in description.phases {
             guard let phase = Phase(code: code) else { throw UsageError("\(path): phase '\(code)' is not one of NC, AP, PV, DP") }
+            // Phase codes are read in any letter case, so "NC" and "nc" are the same phase.
+            guard files[phase] == nil else { throw UsageError("\(path): phase \(phase.rawValue) is given twice") }
             files[phase] = file.hasPrefix("/") ? file : folder.appendingPathComponent(file).path
         }
         return try StudyUpload(nifti: files, patientID: description.patient, studyDate: description.studyDate,
@@ -165,6 +167,9 @@ enum SubmitCommand: Command {
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, let phase = Phase(code: parts[0]) else {
                 throw UsageError("--nifti expects PHASE=FILE pairs with PHASE one of NC, AP, PV, DP; got '\(pair)'")
+            }
+            if let first = files[phase] {
+                throw UsageError("--nifti gives phase \(phase.rawValue) twice (\(first) and \(parts[1])): give one volume per phase")
             }
             files[phase] = parts[1]
         }

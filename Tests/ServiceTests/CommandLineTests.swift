@@ -36,7 +36,20 @@ import TestSupport
         (["status", "--study", ""], "--study expects comma-separated study IDs (positive integers), got ''"),
         (["status", "--study", "7,,8"], "--study expects comma-separated study IDs (positive integers), got '7,,8'"),
         (["status", "--study", "seven"], "--study expects comma-separated study IDs (positive integers), got 'seven'"),
+        // Checked before any volume is read, so the files need not exist.
+        (["submit", "--nifti", "NC=nc.nii,PV=pv.nii", "--patient", "P", "--modality", "PET"], "--modality expects CT or MR, got 'PET'"),
+        (["submit", "--nifti", "NC=nc.nii,PV=pv.nii", "--patient", "P", "--study-date", "2026-02-30"],
+         "--study-date expects a calendar date as YYYY-MM-DD, got '2026-02-30'"),
+        (["submit", "--nifti", "NC=a.nii,nc=b.nii,PV=pv.nii", "--patient", "P"], "--nifti gives phase NC twice (a.nii and b.nii)"),
     ]
+
+    /// A lower-case modality passes the client's checks and fails only on the missing file.
+    @Test func lowerCaseModalityAccepted() throws {
+        let process = try ServiceProcess(["submit", "--nifti", "NC=/tmp/stdnet-missing-nc.nii,PV=/tmp/stdnet-missing-pv.nii",
+                                          "--patient", "P", "--modality", "mr"], label: "submit-modality")
+        #expect(process.wait(timeout: .seconds(30)) == 1, "\(process.output)")
+        #expect(process.output.contains("the NC volume /tmp/stdnet-missing-nc.nii was not found"), "\(process.output)")
+    }
 
     /// A checkpoint fixes the architecture and spacing, so a resume that requests others is
     /// rejected rather than run on the checkpoint's own.
