@@ -47,7 +47,11 @@ struct ConvertCommand: Command {
         }
         print("converted=\(report.converted.count) failed=\(report.failedSeries.count) skipped_files=\(report.skippedFiles.count)")
         if report.converted.isEmpty {
-            print("nothing converted: no DICOM image series found under \(positionals[0])")
+            if report.failedSeries.isEmpty {
+                print("nothing converted: no DICOM image series found under \(positionals[0])")
+            } else {
+                print("nothing converted: the \(report.failedSeries.count) series found under \(positionals[0]) failed to convert (see the reasons above)")
+            }
             return 1
         }
         return report.failedSeries.isEmpty ? 0 : 1

@@ -67,10 +67,15 @@ public enum SeriesConverter {
     ///
     /// - parameters:
     ///   - phaseMapping: phases by Series Instance UID or Series Number; these override every hint.
-    /// - throws: only when the folders cannot be read or written.
+    /// - throws: only when the folders cannot be read or written; `ConversionOutputError` when
+    ///   the output folder or the report cannot be created.
     public static func convert(folder: String, to outputFolder: String, options: SeriesAssemblyOptions = SeriesAssemblyOptions(),
                                phaseMapping: [String: Phase] = [:]) throws -> ConversionReport {
-        try FileManager.default.createDirectory(atPath: outputFolder, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(atPath: outputFolder, withIntermediateDirectories: true)
+        } catch let error as CocoaError {
+            throw ConversionOutputError(action: "create the output folder", path: outputFolder, error)
+        }
         let scan = try SeriesScanner.scan(folder)
         var report = ConversionReport(converted: [], failedSeries: [], skippedFiles: scan.skipped)
 
@@ -97,7 +102,12 @@ public enum SeriesConverter {
                 }
             }
         }
-        try writeJSON(report, to: (outputFolder as NSString).appendingPathComponent("conversion-report.json"))
+        let reportPath = (outputFolder as NSString).appendingPathComponent("conversion-report.json")
+        do {
+            try writeJSON(report, to: reportPath)
+        } catch let error as CocoaError {
+            throw ConversionOutputError(action: "write", path: reportPath, error)
+        }
         return report
     }
 
@@ -143,5 +153,29 @@ public enum SeriesConverter {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(value).write(to: URL(fileURLWithPath: path))
+    }
+}
+
+/// An output of `SeriesConverter` that the file system rejected, with the operating system's reason.
+public struct ConversionOutputError: Error, CustomStringConvertible, Sendable {
+    /// The failed step, such as "create the output folder".
+    public let action: String
+    public let path: String
+    /// The cause, such as "No such file or directory".
+    public let reason: String
+
+    public var description: String { "cannot \(action) \(path): \(reason)" }
+
+    init(action: String, path: String, _ error: CocoaError) {
+        self.action = action
+        self.path = path
+        let underlying = error.underlying as NSError?
+        if error.code == .fileWriteFileExists {
+            reason = "a file of that name exists"
+        } else if let underlying, underlying.domain == NSPOSIXErrorDomain {
+            reason = String(cString: strerror(Int32(underlying.code)))
+        } else {
+            reason = "Foundation error \(error.code.rawValue)"
+        }
     }
 }
