@@ -48,7 +48,8 @@ public enum PhantomWriter {
                 studyInstanceUID: studyUID, seriesInstanceUID: seriesUID, frameOfReferenceUID: frameUID,
                 studyDate: studyDate, studyTime: "093000", seriesNumber: order + 1, seriesDescription: descriptions[phase]!,
                 acquisitionTime: String(format: "%02d%02d%02d", seconds / 3600, (seconds / 60) % 60, seconds % 60),
-                contrastAgent: phase == .nonContrast ? nil : "IOHEXOL 350")
+                contrastAgent: phase == .nonContrast ? nil : (patient.options.mriLike ? "GADOXETATE" : "IOHEXOL 350"),
+                modality: patient.options.mriLike ? .mr : .ct)
             try CTSeriesWriter.write(image, attributes: attributes, to: folder.appendingPathComponent("dicom/\(phase.rawValue)").path,
                                      instanceUID: { "\(seriesUID).\($0 + 1)" })
             // Uncompressed: noisy Float32 images shrink little under deflate, which would

@@ -166,6 +166,40 @@ import Testing
             #expect(errors.isEmpty, "\(errors.joined(separator: "\n"))")
         }
     }
+
+    /// An MRI-like phantom is written as MR Image Storage, so that 'stdnet submit' warns that
+    /// the study is MR, as it does for the study modality that StudyCollector reads.
+    @Test func mriPhantomWritesMRSeries() throws {
+        let options = PhantomOptions(size: VolumeSize(40, 32, 12), spacing: Vector3(9, 9, 12), mriLike: true, lesionCount: 2...2)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("phantom-mri-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let patient = PhantomPatient(seed: 4, number: 1, options: options)
+        try PhantomWriter.write(patient.renderStudy(timepoint: 0), of: patient, to: folder)
+
+        let series = folder.appendingPathComponent("dicom/PV")
+        let names = try FileManager.default.contentsOfDirectory(atPath: series.path).sorted()
+        #expect(names.count == 12)
+        let firstSlice = series.appendingPathComponent(try #require(names.first)).path
+        let file = try DicomFile(contentsOf: firstSlice)
+        let mrImageStorage = "1.2.840.10008.5.1.4.1.1.4"
+        #expect(file.dataSet.string(.modality) == "MR")
+        #expect(file.dataSet.string(.sopClassUID) == mrImageStorage)
+        #expect(file.fileMeta.string(.mediaStorageSOPClassUID) == mrImageStorage)
+        // CT Image attributes: an MR image has no HU rescale and no tube voltage.
+        #expect(!file.dataSet.contains(.rescaleType))
+        #expect(!file.dataSet.contains(.rescaleIntercept))
+        #expect(!file.dataSet.contains(.kvp))
+
+        let collection = try StudyCollector.collect([folder.appendingPathComponent("dicom").path])
+        #expect(collection.studies.map(\.modality) == ["MR"])
+        #expect(collection.studies.first?.series.count == 4)
+
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/dciodvfy") {
+            let report = try runTool("/usr/bin/dciodvfy", [firstSlice])
+            let errors = report.split(separator: "\n").filter { $0.hasPrefix("Error") }
+            #expect(errors.isEmpty, "\(errors.joined(separator: "\n"))")
+        }
+    }
 }
 
 /// Runs a Python snippet; nil when Python or the module it imports is missing.

@@ -70,9 +70,16 @@ extension DicomTag {
     public static let patientSex = DicomTag(0x0010, 0x0040)
 
     public static let contrastBolusAgent = DicomTag(0x0018, 0x0010)
+    public static let scanningSequence = DicomTag(0x0018, 0x0020)
+    public static let sequenceVariant = DicomTag(0x0018, 0x0021)
+    public static let scanOptions = DicomTag(0x0018, 0x0022)
+    public static let mrAcquisitionType = DicomTag(0x0018, 0x0023)
     public static let sliceThickness = DicomTag(0x0018, 0x0050)
     public static let kvp = DicomTag(0x0018, 0x0060)
+    public static let repetitionTime = DicomTag(0x0018, 0x0080)
+    public static let echoTime = DicomTag(0x0018, 0x0081)
     public static let spacingBetweenSlices = DicomTag(0x0018, 0x0088)
+    public static let echoTrainLength = DicomTag(0x0018, 0x0091)
     public static let patientPosition = DicomTag(0x0018, 0x5100)
 
     /// Siemens private NumberOfImagesInMosaic, in the block of creator "SIEMENS MR HEADER".
