@@ -36,7 +36,8 @@ final class CoordinatorClient {
             if case .error(let error) = reply.message { throw ClientError("the coordinator rejected the request: \(error.message)") }
             return reply
         }
-        throw ClientError("the coordinator at \(endpoint) did not answer within \(Double(timeout.milliseconds) / 1000) s; is 'stdnet coordinator' running there? (set --coordinator or STDNET_CLIENT_ENDPOINT)")
+        throw ClientError("the coordinator at \(endpoint) did not answer within \(Double(timeout.milliseconds) / 1000) s; is 'stdnet coordinator' running there? (set --coordinator or STDNET_CLIENT_ENDPOINT)",
+                          timedOut: true)
     }
 }
 
@@ -64,12 +65,18 @@ private func requestID(of message: Message) -> String? {
 
 struct ClientError: Error, CustomStringConvertible {
     let description: String
-    init(_ description: String) { self.description = description }
+    /// True when no reply came within the timeout.
+    let timedOut: Bool
+
+    init(_ description: String, timedOut: Bool = false) {
+        self.description = description
+        self.timedOut = timedOut
+    }
 }
 
 let clientUsage = """
       --coordinator URL   the coordinator's client endpoint (env STDNET_CLIENT_ENDPOINT; default \(Endpoints.client))
-      --timeout SECONDS   how long to wait for each reply (default 10; 300 for each part and the storing of a study upload)
+      --timeout SECONDS   how long to wait for each reply (default 10; 300 for storing a study upload, of which at most 60 for each part)
     """
 
 func parseClient(_ arguments: inout Arguments, defaultTimeout: Duration = .seconds(10)) throws -> CoordinatorClient {

@@ -15,13 +15,47 @@ enum VolumeUpload {
     /// for each acknowledgement (one round trip) adds little to the upload.
     static let defaultPartSize = 8 * 1024 * 1024
 
+    /// The maximum wait for the acknowledgement of one part. Staging a part takes the
+    /// coordinator milliseconds, so a longer silence means that it restarted, losing the parts
+    /// it kept in memory, or that it stopped.
+    static let partTimeout: Duration = .seconds(60)
+
     /// Sends every volume in parts under a new upload ID with a progress bar, and returns the ID
     /// for SUBMIT_STUDY. Returns nil when the coordinator does not know UPLOAD_PART (a build
-    /// before uploads in parts); the caller then attaches the volumes to SUBMIT_STUDY.
+    /// before uploads in parts); the caller then attaches the volumes to SUBMIT_STUDY. When a
+    /// part is not acknowledged but the coordinator replies to STATUS, the coordinator has lost the
+    /// upload, and it is sent once more from the start under a new ID.
     ///
-    /// - throws: ``ClientError`` when the coordinator rejects a part or does not acknowledge it
-    ///   within the client's timeout. The error states the megabytes acknowledged before it.
+    /// - throws: ``ClientError`` when the coordinator rejects a part, or does not acknowledge one
+    ///   twice or at all. The error states the megabytes acknowledged before it.
     static func send(_ volumes: [SeriesVolume], partSize: Int, label: String, client: CoordinatorClient) throws -> String? {
+        do {
+            return try sendParts(volumes, partSize: partSize, label: label, client: client)
+        } catch let silence as PartNotAcknowledged {
+            do {
+                _ = try client.request(.status(StatusRequest(request: UUID().uuidString)), timeout: min(client.timeout, .seconds(10)))
+            } catch {
+                throw silence.error
+            }
+            print("the coordinator replies again but did not acknowledge the part, so it lost the upload (it restarts without its staged parts); sending the study again from the start")
+            do {
+                return try sendParts(volumes, partSize: partSize, label: label, client: client)
+            } catch let silence as PartNotAcknowledged {
+                throw silence.error
+            }
+        }
+    }
+
+    /// A part that got no acknowledgement within ``partTimeout``.
+    private struct PartNotAcknowledged: Error {
+        let error: ClientError
+    }
+
+    /// Sends every volume in parts under a new upload ID with a progress bar.
+    ///
+    /// - throws: ``PartNotAcknowledged`` when a part is not acknowledged in time, and
+    ///   ``ClientError`` when the coordinator rejects a part.
+    private static func sendParts(_ volumes: [SeriesVolume], partSize: Int, label: String, client: CoordinatorClient) throws -> String? {
         let upload = UUID().uuidString
         let total = volumes.reduce(0) { $0 + $1.bytes.count }
         let bar = ProgressBar(label: label, total: total, unit: .bytes)
@@ -37,14 +71,17 @@ enum VolumeUpload {
                 let bytes = volume.bytes.subdata(in: volume.bytes.startIndex + offset..<volume.bytes.startIndex + end)
                 let reply: Message
                 do {
-                    reply = try client.request(.uploadPart(part), attachments: [Attachment(name: "part", data: bytes)])
+                    reply = try client.request(.uploadPart(part), attachments: [Attachment(name: "part", data: bytes)],
+                                               timeout: min(client.timeout, partTimeout))
                 } catch let error as ClientError where sent == 0 && error.description.contains("unknown message type \(Message.uploadPart(part).typeCode)") {
                     // A coordinator built before UPLOAD_PART existed rejects it as an unknown type.
                     bar.stop(at: 0, detail: "the coordinator does not accept uploads in parts; sending the study as one message")
                     return nil
                 } catch {
                     bar.stop(at: sent)
-                    throw ClientError("upload stopped after \(String(format: "%.1f", Double(sent) / 1e6)) of \(String(format: "%.1f", Double(total) / 1e6)) MB: \(error)")
+                    let stopped = ClientError("upload stopped after \(String(format: "%.1f", Double(sent) / 1e6)) of \(String(format: "%.1f", Double(total) / 1e6)) MB: \(error)")
+                    if let error = error as? ClientError, error.timedOut { throw PartNotAcknowledged(error: stopped) }
+                    throw stopped
                 }
                 guard case .uploadAcknowledgement(let acknowledgement) = reply else {
                     bar.stop(at: sent)

@@ -260,6 +260,37 @@ import Wire
         }
     }
 
+    /// A coordinator killed in the middle of an upload restarts without the staged parts: the
+    /// client finds it replying again and sends the study once more from the start.
+    @Test func uploadSentAgainAfterCoordinatorRestart() throws {
+        let deployment = try Deployment()
+        let first = try deployment.startCoordinator()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-restart-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // 2 x 1 MiB in parts of 1 KiB: about two thousand round trips, so the upload is still
+        // running when the coordinator is killed.
+        let geometry = Geometry(size: VolumeSize(64, 64, 64), spacing: Vector3(3, 3, 5))
+        for (phase, value) in [("NC", Float(40)), ("PV", Float(120))] {
+            try NIfTIWriter.write(Volume<Float>(geometry: geometry, repeating: value), to: folder.appendingPathComponent("\(phase).nii").path)
+        }
+
+        // The part timeout is the smaller of --timeout and 60 s, so 3 s here.
+        let submission = try ServiceProcess([
+            "submit", "--nifti", "NC=\(folder.path)/NC.nii,PV=\(folder.path)/PV.nii", "--patient", "RESTART-0001",
+            "--part-size", "0.001", "--coordinator", deployment.clientEndpoint, "--timeout", "3",
+        ], label: "submit")
+        try waitUntil("the upload did not start: \(first.output)", timeout: .seconds(30)) { first.output.contains("upload started") }
+        first.signal(SIGKILL)
+        #expect(first.wait(timeout: .seconds(10)) != nil)
+        try deployment.startCoordinator(name: "restarted")
+
+        #expect(submission.wait(timeout: .seconds(120)) == 0, "\(submission.output)")
+        #expect(submission.output.contains("did not acknowledge the part, so it lost the upload"), "\(submission.output)")
+        #expect(submission.output.contains("stored as study"), "\(submission.output)")
+        #expect(try deployment.value("SELECT count(*) FROM series") == "2")
+    }
+
     @Test func mrStudyGetsWarning() throws {
         let deployment = try Deployment()
         try deployment.startCoordinator()
