@@ -35,6 +35,9 @@ public final class Coordinator {
     let clientProtocolErrors: RateLimitedLog
     var uploads: UploadStaging
     let uploadErrors: RateLimitedLog
+    /// Replies that ZeroMQ would not queue, for example to a client that sends a flood and
+    /// never reads.
+    private let undeliveredReplies: RateLimitedLog
 
     public init(configuration: CoordinatorConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -58,6 +61,7 @@ public final class Coordinator {
         uploads = UploadStaging(limit: configuration.uploadLimit, totalLimit: configuration.uploadTotalLimit,
                                 idleTimeout: configuration.uploadIdleTimeout)
         uploadErrors = RateLimitedLog(logger: logger, interval: .seconds(5))
+        undeliveredReplies = RateLimitedLog(logger: logger, interval: .seconds(5))
     }
 
     /// The bound worker endpoint (with the real port when the configuration asked for port 0).
@@ -180,7 +184,7 @@ public final class Coordinator {
             logger.warning("reply over the frame limit replaced by an error", ["type": message.name, "bytes": oversizedBytes])
         }
         if !clientSocket.send([client] + frames) {
-            logger.warning("reply to client not delivered", ["type": message.name])
+            undeliveredReplies.report("reply to client not delivered", LogText("\(message.name) reply"), .warning)
         }
     }
 }

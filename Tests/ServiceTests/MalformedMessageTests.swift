@@ -54,6 +54,27 @@ import Wire
         #expect(coordinator.output.contains("malformed worker message rejected"))
     }
 
+    /// A client that floods the coordinator and leaves before reading gets no replies, and the
+    /// log says so in a few lines rather than one per reply.
+    @Test func undeliveredRepliesLoggedRateLimited() throws {
+        let deployment = try Deployment()
+        let coordinator = try deployment.startCoordinator()
+        let client = try Socket(.dealer)
+        try client.connect(deployment.clientEndpoint)
+        let garbage = [Data([protocolVersion, 22]), Data("{not json".utf8)]
+        for _ in 0..<2000 { client.send(garbage) }
+        client.setLinger(.seconds(5))
+        client.close()
+
+        try waitUntil("no reply went undelivered: \(coordinator.output)", timeout: .seconds(30)) {
+            coordinator.output.contains("reply to client not delivered")
+        }
+        Thread.sleep(forTimeInterval: 1)
+        let lines = coordinator.output.split(separator: "\n").filter { $0.contains("reply to client not delivered") }
+        #expect(lines.count <= 2, "\(lines.count) lines")
+        #expect(coordinator.isRunning)
+    }
+
     @Test func workerSurvivesMalformedMessages() throws {
         let endpoint = "tcp://127.0.0.1:\(freePort())"
         let fakeCoordinator = try Socket(.router)
