@@ -33,7 +33,10 @@ enum HistoryCommand: Command {
         guard positionals.count == 1 else { throw UsageError("expected one patient ID") }
         guard !(json && csv) else { throw UsageError("choose one of --json and --csv") }
 
-        let reply = try client.request(.history(HistoryRequest(request: UUID().uuidString, patientKey: positionals[0], user: user)))
+        // DICOM pads a Patient ID with spaces that are not part of it, and studies are stored
+        // without them.
+        let patientKey = positionals[0].trimmingCharacters(in: .whitespaces)
+        let reply = try client.request(.history(HistoryRequest(request: UUID().uuidString, patientKey: patientKey, user: user)))
         guard case .historyReply(let history) = reply else { throw ClientError("unexpected reply \(reply.name) to HISTORY") }
         if json {
             let encoder = JSONEncoder()

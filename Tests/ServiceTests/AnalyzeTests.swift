@@ -57,7 +57,8 @@ import Wire
 
         // The history read names the study and is audited with its user.
         let patientKey = try #require(try deployment.value("SELECT patient_key FROM patients"))
-        let history = try ServiceProcess(["history", patientKey, "--user", "dr-test", "--json", "--coordinator", deployment.clientEndpoint],
+        // With the padding that DICOM allows around a Patient ID.
+        let history = try ServiceProcess(["history", " \(patientKey) ", "--user", "dr-test", "--json", "--coordinator", deployment.clientEndpoint],
                                          label: "history")
         #expect(history.wait(timeout: .seconds(60)) == 0, "\(history.output)")
         let reply = try #require(try JSONSerialization.jsonObject(with: Data(history.output.utf8)) as? [String: Any])

@@ -55,7 +55,7 @@ import Wire
     }
 
     /// A client that floods the coordinator and leaves before reading gets no replies, and the
-    /// log says so in a few lines rather than one per reply.
+    /// log reports them in a few lines rather than one per reply.
     @Test func undeliveredRepliesLoggedRateLimited() throws {
         let deployment = try Deployment()
         let coordinator = try deployment.startCoordinator()
