@@ -32,7 +32,13 @@ enum PhantomCommand: Command {
         let timepoints = try arguments.integer("timepoints", default: 1)
         let seed = try arguments.nonNegativeInteger("seed", default: 1)
         var options = PhantomOptions()
-        if let size = try arguments.option("size") { options.size = try triple(size, option: "size", VolumeSize.self) }
+        if let size = try arguments.option("size") {
+            options.size = try triple(size, option: "size", VolumeSize.self)
+            // Four phases of Float voxels, and the label maps, must fit in memory.
+            guard options.size.x * options.size.y * options.size.z <= 1 << 28 else {
+                throw UsageError("--size \(size) has more than \(1 << 28) voxels (for example 1024,1024,256); give a smaller size")
+            }
+        }
         if let spacing = try arguments.option("spacing") { options.spacing = try triple(spacing, option: "spacing", Vector3.self) }
         if let motion = try arguments.option("motion") {
             guard let value = Double(motion), value >= 0 else { throw UsageError("--motion expects millimetres, got '\(motion)'") }
@@ -74,9 +80,12 @@ enum PhantomCommand: Command {
         return 0
     }
 
-    private static func triple<T: SIMD>(_ text: String, option: String, _ type: T.Type) throws -> T where T.Scalar: LosslessStringConvertible {
+    private static func triple<T: SIMD>(_ text: String, option: String, _ type: T.Type) throws -> T
+    where T.Scalar: LosslessStringConvertible & Comparable & ExpressibleByIntegerLiteral {
         let parts = text.split(separator: ",").compactMap { T.Scalar(String($0)) }
-        guard parts.count == 3 else { throw UsageError("--\(option) expects three comma-separated numbers, got '\(text)'") }
+        guard parts.count == 3, parts.allSatisfy({ $0 > 0 }) else {
+            throw UsageError("--\(option) expects three comma-separated numbers above 0, got '\(text)'")
+        }
         var value = T()
         for index in 0..<3 { value[index] = parts[index] }
         return value

@@ -22,6 +22,9 @@ import TestSupport
         // A misspelt option is named as such, not reported as the required one missing.
         (["train", "--ouy", "/tmp/stdnet-unused", "--steps", "5"], "unexpected argument '--ouy'"),
         (["phantom", "--ouy", "/tmp/stdnet-unused"], "unexpected argument '--ouy'"),
+        (["phantom", "--out", "/tmp/stdnet-unused", "--size", "0,10,10"], "--size expects three comma-separated numbers above 0, got '0,10,10'"),
+        (["phantom", "--out", "/tmp/stdnet-unused", "--spacing", "-1,1,1"], "--spacing expects three comma-separated numbers above 0, got '-1,1,1'"),
+        (["phantom", "--out", "/tmp/stdnet-unused", "--size", "100000,100000,100000"], "--size 100000,100000,100000 has more than 268435456 voxels"),
         (["evaluate", "--modle", "Models/std-net"], "unexpected argument '--modle'"),
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--batch", "0"], "--batch expects a positive number of windows, got 0"),
         (["evaluate", "--model", ServiceProcess.packageRoot.appendingPathComponent("Models/std-net").path, "--lesion-grow-threshold", "0.99"],
