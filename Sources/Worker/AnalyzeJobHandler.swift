@@ -111,8 +111,10 @@ public struct AnalyzeJobHandler: JobHandler {
             : liverVoxels
         let liverMillilitres = Double(plausibleLiverVoxels) * spacing.x * spacing.y * spacing.z / 1000
         guard liverMillilitres >= Self.minimumLiverMillilitres else {
-            throw JobError(String(format: "analyze job %lld: the model found %.1f mL of liver, less than the %.0f mL a liver study shows; check that the series cover the liver",
-                                  context.order.job, liverMillilitres, Self.minimumLiverMillilitres), retryable: false)
+            // The phantom-trained model also fails this way on some studies that lack a phase.
+            let present = Phase.allCases.filter { volumes[$0] != nil }.map(\.rawValue).joined(separator: ", ")
+            throw JobError(String(format: "analyze job %lld: the model found %.1f mL of liver, less than the %.0f mL a liver study shows, in phases %@; check that the series cover the liver. If they do, the model failed on this study: it was trained on phantoms and misses the liver more often when a phase is missing",
+                                  context.order.job, liverMillilitres, Self.minimumLiverMillilitres, present), retryable: false)
         }
         let labels = Volume<UInt8>(geometry: grid, voxels: segmentation.labels)
         // Components come largest first; reports and key images are numbered in that order.

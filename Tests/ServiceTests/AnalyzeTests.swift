@@ -114,7 +114,7 @@ import Wire
         ], label: "submit")
         #expect(submit.wait(timeout: .seconds(300)) == 1, "\(submit.output)")
         #expect(submit.output.contains("analysis failed, attempt 1: analyze job"), "\(submit.output)")
-        #expect(submit.output.contains("mL of liver, less than the 100 mL a liver study shows"), "\(submit.output)")
+        #expect(submit.output.contains("mL of liver, less than the 100 mL a liver study shows, in phases NC, PV;"), "\(submit.output)")
         #expect(try deployment.value("SELECT state::text FROM jobs WHERE kind = 'analyze'") == "dead")
         #expect(try deployment.value("SELECT count(*) FROM lesions") == "0")
 
