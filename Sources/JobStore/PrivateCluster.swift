@@ -38,7 +38,13 @@ public struct PrivateCluster: Sendable {
                            "--locale=C", "--no-instructions"])
     }
 
+    /// The server's log file, in the data folder.
+    public var serverLog: URL { dataDirectory.appendingPathComponent("server.log") }
+
     /// Starts the server and waits until it accepts connections.
+    ///
+    /// - throws: ``JobStoreError/connectionFailed(_:)`` naming the server log, and saying so
+    ///   when the port is taken by another program.
     public func start() throws {
         let options = (["listen_addresses": "127.0.0.1", "port": String(port),
                         "unix_socket_directories": dataDirectory.path] as [String: String])
@@ -46,8 +52,18 @@ public struct PrivateCluster: Sendable {
             .sorted { $0.key < $1.key }
             .map { "-c \($0.key)=\($0.value)" }
             .joined(separator: " ")
-        try run("pg_ctl", ["-D", dataDirectory.path, "-o", options, "-l",
-                           dataDirectory.appendingPathComponent("server.log").path, "-w", "-t", "60", "start"])
+        // The reason for a failure is in what this start appends to the log.
+        let logStart = (try? FileManager.default.attributesOfItem(atPath: serverLog.path)[.size] as? Int) ?? 0
+        do {
+            try run("pg_ctl", ["-D", dataDirectory.path, "-o", options, "-l", serverLog.path, "-w", "-t", "60", "start"])
+        } catch {
+            let log = (try? Data(contentsOf: serverLog)).map { String(decoding: $0.dropFirst(logStart), as: UTF8.self) } ?? ""
+            if log.contains("Address already in use") {
+                throw JobStoreError.connectionFailed(
+                    "port \(port) on 127.0.0.1 is already in use, so PostgreSQL did not start; give another --port (or STDNET_DATABASE_PORT), or stop the program that listens there; server log: \(serverLog.path)")
+            }
+            throw JobStoreError.connectionFailed("\(error); server log: \(serverLog.path)")
+        }
     }
 
     /// Stops the server. `immediate` aborts it as a crash would; `fast` shuts it down cleanly.

@@ -34,8 +34,21 @@ enum DatabaseCommand: Command {
 
         switch action {
         case "start":
+            let isNew = !cluster.isInitialised
             try cluster.initialise()
-            if !cluster.isRunning { try cluster.start() }
+            if !cluster.isRunning {
+                do {
+                    try cluster.start()
+                } catch where isNew {
+                    // A cluster that never ran is removed, so that the next start creates it
+                    // again. Its server log is kept under a name that the message gives.
+                    let keptLog = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-database-start-\(UUID().uuidString).log")
+                    try? FileManager.default.moveItem(at: cluster.serverLog, to: keptLog)
+                    try? FileManager.default.removeItem(at: dataDirectory)
+                    throw ClientError("\(error)".replacingOccurrences(of: cluster.serverLog.path, with: keptLog.path)
+                                      + " (the new cluster in \(dataDirectory.path) was removed)")
+                }
+            }
             let connection = try Connection(conninfo: cluster.url())
             let exists = try connection.execute("SELECT 1 FROM pg_database WHERE datname = 'stdnet'").rows.isEmpty == false
             if !exists { try connection.execute("CREATE DATABASE stdnet") }

@@ -21,4 +21,36 @@ import TestSupport
         #expect(start.wait(timeout: .seconds(30)) == 1)
         #expect(start.output.contains("--data \(file.path) is a file; give a folder for the cluster"), "\(start.output)")
     }
+
+    /// A port that another program listens on is named as taken, with the server log, and the
+    /// cluster folder this start created is removed again.
+    @Test func startOnTakenPortRemovesNewCluster() throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
+        }
+        try #require(bound && listen(listener, 1) == 0)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-taken-port-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let folder = parent.appendingPathComponent("postgres")
+        let start = try ServiceProcess(["database", "start", "--data", folder.path, "--port", String(port)], label: "database-start")
+        #expect(start.wait(timeout: .seconds(120)) == 1, "\(start.output)")
+        #expect(start.output.contains("port \(port) on 127.0.0.1 is already in use"), "\(start.output)")
+        #expect(!FileManager.default.fileExists(atPath: folder.path), "\(start.output)")
+
+        // The message names a server log that is still there to read.
+        let logPath = start.output.firstMatch(of: /server log: (\S+\.log)/).map { String($0.1) }
+        let log = try #require(logPath, "\(start.output)")
+        #expect(try String(contentsOfFile: log, encoding: .utf8).contains("Address already in use"))
+        try? FileManager.default.removeItem(atPath: log)
+    }
 }
