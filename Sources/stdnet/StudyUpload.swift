@@ -57,7 +57,16 @@ struct StudyUpload {
                 throw ClientError("the \(phase.rawValue) volume \(path) was not found")
             }
             do {
-                volume = try NIfTIImage(contentsOf: path).volume()
+                let image = try NIfTIImage(contentsOf: path)
+                volume = try image.volume()
+                // nibabel's fallback grid, which the reader follows, places the volume nowhere in
+                // particular and reads a voxel size of 0 as 1 mm.
+                if image.header.sformCode <= 0 && image.header.qformCode <= 0 {
+                    let zeroSizes = (1...3).filter { image.header.pixdim[$0] == 0 }
+                    print("warning: the \(phase.rawValue) volume \(path) has neither an sform nor a qform, so its grid is centred on the origin"
+                          + (zeroSizes.isEmpty ? "" : " and its voxel size \(zeroSizes.map { "pixdim[\($0)]" }.joined(separator: ", ")) of 0 is taken as 1 mm")
+                          + "; check that the volumes' geometry is what the study had")
+                }
             } catch {
                 throw ClientError("cannot read the \(phase.rawValue) volume \(path): \(error)")
             }

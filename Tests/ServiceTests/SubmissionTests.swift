@@ -313,6 +313,18 @@ import Wire
         let missing = try submit([], to: deployment, extra: ["--nifti", "NC=\(folder.path)/NC.nii,PV=\(folder.path)/none.nii", "--patient", "MR-0001"])
         #expect(missing.status == 1)
         #expect(missing.output.contains("the PV volume \(folder.path)/none.nii was not found"), "\(missing.output)")
+
+        // A NIfTI-1 file without sform and qform codes and with pixdim[1] = 0 (header bytes 252,
+        // 254 and 80), whose grid the reader guesses as nibabel does.
+        var bytes = try Data(contentsOf: folder.appendingPathComponent("NC.nii"))
+        bytes.replaceSubrange(252..<256, with: [0, 0, 0, 0])
+        bytes.replaceSubrange(80..<84, with: [0, 0, 0, 0])
+        try bytes.write(to: folder.appendingPathComponent("NC-no-affine.nii"))
+        let guessed = try submit([], to: deployment, extra: [
+            "--nifti", "NC=\(folder.path)/NC-no-affine.nii,PV=\(folder.path)/PV.nii", "--patient", "MR-0002", "--modality", "MR",
+        ])
+        #expect(guessed.output.contains("warning: the NC volume \(folder.path)/NC-no-affine.nii has neither an sform nor a qform, so its grid is centred on the origin and its voxel size pixdim[1] of 0 is taken as 1 mm"),
+                "\(guessed.output)")
     }
 
     @Test func unreachableCoordinatorNamed() throws {
