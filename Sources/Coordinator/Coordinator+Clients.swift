@@ -41,6 +41,8 @@ extension Coordinator {
                 }
             case .cancel(let request):
                 reply(.cancelReply(try cancel(request)), to: client)
+            case .retry(let request):
+                reply(.retryReply(try retry(request)), to: client)
             case .submitStudy(let submission):
                 submitStudy(submission, attachments: attachments, from: client)
             case .uploadPart(let part):
@@ -132,12 +134,20 @@ extension Coordinator {
         return CancelReply(request: request.request, job: request.job, cancelled: cancelled)
     }
 
+    private func retry(_ request: RetryRequest) throws -> RetryReply {
+        let retried = try queue.retry(job: request.job)
+        if retried { workMayBeQueued = true }
+        logger.info("job retry requested", ["job": request.job, "retried": retried])
+        return RetryReply(request: request.request, job: request.job, retried: retried)
+    }
+
     /// Returns the request ID that a client request, or the reply to one, carries.
     func requestID(of message: Message) -> String? {
         switch message {
         case .submitNoop(let body): body.request
         case .status(let body): body.request
         case .cancel(let body): body.request
+        case .retry(let body): body.request
         case .submitStudy(let body): body.request
         case .history(let body): body.request
         case .export(let body): body.request
@@ -145,6 +155,7 @@ extension Coordinator {
         case .submitted(let body): body.request
         case .statusReply(let body): body.request
         case .cancelReply(let body): body.request
+        case .retryReply(let body): body.request
         case .studySubmitted(let body): body.request
         case .historyReply(let body): body.request
         case .exportReply(let body): body.request

@@ -59,7 +59,8 @@ public struct JobRow: Sendable, Equatable {
     /// Number of the current or last attempt: 0 until the first claim, then incremented by every
     /// claim. Completions, failures and heartbeats must name it (fencing).
     public let attempt: Int
-    /// Attempts allowed before a failing job becomes `dead`; set on enqueue.
+    /// Attempts allowed before a failing job becomes `dead`; set on enqueue and raised by
+    /// ``JobQueue/retry(job:reason:)``.
     public let maxAttempts: Int
     /// The job is not claimed before this time. Set to the enqueue time, then pushed into the
     /// future by each retryable failure with exponential backoff and jitter.

@@ -133,6 +133,17 @@ public final class JobQueue {
         return !result.rows.isEmpty
     }
 
+    /// Queues a `dead` or `cancelled` job again, with as many more attempts as it had. Its
+    /// attempts keep their numbers, so a late result of an earlier attempt is still rejected.
+    ///
+    /// - returns: false when the job is not dead or cancelled (queued, running or succeeded).
+    /// - throws: ``JobStoreError/jobNotFound(_:)`` for an unknown job.
+    public func retry(job: Int64, reason: String = "retried on request") throws -> Bool {
+        let result = try connection.execute(Statements.retry, [job, reason])
+        if result.rows.isEmpty, try self.job(job) == nil { throw JobStoreError.jobNotFound(job) }
+        return !result.rows.isEmpty
+    }
+
     // MARK: Sweeper
 
     /// Ends every running attempt whose lease has expired: the job is queued again at once, or

@@ -136,6 +136,23 @@ enum Statements {
         SELECT id FROM cancelled
         """)
 
+    /// Queues a dead or cancelled job again with as many attempts as it had, numbered on from its
+    /// last, so that results of its earlier attempts stay fenced out.
+    static let retry = PreparedStatement(name: "stdnet_retry", sql: """
+        WITH target AS (
+            SELECT id, state, attempt FROM jobs WHERE id = $1 AND state IN ('dead', 'cancelled') FOR UPDATE
+        ), retried AS (
+            UPDATE jobs SET state = 'queued', max_attempts = jobs.attempt + jobs.max_attempts, run_after = now(),
+                lease_owner = NULL, lease_expires_at = NULL, finalized_at = NULL
+            FROM target WHERE jobs.id = target.id
+            RETURNING jobs.id, jobs.kind
+        ), logged AS (
+            INSERT INTO job_events (job_id, from_state, to_state, attempt, lease_owner, detail)
+            SELECT id, state, 'queued', attempt, NULL, $2 FROM target
+        )
+        SELECT id, pg_notify('\(JobQueue.notificationChannel)', kind) FROM retried
+        """)
+
     static let requeueExpired = PreparedStatement(name: "stdnet_requeue_expired", sql: """
         WITH expired AS (
             SELECT id, lease_owner FROM jobs

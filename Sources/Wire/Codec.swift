@@ -49,6 +49,8 @@ public enum Message: Sendable, Equatable {
     case exportReply(ExportReply)
     case uploadPart(UploadPart)
     case uploadAcknowledgement(UploadAcknowledgement)
+    case retry(RetryRequest)
+    case retryReply(RetryReply)
 
     /// The type code in frame 0.
     public var typeCode: UInt8 {
@@ -77,6 +79,8 @@ public enum Message: Sendable, Equatable {
         case .exportReply: 32
         case .uploadPart: 33
         case .uploadAcknowledgement: 34
+        case .retry: 35
+        case .retryReply: 36
         }
     }
 
@@ -107,6 +111,8 @@ public enum Message: Sendable, Equatable {
         case .exportReply: "EXPORT_REPLY"
         case .uploadPart: "UPLOAD_PART"
         case .uploadAcknowledgement: "UPLOAD_ACK"
+        case .retry: "RETRY"
+        case .retryReply: "RETRY_REPLY"
         }
     }
 }
@@ -159,6 +165,8 @@ public struct Envelope: Sendable, Equatable {
         case .exportReply(let body): header = Self.encodeHeader(body, manifest)
         case .uploadPart(let body): header = Self.encodeHeader(body, manifest)
         case .uploadAcknowledgement(let body): header = Self.encodeHeader(body, manifest)
+        case .retry(let body): header = Self.encodeHeader(body, manifest)
+        case .retryReply(let body): header = Self.encodeHeader(body, manifest)
         }
         var frames = [Data([protocolVersion, message.typeCode]), header]
         for attachment in attachments {
@@ -238,6 +246,8 @@ public struct Envelope: Sendable, Equatable {
         case 32: return .exportReply(try decodeJSON(HeaderFrame<ExportReply>.self, frame, type: type).header)
         case 33: return .uploadPart(try decodeJSON(HeaderFrame<UploadPart>.self, frame, type: type).header)
         case 34: return .uploadAcknowledgement(try decodeJSON(HeaderFrame<UploadAcknowledgement>.self, frame, type: type).header)
+        case 35: return .retry(try decodeJSON(HeaderFrame<RetryRequest>.self, frame, type: type).header)
+        case 36: return .retryReply(try decodeJSON(HeaderFrame<RetryReply>.self, frame, type: type).header)
         default: throw DecodingError(description: "unknown message type \(type) in frame 0")
         }
     }

@@ -570,6 +570,31 @@ public struct CancelReply: Codable, Sendable, Equatable {
     }
 }
 
+/// Client -> coordinator: queue a dead or cancelled job again.
+public struct RetryRequest: Codable, Sendable, Equatable {
+    public let request: String
+    public let job: Int64
+
+    public init(request: String, job: Int64) {
+        self.request = request
+        self.job = job
+    }
+}
+
+/// Coordinator -> client: whether the job was queued again (false when it was not dead or
+/// cancelled).
+public struct RetryReply: Codable, Sendable, Equatable {
+    public let request: String
+    public let job: Int64
+    public let retried: Bool
+
+    public init(request: String, job: Int64, retried: Bool) {
+        self.request = request
+        self.job = job
+        self.retried = retried
+    }
+}
+
 /// Coordinator -> client: a request could not be handled.
 public struct ErrorReply: Codable, Sendable, Equatable {
     /// The ID of the failed request, when the request could be read that far.

@@ -50,6 +50,8 @@ private func requestID(of message: Message) -> String? {
     case .statusReply(let body): body.request
     case .cancel(let body): body.request
     case .cancelReply(let body): body.request
+    case .retry(let body): body.request
+    case .retryReply(let body): body.request
     case .submitStudy(let body): body.request
     case .studySubmitted(let body): body.request
     case .history(let body): body.request

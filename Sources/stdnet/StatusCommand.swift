@@ -1,4 +1,5 @@
-// `stdnet status` and `stdnet cancel`: read and change job state through the coordinator.
+// `stdnet status`, `stdnet cancel` and `stdnet retry`: read and change job state through the
+// coordinator.
 import Foundation
 import Wire
 
@@ -81,5 +82,29 @@ enum CancelCommand: Command {
         guard case .cancelReply(let result) = reply else { throw ClientError("unexpected reply \(reply.name) to CANCEL") }
         print(result.cancelled ? "job \(id) cancelled" : "job \(id) had already ended; nothing to cancel")
         return 0
+    }
+}
+
+enum RetryCommand: Command {
+    static let name = "retry"
+    static let summary = "queue a dead or cancelled job again"
+    static let usage = """
+        usage: stdnet retry JOB [OPTIONS]
+
+        Queues the job again with as many attempts as it had at first, for example an analysis
+        that was cancelled, or that died of a problem that has been fixed since. Its earlier
+        attempts and their errors stay in its history.
+
+        \(clientUsage)
+        """
+
+    static func run(_ arguments: inout Arguments) throws -> Int32 {
+        let client = try parseClient(&arguments)
+        let positionals = try arguments.positionals()
+        guard positionals.count == 1, let id = Int64(positionals[0]) else { throw UsageError("expected one job ID") }
+        let reply = try client.request(.retry(RetryRequest(request: UUID().uuidString, job: id)))
+        guard case .retryReply(let result) = reply else { throw ClientError("unexpected reply \(reply.name) to RETRY") }
+        print(result.retried ? "job \(id) queued again" : "job \(id) is not dead or cancelled; nothing to retry")
+        return result.retried ? 0 : 1
     }
 }

@@ -10,6 +10,7 @@ let commands: [any Command.Type] = [
     SubmitCommand.self,
     StatusCommand.self,
     CancelCommand.self,
+    RetryCommand.self,
     HistoryCommand.self,
     ExportCommand.self,
     ConvertCommand.self,

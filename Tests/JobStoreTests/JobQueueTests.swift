@@ -194,6 +194,52 @@ import TestSupport
         #expect(throws: JobStoreError.jobNotFound(999_999)) { try queue.cancel(job: 999_999) }
     }
 
+    @Test func retryQueuesDeadAndCancelledJobsAgain() throws {
+        let url = try TestDatabase.makeMigratedDatabase()
+        let listener = try Connection(conninfo: url)
+        try listener.listen(JobQueue.notificationChannel)
+        let queue = JobQueue(connection: try Connection(conninfo: url))
+        let failing = try queue.enqueue(NewJob(kind: "analyze", maxAttempts: 2)).id
+        let cancelled = try queue.enqueue(NewJob(kind: "noop", priority: 200)).id
+        #expect(try listener.waitForNotification(timeout: .seconds(5)) != nil)
+        while try listener.waitForNotification(timeout: .milliseconds(100)) != nil {}
+
+        // Two attempts fail and the job is dead; the other job is cancelled while queued.
+        var lastAttempt = 0
+        for _ in 1...2 {
+            let attempt = try #require(try queue.claim(owner: "worker", lease: .seconds(60), kinds: ["analyze"]).first)
+            lastAttempt = attempt.attempt
+            _ = try queue.fail(job: failing, attempt: attempt.attempt, owner: "worker", error: "model missing", retryable: true)
+            try queue.connection.execute("UPDATE jobs SET run_after = now() WHERE id = $1", [failing])
+        }
+        #expect(try queue.job(failing)?.state == .dead)
+        #expect(try queue.cancel(job: cancelled))
+
+        #expect(try queue.retry(job: failing))
+        #expect(try queue.retry(job: cancelled))
+        let retried = try #require(try queue.job(failing))
+        #expect(retried.state == .queued)
+        #expect(retried.attempt == 2)
+        #expect(retried.maxAttempts == 4)
+        #expect(try queue.job(cancelled)?.state == .queued)
+        #expect(try listener.waitForNotification(timeout: .seconds(5))?.payload == "analyze")
+
+        // The next attempt is number 3, so a late result of attempt 2 is still fenced out.
+        let third = try #require(try queue.claim(owner: "worker", lease: .seconds(60), kinds: ["analyze"]).first)
+        #expect(third.attempt == 3)
+        #expect(throws: JobStoreError.self) { try queue.complete(job: failing, attempt: lastAttempt, owner: "worker") }
+        try queue.complete(job: failing, attempt: third.attempt, owner: "worker")
+
+        // Only dead and cancelled jobs are retried.
+        #expect(try queue.retry(job: failing) == false)
+        #expect(try queue.retry(job: cancelled) == false)
+        #expect(throws: JobStoreError.jobNotFound(999_999)) { try queue.retry(job: 999_999) }
+        let path = try queue.connection.execute("""
+            SELECT string_agg(coalesce(from_state::text, '-') || '>' || to_state, ' ' ORDER BY id) FROM job_events WHERE job_id = $1
+            """, [failing]).scalar
+        #expect(path == "->queued queued>running running>queued queued>running running>dead dead>queued queued>running running>succeeded")
+    }
+
     @Test func claimOrderIsPriorityThenAge() throws {
         let queue = JobQueue(connection: try Connection(conninfo: try TestDatabase.makeMigratedDatabase()))
         let low = try queue.enqueue(NewJob(kind: "noop", priority: 200)).id

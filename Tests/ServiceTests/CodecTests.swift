@@ -70,6 +70,8 @@ import Wire
             ])),
             .cancel(CancelRequest(request: "r", job: 1)),
             .cancelReply(CancelReply(request: "r", job: 1, cancelled: true)),
+            .retry(RetryRequest(request: "r", job: 1)),
+            .retryReply(RetryReply(request: "r", job: 1, retried: false)),
             .history(HistoryRequest(request: "r", patientKey: "P", user: "u")),
             .historyReply(HistoryReply(request: "r", studies: [StudyHistoryEntry(
                 study: 1, studyDate: "2026-01-05", analysis: "succeeded",

@@ -87,7 +87,7 @@ import Wire
         #expect(workerNumber >= 6, "each of the 5 attempts should have killed a worker")
     }
 
-    @Test func cancelledRunningJobLoggedOnce() throws {
+    @Test func cancelledRunningJobLoggedOnceAndRetried() throws {
         // The handler does not look at ABANDON for 2 s, so ten heartbeats pass before it stops.
         let deployment = try Deployment(lease: "3", heartbeat: "0.2")
         let coordinator = try deployment.startCoordinator()
@@ -106,6 +106,17 @@ import Wire
         #expect(try deployment.value("SELECT state::text FROM jobs WHERE id = $1", [id]) == "cancelled")
         #expect(worker.output.components(separatedBy: "attempt abandoned").count - 1 == 1, "\(worker.output)")
         #expect(!coordinator.output.contains("lease lost"), "\(coordinator.output)")
+
+        // `stdnet retry` queues the cancelled job again, and the worker runs it to the end.
+        let retry = try ServiceProcess(["retry", String(id), "--coordinator", deployment.clientEndpoint], label: "retry")
+        #expect(retry.wait(timeout: .seconds(30)) == 0, "\(retry.output)")
+        #expect(retry.output.contains("job \(id) queued again"), "\(retry.output)")
+        try waitUntil("the retried job did not succeed") {
+            try deployment.value("SELECT state::text || ' ' || attempt FROM jobs WHERE id = $1", [id]) == "succeeded 2"
+        }
+        let again = try ServiceProcess(["retry", String(id), "--coordinator", deployment.clientEndpoint], label: "retry-again")
+        #expect(again.wait(timeout: .seconds(30)) == 1, "\(again.output)")
+        #expect(again.output.contains("job \(id) is not dead or cancelled; nothing to retry"), "\(again.output)")
     }
 
     @Test func heartbeatsKeepLongJobLease() throws {
