@@ -21,6 +21,8 @@ struct StudyUpload {
     let studyDate: String?
     let modality: String
     let series: [Series]
+    /// Phases whose DICOM series failed to read, so that the study lacks them.
+    let unreadablePhases: [Phase]
 
     init(_ study: CollectedStudy) {
         studyInstanceUID = study.studyInstanceUID
@@ -31,6 +33,7 @@ struct StudyUpload {
             Series(seriesInstanceUID: $0.attributes.seriesInstanceUID, phase: $0.phase, description: $0.attributes.seriesDescription,
                    evidence: $0.evidence, volume: $0.volume)
         }
+        unreadablePhases = study.unreadableSeries.map(\.phase)
     }
 
     /// Reads one NIfTI volume per phase. NIfTI files carry no study identity, so the patient and
@@ -86,6 +89,7 @@ struct StudyUpload {
         self.studyDate = studyDate
         self.modality = modality.uppercased()
         self.series = series
+        unreadablePhases = []
     }
 
     /// Builds a UID under the 2.25 root from the first 128 bits of a hex digest.

@@ -31,6 +31,9 @@ enum SubmitCommand: Command {
                               tracking have ended; exit status 1 if either did not succeed
           --wait-timeout S    give up waiting after S seconds (default 3600; exit status 1)
           --part-size MB      upload volumes in parts of this many MiB, each acknowledged (default 8)
+          --skip-unreadable-series
+                              submit a study whose series of an identified phase failed to read,
+                              without that phase; a stored study cannot get the phase later
           --noop COUNT        enqueue COUNT no-op jobs, which do nothing but report success
           --sleep-ms MS       each no-op job waits MS milliseconds before it succeeds (default 0)
         \(clientUsage)
@@ -46,6 +49,7 @@ enum SubmitCommand: Command {
         let studyDate = try arguments.option("study-date")
         let modality = try arguments.option("modality") ?? "CT"
         let wait = try arguments.flag("wait")
+        let skipUnreadable = try arguments.flag("skip-unreadable-series")
         let waitTimeout = try arguments.seconds("wait-timeout", default: .seconds(3600))
         let partSize = try arguments.mebibytes("part-size", default: VolumeUpload.defaultPartSize)
         let client = try parseClient(&arguments, defaultTimeout: .seconds(300))
@@ -75,6 +79,13 @@ enum SubmitCommand: Command {
             guard !study.series.isEmpty else {
                 failures += 1
                 print("study \(study.studyInstanceUID) not submitted: none of its series could be read (see the skipped series above)")
+                continue
+            }
+            // A study is stored once, so a phase left out now is missing for good.
+            guard study.unreadablePhases.isEmpty || skipUnreadable else {
+                failures += 1
+                let phases = study.unreadablePhases.map(\.rawValue).joined(separator: ", ")
+                print("study \(study.studyInstanceUID) not submitted: its \(phases) series could not be read (see the skipped series above), and a stored study cannot get a phase later. Repair or remove the damaged files and submit again, or give --skip-unreadable-series to submit it without that phase.")
                 continue
             }
             do {

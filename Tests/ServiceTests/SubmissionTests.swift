@@ -197,7 +197,8 @@ import Wire
         #expect(notFolder.status == 1)
         #expect(notFolder.output.contains("\(file): this is a file, not a folder"), "\(notFolder.output)")
 
-        // A corrupt file among good ones: the damaged series is reported, the others are stored.
+        // A corrupt file among good ones: the damaged series is reported, and the study is not
+        // submitted, because a stored study could not get the phase later.
         let damaged = scratch.appendingPathComponent("damaged")
         try FileManager.default.copyItem(at: Self.study(patient: 2).appendingPathComponent("dicom"), to: damaged)
         let victim = damaged.appendingPathComponent("AP/CT00005.dcm")
@@ -205,7 +206,13 @@ import Wire
         try bytes.prefix(bytes.count / 3).write(to: victim)
         // And a slice missing from the middle of PV, which the assembler resamples over.
         try FileManager.default.removeItem(at: damaged.appendingPathComponent("PV/CT00008.dcm"))
-        let partial = try submit([damaged.path], to: deployment)
+        let refused = try submit([damaged.path], to: deployment)
+        #expect(refused.status == 1)
+        #expect(refused.output.contains("not submitted: its AP series could not be read"), "\(refused.output)")
+        #expect(try deployment.value("SELECT count(*) FROM studies") == "0")
+        // Asked to, it submits the other phases.
+        let partial = try submit([damaged.path], to: deployment, extra: ["--skip-unreadable-series"])
+        #expect(partial.status == 0, "\(partial.output)")
         #expect(partial.output.contains("skipped series"), "\(partial.output)")
         #expect(partial.output.contains("(PV): 1 slice(s) missing"), "\(partial.output)")
         #expect(partial.output.contains("\(victim.path): offset"), "\(partial.output)")

@@ -11,6 +11,9 @@ public struct CollectedStudy: Sendable {
     public let studyDate: String?
     public let modality: String
     public var series: [CollectedSeries]
+    /// Series of the study with an identified phase whose files could not be read into a
+    /// volume, with the reason: a study submitted without them cannot get them back later.
+    public var unreadableSeries: [(seriesInstanceUID: String, phase: Phase, reason: String)] = []
 }
 
 /// One phase of a collected study.
@@ -117,6 +120,7 @@ public enum StudyCollector {
                                                        volume: assembled.volume, warnings: assembled.warnings))
                 } catch {
                     collection.skippedSeries.append((uid, "\(error)"))
+                    study.unreadableSeries.append((uid, phase, "\(error)"))
                 }
             }
             collection.studies.append(study)
