@@ -230,8 +230,8 @@ public final class Connection {
             }
             let message = errorMessage()
             guard clock.now + delay < deadline else {
-                throw JobStoreError.connectionFailed(
-                    "could not connect to PostgreSQL at \(redactedConninfo(configuration.conninfo)): \(message)")
+                let redacted = RedactedConninfo(configuration.conninfo)
+                throw JobStoreError.connectionFailed("could not connect to PostgreSQL at \(redacted.text): \(redacted.scrub(message))")
             }
             Thread.sleep(forTimeInterval: delay.seconds)
             delay = min(delay * 2, .seconds(1))
@@ -296,21 +296,65 @@ private func quotedIdentifier(_ name: String) -> String {
     "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }
 
-/// Replaces every password in a connection string with *** so it can appear in messages.
+/// A connection string with every password replaced by ***, so that it can appear in messages.
 ///
 /// Follows libpq's two forms. A URI (postgresql:// or postgres://) carries the password in
-/// `user:password@` and in a `password=` query parameter. In a key=value string the value
-/// may be single-quoted, and a backslash escapes the next character, quoted or not.
-func redactedConninfo(_ conninfo: String) -> String {
-    if conninfo.hasPrefix("postgresql://") || conninfo.hasPrefix("postgres://") {
-        // libpq ends the user information at the first '@' or '/', and the user name at the first ':'.
-        return conninfo
-            .replacingOccurrences(of: #"^(postgres(?:ql)?://[^:@/]*):[^@/]*@"#, with: "$1:***@", options: .regularExpression)
-            .replacingOccurrences(of: #"([?&])password=[^&]*"#, with: "$1password=***", options: .regularExpression)
+/// `user:password@` and in `password=` or `sslpassword=` query parameters. In a key=value
+/// string the value may be single-quoted, and a backslash escapes the next character, quoted or
+/// not. libpq's own error messages can quote part of a malformed value, for example a URI
+/// password with an unescaped '/', so ``scrub(_:)`` masks the passwords' pieces in them too.
+struct RedactedConninfo {
+    let text: String
+    /// The passwords as they appear in the connection string.
+    private let secrets: [String]
+
+    init(_ conninfo: String) {
+        var secrets: [String] = []
+        var text = conninfo
+        if conninfo.hasPrefix("postgresql://") || conninfo.hasPrefix("postgres://"), let scheme = conninfo.range(of: "://") {
+            // The user information ends at the last '@' before the query: a password may
+            // contain '/' or '@' that its writer did not percent-encode.
+            let query = conninfo.firstIndex(of: "?") ?? conninfo.endIndex
+            if let at = conninfo[scheme.upperBound..<query].lastIndex(of: "@"),
+               let colon = conninfo[scheme.upperBound..<at].firstIndex(of: ":") {
+                secrets.append(String(conninfo[conninfo.index(after: colon)..<at]))
+                text = String(conninfo[..<conninfo.index(after: colon)]) + "***" + String(conninfo[at...])
+            }
+            (text, secrets) = Self.mask(#"([?&](?:ssl)?password=)([^&]*)"#, in: text, secrets: secrets)
+        } else {
+            // An unterminated quote is masked to the end of the string.
+            let value = #"('(?:[^'\\]|\\.)*'?|(?:[^\s'\\]|\\.)(?:[^\s\\]|\\.)*)"#
+            (text, secrets) = Self.mask(#"(\b(?:ssl)?password\s*=\s*)"# + value, in: text, secrets: secrets)
+            text = text.replacingOccurrences(of: #"\b((?:ssl)?password)\s*=\s*\*\*\*"#, with: "$1=***", options: .regularExpression)
+        }
+        self.text = text
+        self.secrets = secrets.filter { !$0.isEmpty }
     }
-    // An unterminated quote is masked to the end of the string.
-    let value = #"(?:'(?:[^'\\]|\\.)*'?|(?:[^\s'\\]|\\.)(?:[^\s\\]|\\.)*)"#
-    return conninfo.replacingOccurrences(of: #"\bpassword\s*=\s*"# + value, with: "password=***", options: .regularExpression)
+
+    /// Replaces every match's second group with *** and collects what it replaced.
+    private static func mask(_ pattern: String, in text: String, secrets: [String]) -> (String, [String]) {
+        let expression = try! NSRegularExpression(pattern: pattern)
+        var secrets = secrets
+        var result = text
+        for match in expression.matches(in: text, range: NSRange(text.startIndex..., in: text)).reversed() {
+            guard let prefix = Range(match.range(at: 1), in: text), let value = Range(match.range(at: 2), in: text) else { continue }
+            secrets.append(String(text[value]))
+            result.replaceSubrange(prefix.lowerBound..<value.upperBound, with: text[prefix] + "***")
+        }
+        return (result, secrets)
+    }
+
+    /// Masks the passwords, and their pieces between URI delimiters, in a message from libpq.
+    func scrub(_ message: String) -> String {
+        var message = message
+        for secret in secrets {
+            let pieces = [secret] + secret.split(whereSeparator: { "/@:?&=' \\".contains($0) }).map(String.init)
+            for piece in pieces.sorted(by: { $0.count > $1.count }) where piece.count >= 2 {
+                message = message.replacingOccurrences(of: piece, with: "***")
+            }
+        }
+        return message
+    }
 }
 
 extension Duration {
