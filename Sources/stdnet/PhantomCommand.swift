@@ -34,7 +34,8 @@ enum PhantomCommand: Command {
         var options = PhantomOptions()
         if let size = try arguments.option("size") {
             options.size = try triple(size, option: "size", VolumeSize.self)
-            // Four phases of Float voxels, and the label maps, must fit in memory.
+            // Four phases of Float voxels, and the label maps, must fit in memory. Each value is
+            // below a million, so the product cannot overflow.
             guard options.size.x * options.size.y * options.size.z <= 1 << 28 else {
                 throw UsageError("--size \(size) has more than \(1 << 28) voxels (for example 1024,1024,256); give a smaller size")
             }
@@ -82,9 +83,11 @@ enum PhantomCommand: Command {
 
     private static func triple<T: SIMD>(_ text: String, option: String, _ type: T.Type) throws -> T
     where T.Scalar: LosslessStringConvertible & Comparable & ExpressibleByIntegerLiteral {
-        let parts = text.split(separator: ",").compactMap { T.Scalar(String($0)) }
-        guard parts.count == 3, parts.allSatisfy({ $0 > 0 }) else {
-            throw UsageError("--\(option) expects three comma-separated numbers above 0, got '\(text)'")
+        let items = text.split(separator: ",", omittingEmptySubsequences: false)
+        let parts = items.compactMap { T.Scalar(String($0)) }
+        // "inf" parses as a Double, and is not above every finite number.
+        guard items.count == 3, parts.count == 3, parts.allSatisfy({ $0 > 0 && $0 < 1_000_000 }) else {
+            throw UsageError("--\(option) expects three comma-separated numbers above 0 and below 1000000, got '\(text)'")
         }
         var value = T()
         for index in 0..<3 { value[index] = parts[index] }
