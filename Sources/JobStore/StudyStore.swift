@@ -183,6 +183,10 @@ public final class StudyStore {
 
     /// Checks the parts of a submission that need no database.
     static func validate(_ study: StudyRecord, volumes: [Data]) throws {
+        // First, because the messages below name the Study Instance UID.
+        guard !containsControlCharacter(study.studyInstanceUID) else {
+            throw SubmissionError("the Study Instance UID starting \(printablePrefix(study.studyInstanceUID)) contains a control character; DICOM UIDs are digits and dots")
+        }
         let trimmedKey = study.patientKey.trimmingCharacters(in: .whitespaces)
         guard !trimmedKey.isEmpty else {
             throw SubmissionError("the study \(study.studyInstanceUID) has no Patient ID")
@@ -193,14 +197,12 @@ public final class StudyStore {
         }
         // No message repeats the value: a Patient ID and a Study Date identify a patient.
         // libpq passes text parameters as C strings, which end at the first NUL, so "A\0B" would be stored as patient A.
-        guard !containsControlCharacter(study.patientKey), !study.patientKey.contains("\\") else {
-            throw SubmissionError("the Patient ID of study \(study.studyInstanceUID) contains a control character or a backslash, which DICOM does not allow in a Patient ID; correct the Patient ID (0010,0020) of its files, or the --patient given with --nifti")
+        // DICOM's LO allows ESC, which ISO 2022 character sets use, and no other control character.
+        guard !containsControlCharacter(study.patientKey.replacingOccurrences(of: "\u{1B}", with: "")), !study.patientKey.contains("\\") else {
+            throw SubmissionError("the Patient ID of study \(study.studyInstanceUID) contains a control character other than ESC, or a backslash, which DICOM does not allow in a Patient ID; correct the Patient ID (0010,0020) of its files, or the --patient given with --nifti")
         }
         guard study.patientKey.count <= 64 else {
             throw SubmissionError("the Patient ID of study \(study.studyInstanceUID) has \(study.patientKey.count) characters; DICOM allows at most 64")
-        }
-        guard !containsControlCharacter(study.studyInstanceUID) else {
-            throw SubmissionError("the Study Instance UID starting \(printablePrefix(study.studyInstanceUID)) contains a control character; DICOM UIDs are digits and dots")
         }
         guard study.studyInstanceUID.utf8.count <= 64 else {
             throw SubmissionError("the Study Instance UID starting \(study.studyInstanceUID.prefix(20)) has \(study.studyInstanceUID.utf8.count) characters; DICOM allows at most 64")

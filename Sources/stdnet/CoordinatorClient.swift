@@ -78,7 +78,7 @@ struct ClientError: Error, CustomStringConvertible {
 
 let clientUsage = """
       --coordinator URL   the coordinator's client endpoint (env STDNET_CLIENT_ENDPOINT; default \(Endpoints.client))
-      --timeout SECONDS   how long to wait for each reply (default 10; 300 for storing a study upload, of which at most 60 for each part)
+      --timeout SECONDS   how long to wait for each reply (default 10; submit: 300 for SUBMIT_STUDY, at most 60 for each UPLOAD_PART)
     """
 
 func parseClient(_ arguments: inout Arguments, defaultTimeout: Duration = .seconds(10)) throws -> CoordinatorClient {

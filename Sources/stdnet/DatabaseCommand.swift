@@ -11,8 +11,10 @@ enum DatabaseCommand: Command {
 
         Runs a PostgreSQL cluster of its own in DIR, listening on 127.0.0.1 only and trusting local
         connections; meant for a single machine, never for a shared network. 'start' creates the
-        cluster on first use, starts it and creates the database 'stdnet'. Server programs come from
-        the Debian postgresql package; as root they run as the 'postgres' user.
+        cluster on first use, starts it and creates the database 'stdnet'. A cluster that it has
+        just created but cannot start (for example on a port in use) is removed again, and its
+        server log is kept in the temporary folder, which the message names. Server programs come
+        from the Debian postgresql package; as root they run as the 'postgres' user.
 
           --data DIR    cluster folder (env STDNET_DATA; default ./.local/postgres)
           --port PORT   TCP port on 127.0.0.1 (env STDNET_DATABASE_PORT; default 54329)
@@ -35,18 +37,13 @@ enum DatabaseCommand: Command {
         switch action {
         case "start":
             let isNew = !cluster.isInitialised
+            let folderExisted = FileManager.default.fileExists(atPath: dataDirectory.path)
             try cluster.initialise()
             if !cluster.isRunning {
                 do {
                     try cluster.start()
                 } catch where isNew {
-                    // A cluster that never ran is removed, so that the next start creates it
-                    // again. Its server log is kept under a name that the message gives.
-                    let keptLog = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-database-start-\(UUID().uuidString).log")
-                    try? FileManager.default.moveItem(at: cluster.serverLog, to: keptLog)
-                    try? FileManager.default.removeItem(at: dataDirectory)
-                    throw ClientError("\(error)".replacingOccurrences(of: cluster.serverLog.path, with: keptLog.path)
-                                      + " (the new cluster in \(dataDirectory.path) was removed)")
+                    throw ClientError(removeUnstartedCluster(cluster, keepingFolder: folderExisted, after: error))
                 }
             }
             let connection = try Connection(conninfo: cluster.url())
@@ -71,5 +68,29 @@ enum DatabaseCommand: Command {
             throw UsageError("unknown action '\(action)'; expected start, stop or status")
         }
         return 0
+    }
+
+    /// Removes a cluster that this start created and could not start, so that the next start
+    /// creates it again, and returns the start's error with what was done. Its server log is kept
+    /// in the temporary folder, and a folder that existed before keeps everything but its
+    /// contents.
+    private static func removeUnstartedCluster(_ cluster: PrivateCluster, keepingFolder: Bool, after error: Error) -> String {
+        let folder = cluster.dataDirectory
+        let files = FileManager.default
+        // pg_ctl may have given up waiting while the server still starts.
+        try? cluster.stop(mode: "immediate")
+        guard !files.fileExists(atPath: folder.appendingPathComponent("postmaster.pid").path) else {
+            return "\(error) (a server may still run in the new cluster in \(folder.path), so it was kept)"
+        }
+        var message = "\(error)"
+        let keptLog = files.temporaryDirectory.appendingPathComponent("stdnet-database-start-\(UUID().uuidString).log")
+        if (try? files.moveItem(at: cluster.serverLog, to: keptLog)) != nil {
+            message = message.replacingOccurrences(of: cluster.serverLog.path, with: keptLog.path)
+        }
+        let targets = keepingFolder
+            ? ((try? files.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? [])
+            : [folder]
+        let removed = targets.allSatisfy { (try? files.removeItem(at: $0)) != nil }
+        return message + (removed ? " (the new cluster in \(folder.path) was removed)" : " (the new cluster in \(folder.path) could not be removed; remove it before the next start)")
     }
 }

@@ -2,6 +2,7 @@
 import Foundation
 import MemoryPolicy
 import NeuralEngine
+import Phantom
 import STDNet
 
 enum EvaluateCommand: Command {
@@ -88,6 +89,11 @@ enum EvaluateCommand: Command {
             }
             model = try STDNetModel(configuration: configuration, weights: model.weights)
         }
+        // The characterisation is scored by class index against the phantom's classes.
+        let phantomClasses = LesionClass.allCases.map(\.rawValue)
+        guard model.configuration.lesionClasses == phantomClasses else {
+            throw UsageError("the model's lesion classes \(model.configuration.lesionClasses) differ from the phantom's \(phantomClasses), in which evaluate scores the characterisation")
+        }
         let report = model.evaluate(seed: seed, patients: patients, motionMillimetres: motion, window: window) { print($0) }
         print("")
         print("| metric | value |")
@@ -170,9 +176,10 @@ private struct EvaluationFile: Encodable {
             classAccuracy: report.classification.accuracy, macroF1: report.classification.macroF1,
             hccAreaUnderCurve: report.hccAreaUnderCurve)
         studies = report.studies
+        // The true class indexes the phantom's classes; the probabilities follow the model's.
         characterisedLesions = report.lesions.map { lesion in
-            CharacterisedLesion(trueClass: lesionClasses[lesion.trueClass],
-                                probabilities: Dictionary(uniqueKeysWithValues: zip(lesionClasses, lesion.probabilities)))
+            CharacterisedLesion(trueClass: LesionClass.allCases[lesion.trueClass].rawValue,
+                                probabilities: Dictionary(zip(lesionClasses, lesion.probabilities)) { first, _ in first })
         }
     }
 }

@@ -22,7 +22,7 @@ enum PhantomCommand: Command {
           --motion MM            largest breathing shift between phases in mm (default 10)
           --drop-phase PHASES    comma-separated phases to leave out (NC, AP, PV, DP)
           --arterial-slice MM    slice spacing of the arterial phase, if different
-          --mri                  MRI-like signal instead of HU
+          --mri                  MRI-like signal instead of HU, written as MR Image Storage
           --months M             months between studies (default 3)
         """
 

@@ -15,46 +15,56 @@ enum VolumeUpload {
     /// for each acknowledgement (one round trip) adds little to the upload.
     static let defaultPartSize = 8 * 1024 * 1024
 
-    /// The maximum wait for the acknowledgement of one part. Staging a part takes the
-    /// coordinator milliseconds, so a longer silence means that it restarted, losing the parts
-    /// it kept in memory, or that it stopped.
+    /// The maximum wait for the acknowledgement of one part, sending included. Staging a part
+    /// takes the coordinator milliseconds, so a longer silence means that it restarted, losing
+    /// the parts it kept in memory, that it stopped, or that the link is slower than about
+    /// 1 Mbit/s for parts of 8 MiB.
     static let partTimeout: Duration = .seconds(60)
 
     /// Sends every volume in parts under a new upload ID with a progress bar, and returns the ID
     /// for SUBMIT_STUDY. Returns nil when the coordinator does not know UPLOAD_PART (a build
-    /// before uploads in parts); the caller then attaches the volumes to SUBMIT_STUDY. When a
-    /// part is not acknowledged but the coordinator replies to STATUS, the coordinator has lost the
-    /// upload, and it is sent once more from the start under a new ID.
+    /// before uploads in parts); the caller then attaches the volumes to SUBMIT_STUDY.
     ///
-    /// - throws: ``ClientError`` when the coordinator rejects a part, or does not acknowledge one
-    ///   twice or at all. The error states the megabytes acknowledged before it.
+    /// The upload is sent once more from the start, under a new ID, when the coordinator may
+    /// have lost it. Either a part got no acknowledgement but the coordinator then replies to
+    /// STATUS, or the coordinator rejects a part as of an unknown upload after it took earlier
+    /// parts.
+    ///
+    /// - throws: ``ClientError`` when the coordinator rejects a part, or the upload is lost
+    ///   twice. The error states the megabytes acknowledged before it.
     static func send(_ volumes: [SeriesVolume], partSize: Int, label: String, client: CoordinatorClient) throws -> String? {
         do {
             return try sendParts(volumes, partSize: partSize, label: label, client: client)
-        } catch let silence as PartNotAcknowledged {
-            do {
-                _ = try client.request(.status(StatusRequest(request: UUID().uuidString)), timeout: min(client.timeout, .seconds(10)))
-            } catch {
-                throw silence.error
+        } catch let lost as UploadLost {
+            if !lost.coordinatorReplied {
+                do {
+                    _ = try client.request(.status(StatusRequest(request: UUID().uuidString)), timeout: min(client.timeout, .seconds(10)))
+                } catch {
+                    throw lost.error
+                }
             }
-            print("the coordinator replies again but did not acknowledge the part, so it lost the upload (it restarts without its staged parts); sending the study again from the start")
+            let what = lost.coordinatorReplied ? "no longer knows the upload" : "replies again but did not acknowledge a part"
+            print("the coordinator \(what), so it may have lost the upload (a restarted coordinator has no staged parts); sending the study again from the start")
             do {
                 return try sendParts(volumes, partSize: partSize, label: label, client: client)
-            } catch let silence as PartNotAcknowledged {
-                throw silence.error
+            } catch let lost as UploadLost {
+                throw ClientError("\(lost.error); the upload was lost twice: if the link is slow, give a smaller --part-size", timedOut: !lost.coordinatorReplied)
             }
         }
     }
 
-    /// A part that got no acknowledgement within ``partTimeout``.
-    private struct PartNotAcknowledged: Error {
+    /// An upload that the coordinator may have lost.
+    private struct UploadLost: Error {
         let error: ClientError
+        /// True when the coordinator replied that it does not know the upload, false when a part
+        /// got no acknowledgement within ``partTimeout``.
+        let coordinatorReplied: Bool
     }
 
     /// Sends every volume in parts under a new upload ID with a progress bar.
     ///
-    /// - throws: ``PartNotAcknowledged`` when a part is not acknowledged in time, and
-    ///   ``ClientError`` when the coordinator rejects a part.
+    /// - throws: ``UploadLost`` when a part is not acknowledged in time or is rejected as of an
+    ///   unknown upload, and ``ClientError`` when it is rejected for another reason.
     private static func sendParts(_ volumes: [SeriesVolume], partSize: Int, label: String, client: CoordinatorClient) throws -> String? {
         let upload = UUID().uuidString
         let total = volumes.reduce(0) { $0 + $1.bytes.count }
@@ -80,7 +90,12 @@ enum VolumeUpload {
                 } catch {
                     bar.stop(at: sent)
                     let stopped = ClientError("upload stopped after \(String(format: "%.1f", Double(sent) / 1e6)) of \(String(format: "%.1f", Double(total) / 1e6)) MB: \(error)")
-                    if let error = error as? ClientError, error.timedOut { throw PartNotAcknowledged(error: stopped) }
+                    guard let error = error as? ClientError else { throw stopped }
+                    if error.timedOut { throw UploadLost(error: stopped, coordinatorReplied: false) }
+                    // The coordinator's messages for an upload it dropped (UploadStaging.swift).
+                    if sent > 0, error.description.contains("upload \(upload) is unknown") || error.description.contains("upload \(upload) expired") {
+                        throw UploadLost(error: stopped, coordinatorReplied: true)
+                    }
                     throw stopped
                 }
                 guard case .uploadAcknowledgement(let acknowledgement) = reply else {

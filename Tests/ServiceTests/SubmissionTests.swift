@@ -275,17 +275,19 @@ import Wire
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-restart-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        // 2 x 1 MiB in parts of 1 KiB: about two thousand round trips, so the upload is still
+        // 2 x 4 MiB in parts of 1 KiB: about eight thousand round trips, so the upload is still
         // running when the coordinator is killed.
-        let geometry = Geometry(size: VolumeSize(64, 64, 64), spacing: Vector3(3, 3, 5))
+        let geometry = Geometry(size: VolumeSize(64, 64, 256), spacing: Vector3(3, 3, 5))
         for (phase, value) in [("NC", Float(40)), ("PV", Float(120))] {
             try NIfTIWriter.write(Volume<Float>(geometry: geometry, repeating: value), to: folder.appendingPathComponent("\(phase).nii").path)
         }
 
-        // The part timeout is the smaller of --timeout and 60 s, so 3 s here.
+        // The part timeout is the smaller of --timeout and 60 s, so 5 s here. Depending on when
+        // the kill lands, the pending part gets no reply, or the restarted coordinator replies
+        // that it does not know the upload; both lead to one resend.
         let submission = try ServiceProcess([
             "submit", "--nifti", "NC=\(folder.path)/NC.nii,PV=\(folder.path)/PV.nii", "--patient", "RESTART-0001",
-            "--part-size", "0.001", "--coordinator", deployment.clientEndpoint, "--timeout", "3",
+            "--part-size", "0.001", "--coordinator", deployment.clientEndpoint, "--timeout", "5",
         ], label: "submit")
         try waitUntil("the upload did not start: \(first.output)", timeout: .seconds(30)) { first.output.contains("upload started") }
         first.signal(SIGKILL)
@@ -293,7 +295,7 @@ import Wire
         try deployment.startCoordinator(name: "restarted")
 
         #expect(submission.wait(timeout: .seconds(120)) == 0, "\(submission.output)")
-        #expect(submission.output.contains("did not acknowledge the part, so it lost the upload"), "\(submission.output)")
+        #expect(submission.output.contains("so it may have lost the upload"), "\(submission.output)")
         #expect(submission.output.contains("stored as study"), "\(submission.output)")
         #expect(try deployment.value("SELECT count(*) FROM series") == "2")
     }
