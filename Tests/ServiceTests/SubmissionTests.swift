@@ -20,6 +20,17 @@ import Wire
         phantomFolder.appendingPathComponent(String(format: "patient-%03d/timepoint-0", patient))
     }
 
+    /// Writes NC.nii and PV.nii of one value each, at 3 x 3 x 5 mm, into a new folder.
+    static func uniformPhases(size: VolumeSize, values: [Float]) throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-nifti-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let geometry = Geometry(size: size, spacing: Vector3(3, 3, 5))
+        for (phase, value) in zip(["NC", "PV"], values) {
+            try NIfTIWriter.write(Volume<Float>(geometry: geometry, repeating: value), to: folder.appendingPathComponent("\(phase).nii").path)
+        }
+        return folder
+    }
+
     func submit(_ paths: [String], to deployment: Deployment, extra: [String] = []) throws -> (status: Int32?, output: String) {
         let process = try ServiceProcess(["submit"] + paths + ["--coordinator", deployment.clientEndpoint, "--timeout", "60"] + extra, label: "submit")
         let status = process.wait(timeout: .seconds(120))
@@ -272,15 +283,10 @@ import Wire
     @Test func uploadSentAgainAfterCoordinatorRestart() throws {
         let deployment = try Deployment()
         let first = try deployment.startCoordinator()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-restart-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
         // 2 x 4 MiB in parts of 1 KiB: about eight thousand round trips, so the upload is still
         // running when the coordinator is killed.
-        let geometry = Geometry(size: VolumeSize(64, 64, 256), spacing: Vector3(3, 3, 5))
-        for (phase, value) in [("NC", Float(40)), ("PV", Float(120))] {
-            try NIfTIWriter.write(Volume<Float>(geometry: geometry, repeating: value), to: folder.appendingPathComponent("\(phase).nii").path)
-        }
+        let folder = try Self.uniformPhases(size: VolumeSize(64, 64, 256), values: [40, 120])
+        defer { try? FileManager.default.removeItem(at: folder) }
 
         // The part timeout is the smaller of --timeout and 60 s, so 5 s here. Depending on when
         // the kill lands, the pending part gets no reply, or the restarted coordinator replies
@@ -303,13 +309,8 @@ import Wire
     @Test func mrStudyGetsWarning() throws {
         let deployment = try Deployment()
         try deployment.startCoordinator()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-mr-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try Self.uniformPhases(size: VolumeSize(8, 8, 4), values: [300, 500])
         defer { try? FileManager.default.removeItem(at: folder) }
-        let geometry = Geometry(size: VolumeSize(8, 8, 4), spacing: Vector3(3, 3, 5))
-        for (phase, value) in [("NC", Float(300)), ("PV", Float(500))] {
-            try NIfTIWriter.write(Volume<Float>(geometry: geometry, repeating: value), to: folder.appendingPathComponent("\(phase).nii").path)
-        }
 
         let result = try submit([], to: deployment, extra: [
             "--nifti", "NC=\(folder.path)/NC.nii,PV=\(folder.path)/PV.nii", "--patient", "MR-0001", "--modality", "MR",

@@ -63,8 +63,14 @@ public enum TestDatabase {
 
 /// Returns a TCP port on 127.0.0.1 that was free a moment ago.
 public func freePort() -> Int {
+    let (socketDescriptor, port) = boundLoopbackSocket()
+    close(socketDescriptor)
+    return port
+}
+
+/// Returns a TCP socket bound to a free port on 127.0.0.1, and the port; the caller closes it.
+public func boundLoopbackSocket() -> (descriptor: Int32, port: Int) {
     let socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(socketDescriptor) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -76,7 +82,7 @@ public func freePort() -> Int {
     _ = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketDescriptor, $0, &length) }
     }
-    return Int(UInt16(bigEndian: address.sin_port))
+    return (socketDescriptor, Int(UInt16(bigEndian: address.sin_port)))
 }
 
 /// Runs `body` on `count` threads at once and waits for all of them; rethrows the first error.
