@@ -42,14 +42,18 @@ struct StudyUpload {
     /// stored study.
     ///
     /// The modality is accepted in any letter case and stored as CT or MR. It and the date are
-    /// checked before any volume is read, so that a mistake costs no upload.
-    init(nifti files: [Phase: String], patientID: String, studyDate: String?, modality: String) throws {
-        guard !patientID.isEmpty else { throw UsageError("NIfTI files carry no patient: give --patient ID") }
+    /// checked before any volume is read, so that a mistake costs no upload. Messages name the
+    /// study JSON file's fields when `descriptionFile` is given, else the options.
+    init(nifti files: [Phase: String], patientID: String, studyDate: String?, modality: String, descriptionFile: String? = nil) throws {
+        func source(_ option: String, _ field: String) -> String {
+            descriptionFile.map { "\($0): \(field)" } ?? option
+        }
+        guard !patientID.isEmpty else { throw UsageError("NIfTI files carry no patient: give \(source("--patient ID", "patient"))") }
         if let studyDate, !isCalendarDate(studyDate) {
-            throw UsageError("--study-date expects a calendar date as YYYY-MM-DD, got '\(studyDate)'")
+            throw UsageError("\(source("--study-date", "studyDate")) expects a calendar date as YYYY-MM-DD, got '\(studyDate)'")
         }
         guard ["CT", "MR"].contains(modality.uppercased()) else {
-            throw UsageError("--modality expects CT or MR, got '\(modality)'")
+            throw UsageError("\(source("--modality", "modality")) expects CT or MR, got '\(modality)'")
         }
         var series: [Series] = []
         var contentHashes: [String] = []

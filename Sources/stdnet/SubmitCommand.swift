@@ -169,7 +169,7 @@ enum SubmitCommand: Command {
             files[phase] = file.hasPrefix("/") ? file : folder.appendingPathComponent(file).path
         }
         return try StudyUpload(nifti: files, patientID: description.patient, studyDate: description.studyDate,
-                               modality: description.modality ?? "CT")
+                               modality: description.modality ?? "CT", descriptionFile: path)
     }
 
     private static func parseFileMapping(_ text: String) throws -> [Phase: String] {

@@ -78,6 +78,24 @@ import TestSupport
         }
     }
 
+    /// A study JSON file's mistakes are named by the file and field, not by the options.
+    @Test func studyDescriptionFieldsNamed() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-study-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let cases = [
+            (#"{"patient": "P-1", "studyDate": "2026-02-30", "phases": {"NC": "nc.nii", "PV": "pv.nii"}}"#,
+             "\(file.path): studyDate expects a calendar date as YYYY-MM-DD, got '2026-02-30'"),
+            (#"{"patient": "P-1", "modality": "PET", "phases": {"NC": "nc.nii", "PV": "pv.nii"}}"#,
+             "\(file.path): modality expects CT or MR, got 'PET'"),
+        ]
+        for (text, message) in cases {
+            try Data(text.utf8).write(to: file)
+            let process = try ServiceProcess(["submit", file.path], label: "submit-json")
+            #expect(process.wait(timeout: .seconds(30)) == 2, "\(process.output)")
+            #expect(process.output.contains(message), "\(process.output)")
+        }
+    }
+
     @Test(arguments: 0..<cases.count)
     func invalidCommandLineRejected(_ index: Int) throws {
         let (arguments, message) = Self.cases[index]
