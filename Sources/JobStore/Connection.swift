@@ -311,21 +311,33 @@ struct RedactedConninfo {
     init(_ conninfo: String) {
         var secrets: [String] = []
         var text = conninfo
-        if conninfo.hasPrefix("postgresql://") || conninfo.hasPrefix("postgres://"), let scheme = conninfo.range(of: "://") {
-            // The user information ends at the last '@' before the query: a password may
-            // contain '/' or '@' that its writer did not percent-encode.
-            let query = conninfo.firstIndex(of: "?") ?? conninfo.endIndex
-            if let at = conninfo[scheme.upperBound..<query].lastIndex(of: "@"),
-               let colon = conninfo[scheme.upperBound..<at].firstIndex(of: ":") {
-                secrets.append(String(conninfo[conninfo.index(after: colon)..<at]))
-                text = String(conninfo[..<conninfo.index(after: colon)]) + "***" + String(conninfo[at...])
+        let lowercased = conninfo.trimmingCharacters(in: .whitespaces).lowercased()
+        if lowercased.hasPrefix("postgresql://") || lowercased.hasPrefix("postgres://"), let scheme = conninfo.range(of: "://") {
+            // The user information ends at the last '@': a password may contain '/', '?' or '@'
+            // that its writer did not percent-encode, and libpq accepts some of them. A '@' in
+            // the query makes more than the password masked, which is the safe side.
+            if let at = conninfo[scheme.upperBound...].lastIndex(of: "@") {
+                if let colon = conninfo[scheme.upperBound..<at].firstIndex(of: ":") {
+                    secrets.append(String(conninfo[conninfo.index(after: colon)..<at]))
+                    text = String(conninfo[..<conninfo.index(after: colon)]) + "***" + String(conninfo[at...])
+                }
+            } else if let colon = conninfo[scheme.upperBound...].firstIndex(of: ":") {
+                // Without '@', libpq reads "user:password" as host and port: a port that is not a
+                // number may be a password.
+                let port = conninfo[conninfo.index(after: colon)...].prefix { !"/?,".contains($0) }
+                if !port.isEmpty, !port.allSatisfy(\.isNumber) {
+                    secrets.append(String(port))
+                    text = String(conninfo[..<conninfo.index(after: colon)]) + "***" + String(conninfo[port.endIndex...])
+                }
             }
-            (text, secrets) = Self.mask(#"([?&](?:ssl)?password=)([^&]*)"#, in: text, secrets: secrets)
+            (text, secrets) = Self.mask(#"(?i)([?&](?:ssl)?password=)([^&]*)"#, in: text, secrets: secrets)
         } else {
-            // An unterminated quote is masked to the end of the string.
+            // Any key that starts with "password" or "sslpassword", in any case, since a
+            // misspelt key is quoted back by libpq with its value. An unterminated quote is masked
+            // to the end of the string.
             let value = #"('(?:[^'\\]|\\.)*'?|(?:[^\s'\\]|\\.)(?:[^\s\\]|\\.)*)"#
-            (text, secrets) = Self.mask(#"(\b(?:ssl)?password\s*=\s*)"# + value, in: text, secrets: secrets)
-            text = text.replacingOccurrences(of: #"\b((?:ssl)?password)\s*=\s*\*\*\*"#, with: "$1=***", options: .regularExpression)
+            (text, secrets) = Self.mask(#"(?i)(\b(?:ssl)?password\w*\s*=\s*)"# + value, in: text, secrets: secrets)
+            text = text.replacingOccurrences(of: #"(?i)\b((?:ssl)?password\w*)\s*=\s*\*\*\*"#, with: "$1=***", options: .regularExpression)
         }
         self.text = text
         self.secrets = secrets.filter { !$0.isEmpty }

@@ -143,6 +143,15 @@ import TestSupport
             ("host=127.0.0.1 port=\(port) sslpassword=s3cret", "host=127.0.0.1 port=\(port) sslpassword=***"),
             ("postgres://postgres@127.0.0.1:\(port)/stdnet?sslpassword=s3cret&connect_timeout=2",
              "postgres://postgres@127.0.0.1:\(port)/stdnet?sslpassword=***&connect_timeout=2"),
+            // A raw '?', which libpq accepts in a URI password.
+            ("postgresql://postgres:s3c?cret@127.0.0.1:\(port)/stdnet", "postgresql://postgres:***@127.0.0.1:\(port)/stdnet"),
+            // Forms that libpq rejects and quotes back: a leading space, an upper-case scheme,
+            // misspelt keys, and a URI without '@', whose password libpq reads as the port.
+            (" postgresql://postgres:s3cret@127.0.0.1:\(port)/stdnet", " postgresql://postgres:***@127.0.0.1:\(port)/stdnet"),
+            ("POSTGRESQL://postgres:s3cret@127.0.0.1:\(port)/stdnet", "POSTGRESQL://postgres:***@127.0.0.1:\(port)/stdnet"),
+            ("host=127.0.0.1 port=\(port) PASSWORD=s3cret", "host=127.0.0.1 port=\(port) PASSWORD=***"),
+            ("host=127.0.0.1 port=\(port) passwordx=s3cret", "host=127.0.0.1 port=\(port) passwordx=***"),
+            ("postgresql://postgres:s3cret", "postgresql://postgres:***"),
         ]
         for (conninfo, masked) in cases {
             let configuration = Connection.Configuration(conninfo: conninfo, reconnectTimeout: .milliseconds(300))
