@@ -32,8 +32,8 @@ enum SubmitCommand: Command {
           --wait-timeout S    give up waiting after S seconds (default 3600; exit status 1)
           --part-size MB      upload volumes in parts of this many MiB, each acknowledged (default 8)
           --skip-unreadable-series
-                              submit a study whose series of an identified phase failed to read,
-                              without that phase; a stored study cannot get the phase later
+                              submit what could be read when a DICOM file or a series failed to
+                              read; a stored study cannot get the slices or phase later
           --noop COUNT        enqueue COUNT no-op jobs, which do nothing but report success
           --sleep-ms MS       each no-op job waits MS milliseconds before it succeeds (default 0)
         \(clientUsage)
@@ -71,7 +71,13 @@ enum SubmitCommand: Command {
             // A short request first, so a coordinator that is not running is reported in seconds
             // rather than after reading every file.
             _ = try client.request(.status(StatusRequest(request: UUID().uuidString)), timeout: min(client.timeout, .seconds(10)))
-            uploads = try collectDICOM(paths, mapping: mapping)
+            let collected = try collectDICOM(paths, mapping: mapping)
+            // A damaged file may be a slice of any series read, which then lacks it for good.
+            guard collected.damagedFiles == 0 || skipUnreadable else {
+                print("nothing submitted: \(collected.damagedFiles) DICOM file(s) could not be read (listed above), so a study may lack slices or a phase, and a stored study cannot get them later. Repair or remove the damaged files and submit again, or give --skip-unreadable-series to submit what could be read.")
+                return 1
+            }
+            uploads = collected.studies
         }
 
         var submitted: [(study: Int64, job: Int64)] = []
@@ -106,16 +112,19 @@ enum SubmitCommand: Command {
         return failures == 0 ? 0 : 1
     }
 
-    /// Reads the DICOM studies under the folders with a progress bar, and lists what was skipped.
-    private static func collectDICOM(_ paths: [String], mapping: [String: Phase]) throws -> [StudyUpload] {
+    /// Reads the DICOM studies under the folders with a progress bar, lists what was skipped, and
+    /// returns the studies and the number of damaged DICOM files.
+    private static func collectDICOM(_ paths: [String], mapping: [String: Phase]) throws -> (studies: [StudyUpload], damagedFiles: Int) {
         var bar: ProgressBar?
         let collection = try StudyCollector.collect(paths, phaseMapping: mapping) { done, total in
             if bar == nil { bar = ProgressBar(label: "reading series", total: total) }
             bar?.show(done)
         }
-        // Files that are not DICOM at all (manifests, NIfTI) are only counted; damaged DICOM is listed.
-        let notDicom = collection.skippedFiles.filter { $0.reason.contains("no DICM prefix") }
-        let damaged = collection.skippedFiles.filter { !$0.reason.contains("no DICM prefix") }
+        // Files that are not DICOM at all (manifests, NIfTI) are only counted; damaged DICOM is
+        // listed. A .dcm file cut before its prefix counts as damaged.
+        let isDamaged = { (file: SkippedFile) in !file.reason.contains("no DICM prefix") || file.path.lowercased().hasSuffix(".dcm") }
+        let notDicom = collection.skippedFiles.filter { !isDamaged($0) }
+        let damaged = collection.skippedFiles.filter(isDamaged)
         if let first = notDicom.first {
             let example = URL(fileURLWithPath: first.path).lastPathComponent
             print("skipped \(notDicom.count) file(s) that are not DICOM, such as \(example)")
@@ -143,7 +152,7 @@ enum SubmitCommand: Command {
         for key in mapping.keys.sorted() where !knownKeys.contains(key) {
             print("warning: --phase names series \(key), but no series read has that Series Instance UID or Series Number")
         }
-        return collection.studies.map(StudyUpload.init)
+        return (collection.studies.map(StudyUpload.init), damaged.count)
     }
 
     /// Reads a study JSON file naming the NIfTI volume of each phase.

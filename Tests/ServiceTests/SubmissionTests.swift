@@ -208,6 +208,18 @@ import Wire
         #expect(notFolder.status == 1)
         #expect(notFolder.output.contains("\(file): this is a file, not a folder"), "\(notFolder.output)")
 
+        // A slice cut inside its header is skipped as a file, so its series would be stored
+        // with a gap: nothing is submitted.
+        let cutHeader = scratch.appendingPathComponent("cut-header")
+        try FileManager.default.copyItem(at: Self.study(patient: 2).appendingPathComponent("dicom"), to: cutHeader)
+        let cutSlice = cutHeader.appendingPathComponent("AP/CT00005.dcm")
+        try Data(contentsOf: cutSlice).prefix(400).write(to: cutSlice)
+        let gap = try submit([cutHeader.path], to: deployment)
+        #expect(gap.status == 1)
+        #expect(gap.output.contains("skipped file \(cutSlice.path)"), "\(gap.output)")
+        #expect(gap.output.contains("nothing submitted: 1 DICOM file(s) could not be read"), "\(gap.output)")
+        #expect(try deployment.value("SELECT count(*) FROM studies") == "0")
+
         // A corrupt file among good ones: the damaged series is reported, and the study is not
         // submitted, because a stored study could not get the phase later.
         let damaged = scratch.appendingPathComponent("damaged")
