@@ -101,7 +101,9 @@ enum RetryCommand: Command {
     static func run(_ arguments: inout Arguments) throws -> Int32 {
         let client = try parseClient(&arguments)
         let positionals = try arguments.positionals()
-        guard positionals.count == 1, let id = Int64(positionals[0]) else { throw UsageError("expected one job ID") }
+        guard positionals.count == 1, let id = Int64(positionals[0]), id > 0 else {
+            throw UsageError("expected one job ID (a positive integer), got '\(positionals.joined(separator: " "))'")
+        }
         let reply = try client.request(.retry(RetryRequest(request: UUID().uuidString, job: id)))
         guard case .retryReply(let result) = reply else { throw ClientError("unexpected reply \(reply.name) to RETRY") }
         print(result.retried ? "job \(id) queued again" : "job \(id) is not dead or cancelled; nothing to retry")

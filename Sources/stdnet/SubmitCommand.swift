@@ -218,6 +218,11 @@ enum SubmitCommand: Command {
             }
             if tracked.count == states.count {
                 try printAnalysisErrors(of: states.filter { $0.analysis == "dead" }, client: client)
+                for study in states where ["dead", "cancelled"].contains(study.analysis) {
+                    if let job = study.analyzeJob {
+                        print("study \(study.study): 'stdnet retry \(job)' runs its analysis again")
+                    }
+                }
                 return states.allSatisfy { $0.analysis == "succeeded" && $0.tracking == "succeeded" }
             }
             guard ContinuousClock.now < deadline else {

@@ -87,7 +87,7 @@ import Wire
             Issue.record("a Patient ID with a NUL got \(String(describing: nulReply)) instead of ERROR")
             return
         }
-        #expect(error.message == "the Patient ID contains a control character, which no stored Patient ID has")
+        #expect(error.message == "the Patient ID contains a control character other than ESC, which no stored Patient ID has")
     }
 
     @Test func studyWithoutLiverFails() throws {
@@ -114,6 +114,8 @@ import Wire
         ], label: "submit")
         #expect(submit.wait(timeout: .seconds(300)) == 1, "\(submit.output)")
         #expect(submit.output.contains("analysis failed, attempt 1: analyze job"), "\(submit.output)")
+        let job = try #require(try deployment.value("SELECT id FROM jobs WHERE kind = 'analyze'"))
+        #expect(submit.output.contains("'stdnet retry \(job)' runs its analysis again"), "\(submit.output)")
         #expect(submit.output.contains("mL of liver, less than the 100 mL a liver study shows, in phases NC, PV;"), "\(submit.output)")
         #expect(try deployment.value("SELECT state::text FROM jobs WHERE kind = 'analyze'") == "dead")
         #expect(try deployment.value("SELECT count(*) FROM lesions") == "0")

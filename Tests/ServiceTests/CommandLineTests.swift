@@ -15,6 +15,7 @@ import TestSupport
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--checkpoint-every", "0"], "--checkpoint-every expects a positive number of steps, got 0"),
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--warmup", "-5"], "--warmup expects a number of steps, 0 or more, got '-5'"),
         (["train", "--steps", "5"], "--out DIR is required"),
+        (["retry", "0"], "expected one job ID (a positive integer), got '0'"),
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "5", "--seed", "1000"],
          "this run would train on the phantom patients of seed 1000, the held-out seed of stdnet evaluate"),
         (["train", "--out", "/tmp/stdnet-no-checkpoint-here", "--steps", "5", "--resume"],

@@ -60,7 +60,9 @@ public enum StudyCollector {
             // assembler drops the files found twice.
             for series in scan.series {
                 if let index = found.firstIndex(where: { $0.attributes.seriesInstanceUID == series.attributes.seriesInstanceUID }) {
-                    found[index].slices += series.slices
+                    // A folder given twice, or inside another one given, yields the same files again.
+                    let known = Set(found[index].slices.map(\.source.path))
+                    found[index].slices += series.slices.filter { !known.contains($0.source.path) }
                     if let attribute = SeriesScanner.differingIdentity(found[index].attributes, series.attributes) {
                         found[index].inconsistency = "the series under \(folder) has another \(attribute) than the one with the same Series Instance UID under an earlier folder"
                     }
