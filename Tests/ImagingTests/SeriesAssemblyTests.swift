@@ -188,10 +188,20 @@ struct SeriesAssemblyTests {
         }
         let series = try #require(try SeriesScanner.scan(folder).series.first)
         let inconsistency = try #require(series.inconsistency)
-        #expect(inconsistency.contains("has another \(attribute) than"))
-        #expect(inconsistency.contains(stray))
+        // The odd file is named, wherever it sorts, and no other.
+        #expect(inconsistency == "\(folder)/\(stray) has another \(attribute) than the other 5 file(s) of the same series; remove the files that do not belong")
         #expect(!inconsistency.contains("2.25.999"))
         let error = try #require(throws: SeriesError.self) { try SeriesAssembler.loadSeries(folder: folder) }
         #expect(error.reason == inconsistency)
+    }
+
+    /// When as many files name one patient as the other, neither side is blamed.
+    @Test func seriesSplitEvenlyBetweenPatientsRejected() throws {
+        let folder = try Self.variant("split") { index, file in
+            if index >= 3 { try file.setText(.patientID, vr: "LO", "OTHER-9") }
+            return Self.sliceNames[index]
+        }
+        let inconsistency = try #require(try SeriesScanner.scan(folder).series.first?.inconsistency)
+        #expect(inconsistency == "files of the same series differ in Patient ID, as many on each side (for example \(folder)/slice01.dcm and \(folder)/slice04.dcm); remove the files that do not belong")
     }
 }

@@ -49,30 +49,45 @@ public enum SeriesScanner {
 
         var skipped: [SkippedFile] = []
         var byUID: [String: DicomSeries] = [:]
-        // The file whose attributes each series took, to name beside a file that disagrees.
-        var firstPaths: [String: String] = [:]
+        // Each series' files grouped by the identity they name, to find the ones that disagree.
+        var identities: [String: [(attributes: SeriesAttributes, paths: [String])]] = [:]
         for (path, result) in zip(paths, results.values) {
             switch result {
             case .skipped(let reason):
                 skipped.append(SkippedFile(path: path, reason: reason))
             case .image(let attributes, let slices):
                 let uid = attributes.seriesInstanceUID
-                guard let series = byUID[uid], let firstPath = firstPaths[uid] else {
-                    byUID[uid] = DicomSeries(attributes: attributes, slices: slices)
-                    firstPaths[uid] = path
-                    continue
-                }
-                byUID[uid]!.slices += slices
-                // The values are not quoted: they identify a patient.
-                if series.inconsistency == nil, let attribute = differingIdentity(series.attributes, attributes) {
-                    byUID[uid]!.inconsistency = "\(path) has another \(attribute) than \(firstPath) of the same series; remove the file that does not belong"
+                byUID[uid, default: DicomSeries(attributes: attributes, slices: [])].slices += slices
+                if let group = identities[uid, default: []].firstIndex(where: { differingIdentity($0.attributes, attributes) == nil }) {
+                    identities[uid]![group].paths.append(path)
+                } else {
+                    identities[uid, default: []].append((attributes, [path]))
                 }
             }
+        }
+        for (uid, groups) in identities where groups.count > 1 {
+            byUID[uid]!.inconsistency = inconsistency(groups)
         }
         let series = byUID.values.sorted {
             ($0.attributes.seriesNumber ?? Int.max, $0.attributes.seriesInstanceUID) < ($1.attributes.seriesNumber ?? Int.max, $1.attributes.seriesInstanceUID)
         }
         return SeriesScan(series: series, skipped: skipped)
+    }
+
+    /// Describes a series whose files name more than one identity: the files that differ from
+    /// most of the others, or from each other when no identity has most files. The identifying
+    /// values themselves are left out.
+    private static func inconsistency(_ groups: [(attributes: SeriesAttributes, paths: [String])]) -> String {
+        let ordered = groups.sorted { $0.paths.count > $1.paths.count }
+        let (majority, others) = (ordered[0], ordered.dropFirst())
+        let attribute = differingIdentity(majority.attributes, others.first!.attributes)!
+        guard majority.paths.count > others.first!.paths.count else {
+            let examples = ordered.map { $0.paths[0] }.joined(separator: " and ")
+            return "files of the same series differ in \(attribute), as many on each side (for example \(examples)); remove the files that do not belong"
+        }
+        let strays = others.flatMap(\.paths)
+        let named = strays.prefix(3).joined(separator: ", ") + (strays.count > 3 ? " and \(strays.count - 3) more" : "")
+        return "\(named) \(strays.count == 1 ? "has" : "have") another \(attribute) than the other \(majority.paths.count) file(s) of the same series; remove the files that do not belong"
     }
 
     /// Returns the name of the first identifying attribute in which two files of one series
