@@ -187,22 +187,10 @@ public final class StudyStore {
         guard !containsControlCharacter(study.studyInstanceUID) else {
             throw SubmissionError("the Study Instance UID starting \(printablePrefix(study.studyInstanceUID)) contains a control character; DICOM UIDs are digits and dots")
         }
-        let trimmedKey = study.patientKey.trimmingCharacters(in: .whitespaces)
-        guard !trimmedKey.isEmpty else {
-            throw SubmissionError("the study \(study.studyInstanceUID) has no Patient ID")
-        }
-        // DICOM pads values with trailing spaces, and a key with them would be another patient.
-        guard trimmedKey == study.patientKey else {
-            throw SubmissionError("the Patient ID of study \(study.studyInstanceUID) starts or ends with spaces; give it without them")
-        }
-        // No message repeats the value: a Patient ID and a Study Date identify a patient.
-        // libpq passes text parameters as C strings, which end at the first NUL, so "A\0B" would be stored as patient A.
-        // DICOM's LO allows ESC, which ISO 2022 character sets use, and no other control character.
-        guard !containsControlCharacter(study.patientKey.replacingOccurrences(of: "\u{1B}", with: "")), !study.patientKey.contains("\\") else {
-            throw SubmissionError("the Patient ID of study \(study.studyInstanceUID) contains a control character other than ESC, or a backslash, which DICOM does not allow in a Patient ID; correct the Patient ID (0010,0020) of its files, or the --patient given with --nifti")
-        }
-        guard study.patientKey.count <= 64 else {
-            throw SubmissionError("the Patient ID of study \(study.studyInstanceUID) has \(study.patientKey.count) characters; DICOM allows at most 64")
+        if let problem = patientIDProblem(study.patientKey) {
+            throw SubmissionError(study.patientKey.trimmingCharacters(in: .whitespaces).isEmpty
+                ? "the study \(study.studyInstanceUID) has no Patient ID"
+                : "the Patient ID of study \(study.studyInstanceUID) \(problem)")
         }
         guard study.studyInstanceUID.utf8.count <= 64 else {
             throw SubmissionError("the Study Instance UID starting \(study.studyInstanceUID.prefix(20)) has \(study.studyInstanceUID.utf8.count) characters; DICOM allows at most 64")
@@ -315,4 +303,21 @@ public func containsControlCharacter(_ text: String) -> Bool {
 /// Returns the text up to its first control character, at most 20 characters, for a message.
 private func printablePrefix(_ text: String) -> String {
     String(text.unicodeScalars.prefix { $0.properties.generalCategory != .control }.prefix(20))
+}
+
+/// Returns what makes a Patient ID unfit to store, as the end of a sentence about it, or nil.
+/// No message repeats the value, which identifies a patient.
+public func patientIDProblem(_ patientID: String) -> String? {
+    let trimmed = patientID.trimmingCharacters(in: .whitespaces)
+    if trimmed.isEmpty { return "is empty" }
+    // DICOM pads values with trailing spaces, and a key with them would be another patient.
+    if trimmed != patientID { return "starts or ends with spaces; give it without them" }
+    // libpq passes text parameters as C strings, which end at the first NUL, so "A\0B" would be
+    // stored as patient A. DICOM's LO allows ESC, which ISO 2022 character sets use, and no
+    // other control character.
+    if containsControlCharacter(patientID.replacingOccurrences(of: "\u{1B}", with: "")) || patientID.contains("\\") {
+        return "contains a control character other than ESC, or a backslash, which DICOM does not allow in a Patient ID"
+    }
+    if patientID.count > 64 { return "has \(patientID.count) characters; DICOM allows at most 64" }
+    return nil
 }

@@ -48,7 +48,13 @@ struct StudyUpload {
         func source(_ option: String, _ field: String) -> String {
             descriptionFile.map { "\($0): \(field)" } ?? option
         }
-        guard !patientID.isEmpty else { throw UsageError("NIfTI files carry no patient: give \(source("--patient ID", "patient"))") }
+        guard !patientID.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw UsageError("NIfTI files carry no patient: give \(source("--patient ID", "patient"))")
+        }
+        // Checked here as the coordinator checks it, so that a mistake costs no upload.
+        if let problem = patientIDProblem(patientID) {
+            throw UsageError("the Patient ID of \(source("--patient", "patient")) \(problem)")
+        }
         if let studyDate, !isCalendarDate(studyDate) {
             throw UsageError("\(source("--study-date", "studyDate")) expects a calendar date as YYYY-MM-DD, got '\(studyDate)'")
         }

@@ -16,6 +16,13 @@ import TestSupport
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--warmup", "-5"], "--warmup expects a number of steps, 0 or more, got '-5'"),
         (["train", "--steps", "5"], "--out DIR is required"),
         (["retry", "0"], "expected one job ID (a positive integer), got '0'"),
+        // The coordinator's Patient ID checks run before any volume is read.
+        (["submit", "--nifti", "NC=/tmp/stdnet-none-nc.nii,PV=/tmp/stdnet-none-pv.nii", "--patient", "TAB\tID"],
+         "the Patient ID of --patient contains a control character other than ESC, or a backslash"),
+        (["submit", "--nifti", "NC=/tmp/stdnet-none-nc.nii,PV=/tmp/stdnet-none-pv.nii", "--patient", " P-1"],
+         "the Patient ID of --patient starts or ends with spaces"),
+        (["submit", "--nifti", "NC=/tmp/stdnet-none-nc.nii,PV=/tmp/stdnet-none-pv.nii", "--patient", "   "],
+         "NIfTI files carry no patient: give --patient ID"),
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "5", "--seed", "1000"],
          "this run would train on the phantom patients of seed 1000, the held-out seed of stdnet evaluate"),
         (["train", "--out", "/tmp/stdnet-no-checkpoint-here", "--steps", "5", "--resume"],
