@@ -119,7 +119,7 @@ extension Coordinator {
             for kind in worker.kinds { workersByKind[kind, default: 0] += 1 }
         }
         return StatusReply(request: request.request, counts: byState, jobs: jobs, studies: request.studies == nil ? nil : studies,
-                           workersByKind: workersByKind)
+                           workersByKind: workersByKind, session: session)
     }
 
     private func cancel(_ request: CancelRequest) throws -> CancelReply {

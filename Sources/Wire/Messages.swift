@@ -535,14 +535,18 @@ public struct StatusReply: Codable, Sendable, Equatable {
     public let studies: [StudyStatus]?
     /// Connected workers per job kind they run, at this coordinator.
     public let workersByKind: [String: Int]?
+    /// The coordinator process's session ID, new at every start, so that a client can tell that
+    /// it restarted; nil from older coordinators.
+    public let session: String?
 
     public init(request: String, counts: [String: Int], jobs: [JobStatus], studies: [StudyStatus]? = nil,
-                workersByKind: [String: Int]? = nil) {
+                workersByKind: [String: Int]? = nil, session: String? = nil) {
         self.request = request
         self.counts = counts
         self.jobs = jobs
         self.studies = studies
         self.workersByKind = workersByKind
+        self.session = session
     }
 }
 

@@ -15,24 +15,57 @@ final class CoordinatorClient {
         try socket.connect(endpoint)
     }
 
-    /// Sends `message` and returns the reply; an ERROR reply becomes a thrown error.
-    func request(_ message: Message, attachments: [Attachment] = [], timeout requestTimeout: Duration? = nil) throws -> Message {
-        try exchange(message, attachments: attachments, timeout: requestTimeout).message
+    /// Sends `message` and returns the reply; an ERROR reply becomes a thrown error. With
+    /// `session`, see ``exchange(_:attachments:timeout:watching:)``.
+    func request(_ message: Message, attachments: [Attachment] = [], timeout requestTimeout: Duration? = nil,
+                 watching session: String? = nil) throws -> Message {
+        try exchange(message, attachments: attachments, timeout: requestTimeout, watching: session).message
+    }
+
+    /// How often a request that watches the coordinator's session sends STATUS while it waits.
+    static let probeInterval: Duration = .seconds(5)
+
+    /// Returns the coordinator's session ID, new at each start; nil from a coordinator older
+    /// than that field.
+    func coordinatorSession() throws -> String? {
+        let reply = try request(.status(StatusRequest(request: UUID().uuidString)), timeout: min(timeout, .seconds(10)))
+        guard case .statusReply(let status) = reply else { throw ClientError("unexpected reply \(reply.name) to STATUS") }
+        return status.session
     }
 
     /// Sends a request and returns the whole reply, attachments included.
-    func exchange(_ message: Message, attachments: [Attachment] = [], timeout requestTimeout: Duration? = nil) throws -> Envelope {
+    ///
+    /// With `session`, the coordinator's session before the request, a STATUS goes out every
+    /// ``probeInterval`` while no reply has come. A STATUS reply with another session throws
+    /// ``CoordinatorRestarted``, because a restarted coordinator has lost the request.
+    func exchange(_ message: Message, attachments: [Attachment] = [], timeout requestTimeout: Duration? = nil,
+                  watching session: String? = nil) throws -> Envelope {
         let timeout = requestTimeout ?? self.timeout
         guard socket.send(Envelope(message, attachments: attachments).encode()) else {
             throw ClientError("could not queue the request for the coordinator at \(endpoint)")
         }
         let deadline = ContinuousClock.now + timeout
+        var nextProbe = ContinuousClock.now + Self.probeInterval
+        var probe: String?
         while ContinuousClock.now < deadline {
+            if session != nil, probe == nil, ContinuousClock.now >= nextProbe {
+                let id = UUID().uuidString
+                if socket.send(Envelope(.status(StatusRequest(request: id))).encode()) { probe = id }
+                nextProbe = ContinuousClock.now + Self.probeInterval
+            }
             _ = try poll([.socket(socket)], timeout: min(deadline - ContinuousClock.now, .milliseconds(200)))
             guard let frames = try socket.receive() else { continue }
             let reply = try Envelope.decode(frames)
+            let answered = requestID(of: reply.message)
+            if let probeID = probe, answered == probeID {
+                probe = nil
+                if case .statusReply(let status) = reply.message, let current = status.session, current != session {
+                    throw CoordinatorRestarted()
+                }
+                continue
+            }
             // A late reply to an earlier request that timed out is not the reply to this request.
-            if let expected = requestID(of: message), let answered = requestID(of: reply.message), answered != expected { continue }
+            if let expected = requestID(of: message), let answered, answered != expected { continue }
             if case .error(let error) = reply.message { throw ClientError("the coordinator rejected the request: \(error.message)") }
             return reply
         }
@@ -63,6 +96,12 @@ private func requestID(of message: Message) -> String? {
     case .uploadAcknowledgement(let body): body.request
     default: nil
     }
+}
+
+/// A coordinator that replied with a new session ID while a request waited: it restarted, and
+/// the request is lost.
+struct CoordinatorRestarted: Error, CustomStringConvertible {
+    var description: String { "the coordinator restarted while the request waited, and lost it; run the command again" }
 }
 
 struct ClientError: Error, CustomStringConvertible {

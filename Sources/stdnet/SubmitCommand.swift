@@ -261,12 +261,29 @@ enum SubmitCommand: Command {
             print("warning: study \(study.studyInstanceUID) is MR; the analysis normalises it with the CT window, and the model was trained on CT-like phantoms only, so its results are not meaningful")
         }
         let bytes = volumes.reduce(0) { $0 + $1.bytes.count }
-        let upload = try VolumeUpload.send(volumes, partSize: partSize, label: "uploading \(series.count) phase(s)", client: client)
-        let request = SubmitStudy(request: UUID().uuidString, patientKey: study.patientID, studyInstanceUID: study.studyInstanceUID,
-                                  studyDate: study.studyDate, modality: study.modality, series: series, upload: upload)
-        let attachments = upload == nil ? volumes.map { Attachment(name: $0.seriesInstanceUID, data: $0.bytes) } : []
-        let label = upload == nil ? "uploading \(series.count) phase(s), \(String(format: "%.1f", Double(bytes) / 1e6)) MB" : "storing the study"
-        let reply = try ProgressLine(label: label).whileWaiting { try client.request(.submitStudy(request), attachments: attachments) }
+        var reply: Message
+        var sentAgain = false
+        while true {
+            let upload = try VolumeUpload.send(volumes, partSize: partSize, label: "uploading \(series.count) phase(s)", client: client)
+            let request = SubmitStudy(request: UUID().uuidString, patientKey: study.patientID, studyInstanceUID: study.studyInstanceUID,
+                                      studyDate: study.studyDate, modality: study.modality, series: series, upload: upload)
+            let attachments = upload == nil ? volumes.map { Attachment(name: $0.seriesInstanceUID, data: $0.bytes) } : []
+            let label = upload == nil ? "uploading \(series.count) phase(s), \(String(format: "%.1f", Double(bytes) / 1e6)) MB" : "storing the study"
+            // A coordinator that restarts loses the staged upload and the request; it is sent
+            // again once. Storing is idempotent, so a study stored before the restart is found.
+            do {
+                let session = try client.coordinatorSession()
+                reply = try ProgressLine(label: label).whileWaiting {
+                    try client.request(.submitStudy(request), attachments: attachments, watching: session)
+                }
+                break
+            } catch let error as ClientError where !sentAgain && upload.map({ error.description.contains("upload \($0) is unknown") }) == true {
+                print("the coordinator no longer knows the upload (it restarts without its staged parts); sending the study again")
+            } catch is CoordinatorRestarted where !sentAgain {
+                print("the coordinator restarted while the study was submitted; sending the study again")
+            }
+            sentAgain = true
+        }
         guard case .studySubmitted(let stored) = reply else { throw ClientError("unexpected reply \(reply.name) to SUBMIT_STUDY") }
         let phases = study.series.map { "\($0.phase.rawValue) (\($0.evidence))" }.joined(separator: ", ")
         let submittedPhases = study.series.map(\.phase.rawValue)

@@ -26,9 +26,9 @@ enum VolumeUpload {
     /// before uploads in parts); the caller then attaches the volumes to SUBMIT_STUDY.
     ///
     /// The upload is sent once more from the start, under a new ID, when the coordinator may
-    /// have lost it. Either a part got no acknowledgement but the coordinator then replies to
-    /// STATUS, or the coordinator rejects a part as of an unknown upload after it took earlier
-    /// parts.
+    /// have lost it. That is when its session changed while a part waited, when it rejects a
+    /// part as of an unknown upload after it took earlier parts, or when a part got no
+    /// acknowledgement but the coordinator then replies to STATUS.
     ///
     /// - throws: ``ClientError`` when the coordinator rejects a part, or the upload is lost
     ///   twice. The error states the megabytes acknowledged before it.
@@ -36,29 +36,33 @@ enum VolumeUpload {
         do {
             return try sendParts(volumes, partSize: partSize, label: label, client: client)
         } catch let lost as UploadLost {
-            if !lost.coordinatorReplied {
+            if lost.cause == .noAcknowledgement {
                 do {
                     _ = try client.request(.status(StatusRequest(request: UUID().uuidString)), timeout: min(client.timeout, .seconds(10)))
                 } catch {
                     throw lost.error
                 }
             }
-            let what = lost.coordinatorReplied ? "no longer knows the upload" : "replies again but did not acknowledge a part"
-            print("the coordinator \(what), so it may have lost the upload (a restarted coordinator has no staged parts); sending the study again from the start")
+            print("the coordinator \(lost.cause.rawValue), so it may have lost the upload (a restarted coordinator has no staged parts); sending the study again from the start")
             do {
                 return try sendParts(volumes, partSize: partSize, label: label, client: client)
             } catch let lost as UploadLost {
-                throw ClientError("\(lost.error); the upload was lost twice: if the link is slow, give a smaller --part-size", timedOut: !lost.coordinatorReplied)
+                throw ClientError("\(lost.error); the upload was lost twice: if the link is slow, give a smaller --part-size",
+                                  timedOut: lost.cause == .noAcknowledgement)
             }
         }
     }
 
-    /// An upload that the coordinator may have lost.
+    /// An upload that the coordinator may have lost, and the sign of it.
     private struct UploadLost: Error {
+        enum Cause: String {
+            case restarted = "restarted"
+            case unknownUpload = "no longer knows the upload"
+            case noAcknowledgement = "replies again but did not acknowledge a part"
+        }
+
         let error: ClientError
-        /// True when the coordinator replied that it does not know the upload, false when a part
-        /// got no acknowledgement within ``partTimeout``.
-        let coordinatorReplied: Bool
+        let cause: Cause
     }
 
     /// Sends every volume in parts under a new upload ID with a progress bar.
@@ -66,6 +70,8 @@ enum VolumeUpload {
     /// - throws: ``UploadLost`` when a part is not acknowledged in time or is rejected as of an
     ///   unknown upload, and ``ClientError`` when it is rejected for another reason.
     private static func sendParts(_ volumes: [SeriesVolume], partSize: Int, label: String, client: CoordinatorClient) throws -> String? {
+        // A coordinator that restarts while a part waits is noticed by its new session.
+        let session = try client.coordinatorSession()
         let upload = UUID().uuidString
         let total = volumes.reduce(0) { $0 + $1.bytes.count }
         let bar = ProgressBar(label: label, total: total, unit: .bytes)
@@ -82,19 +88,23 @@ enum VolumeUpload {
                 let reply: Message
                 do {
                     reply = try client.request(.uploadPart(part), attachments: [Attachment(name: "part", data: bytes)],
-                                               timeout: min(client.timeout, partTimeout))
+                                               timeout: min(client.timeout, partTimeout), watching: session)
                 } catch let error as ClientError where sent == 0 && error.description.contains("unknown message type \(Message.uploadPart(part).typeCode)") {
                     // A coordinator built before UPLOAD_PART existed rejects it as an unknown type.
                     bar.stop(at: 0, detail: "the coordinator does not accept uploads in parts; sending the study as one message")
                     return nil
+                } catch is CoordinatorRestarted {
+                    bar.stop(at: sent)
+                    throw UploadLost(error: ClientError("upload stopped after \(String(format: "%.1f", Double(sent) / 1e6)) MB: the coordinator restarted"),
+                                     cause: .restarted)
                 } catch {
                     bar.stop(at: sent)
                     let stopped = ClientError("upload stopped after \(String(format: "%.1f", Double(sent) / 1e6)) of \(String(format: "%.1f", Double(total) / 1e6)) MB: \(error)")
                     guard let error = error as? ClientError else { throw stopped }
-                    if error.timedOut { throw UploadLost(error: stopped, coordinatorReplied: false) }
+                    if error.timedOut { throw UploadLost(error: stopped, cause: .noAcknowledgement) }
                     // The coordinator's messages for an upload it dropped (UploadStaging.swift).
                     if sent > 0, error.description.contains("upload \(upload) is unknown") || error.description.contains("upload \(upload) expired") {
-                        throw UploadLost(error: stopped, coordinatorReplied: true)
+                        throw UploadLost(error: stopped, cause: .unknownUpload)
                     }
                     throw stopped
                 }

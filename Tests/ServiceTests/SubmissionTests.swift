@@ -181,6 +181,58 @@ import Wire
         }
     }
 
+    /// A coordinator that restarts while it stores a study loses the SUBMIT_STUDY and the staged
+    /// upload. The client sees the new session in its STATUS probes and sends the study again.
+    @Test func studySentAgainWhenCoordinatorRestartsWhileStoring() throws {
+        let endpoint = "tcp://127.0.0.1:\(freePort())"
+        let coordinator = try Socket(.router)
+        try coordinator.bind(endpoint)
+        let process = try ServiceProcess(["submit", Self.study(patient: 1).appendingPathComponent("dicom").path,
+                                          "--coordinator", endpoint, "--timeout", "60"], label: "submit-restart")
+        defer { process.stop() }
+
+        // The fake coordinator acknowledges every part. It takes the first SUBMIT_STUDY without a
+        // reply, as a coordinator killed while storing would, and its STATUS replies then carry
+        // a new session.
+        var session = "first-run"
+        var submissions: [SubmitStudy] = []
+        var staged: [String: Int] = [:]
+        try waitUntil("the submit command did not end; output:\n\(process.output)", timeout: .seconds(120)) {
+            _ = try poll([.socket(coordinator)], timeout: .milliseconds(50))
+            while let frames = try coordinator.receive() {
+                let client = frames[0]
+                let envelope = try Envelope.decode(Array(frames.dropFirst()))
+                let reply: Message
+                switch envelope.message {
+                case .status(let request):
+                    reply = .statusReply(StatusReply(request: request.request, counts: [:], jobs: [], session: session))
+                case .uploadPart(let part):
+                    let seriesBytes = part.offset + envelope.attachments[0].data.count
+                    staged[part.upload, default: 0] += envelope.attachments[0].data.count
+                    reply = .uploadAcknowledgement(UploadAcknowledgement(request: part.request, upload: part.upload, seriesInstanceUID: part.seriesInstanceUID,
+                                                                         seriesBytes: seriesBytes, uploadBytes: staged[part.upload]!))
+                case .submitStudy(let request):
+                    submissions.append(request)
+                    if submissions.count == 1 {
+                        session = "second-run"
+                        continue
+                    }
+                    reply = .studySubmitted(StudySubmitted(request: request.request, study: 7, job: 9, alreadyStored: false))
+                default:
+                    throw TestFailure("unexpected \(envelope.message.name) from the submit command")
+                }
+                coordinator.send([client] + Envelope(reply).encode())
+            }
+            return !process.isRunning
+        }
+
+        #expect(process.wait(timeout: .zero) == 0, "\(process.output)")
+        #expect(process.output.contains("the coordinator restarted while the study was submitted; sending the study again"), "\(process.output)")
+        #expect(process.output.contains("stored as study 7, analyze job 9"), "\(process.output)")
+        #expect(submissions.count == 2)
+        #expect(Set(submissions.compactMap(\.upload)).count == 2, "the study was sent again under a new upload ID")
+    }
+
     @Test func badInputsGetClearMessages() throws {
         let deployment = try Deployment()
         let coordinator = try deployment.startCoordinator()
@@ -300,8 +352,9 @@ import Wire
         defer { try? FileManager.default.removeItem(at: folder) }
 
         // The part timeout is the smaller of --timeout and 60 s, so 5 s here. Depending on when
-        // the kill lands, the pending part gets no reply, or the restarted coordinator replies
-        // that it does not know the upload; both lead to one resend.
+        // the kill lands, the new session shows in a STATUS probe, the pending part gets no
+        // reply, or the restarted coordinator rejects a part of an unknown upload. Each leads to
+        // one resend.
         let submission = try ServiceProcess([
             "submit", "--nifti", "NC=\(folder.path)/NC.nii,PV=\(folder.path)/PV.nii", "--patient", "RESTART-0001",
             "--part-size", "0.001", "--coordinator", deployment.clientEndpoint, "--timeout", "5",
