@@ -63,7 +63,8 @@ if argv.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {
 var arguments = Arguments(Array(argv.dropFirst()))
 do {
     exit(try command.run(&arguments))
-} catch let error as JobStoreError where error.isConnectionError {
+} catch let error as JobStoreError where error.isConnectionError && command != DatabaseCommand.self {
+    // 'stdnet database' runs the server programs itself; its errors carry their own advice.
     standardError("stdnet \(name): \(error)\nCheck that PostgreSQL runs ('stdnet database start' starts the private one) and the connection string (--database or STDNET_DATABASE_URL; default \(DatabaseOptions.defaultURL)).")
     exit(1)
 } catch let error as UsageError {
