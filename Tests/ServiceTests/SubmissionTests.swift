@@ -31,6 +31,29 @@ import Wire
         return folder
     }
 
+    /// Returns a ROUTER socket bound to a free loopback port, to stand in for a coordinator's
+    /// client endpoint, and its endpoint.
+    static func fakeCoordinator() throws -> (socket: Socket, endpoint: String) {
+        let endpoint = "tcp://127.0.0.1:\(freePort())"
+        let socket = try Socket(.router)
+        try socket.bind(endpoint)
+        return (socket, endpoint)
+    }
+
+    /// Replies on a fake coordinator's client socket with `answer` (no reply for nil) until the
+    /// submit command ends.
+    static func serve(_ coordinator: Socket, until process: ServiceProcess, _ answer: (Envelope) throws -> Message?) throws {
+        try waitUntil("the submit command did not end; output:\n\(process.output)", timeout: .seconds(120)) {
+            _ = try poll([.socket(coordinator)], timeout: .milliseconds(50))
+            while let frames = try coordinator.receive() {
+                if let reply = try answer(try Envelope.decode(Array(frames.dropFirst()))) {
+                    coordinator.send([frames[0]] + Envelope(reply).encode())
+                }
+            }
+            return !process.isRunning
+        }
+    }
+
     func submit(_ paths: [String], to deployment: Deployment, extra: [String] = []) throws -> (status: Int32?, output: String) {
         let process = try ServiceProcess(["submit"] + paths + ["--coordinator", deployment.clientEndpoint, "--timeout", "60"] + extra, label: "submit")
         let status = process.wait(timeout: .seconds(120))
@@ -135,9 +158,7 @@ import Wire
     @Test func olderCoordinatorGetsAttachedVolumes() throws {
         // A coordinator built before UPLOAD_PART: it rejects the type as its decoder did and
         // takes the volumes attached to SUBMIT_STUDY.
-        let endpoint = "tcp://127.0.0.1:\(freePort())"
-        let coordinator = try Socket(.router)
-        try coordinator.bind(endpoint)
+        let (coordinator, endpoint) = try Self.fakeCoordinator()
         let process = try ServiceProcess(["submit", Self.study(patient: 1).appendingPathComponent("dicom").path,
                                           "--coordinator", endpoint, "--timeout", "20"], label: "submit-older")
         defer { process.stop() }
@@ -145,28 +166,20 @@ import Wire
         var submission: SubmitStudy?
         var attachments: [Wire.Attachment] = []
         var rejectedParts = 0
-        try waitUntil("the submit command did not end; output:\n\(process.output)", timeout: .seconds(120)) {
-            _ = try poll([.socket(coordinator)], timeout: .milliseconds(50))
-            while let frames = try coordinator.receive() {
-                let client = frames[0]
-                let envelope = try Envelope.decode(Array(frames.dropFirst()))
-                let reply: Message
-                switch envelope.message {
-                case .status(let request):
-                    reply = .statusReply(StatusReply(request: request.request, counts: [:], jobs: []))
-                case .uploadPart:
-                    rejectedParts += 1
-                    reply = .error(ErrorReply(request: nil, message: "malformed request: unknown message type 33 in frame 0"))
-                case .submitStudy(let request):
-                    submission = request
-                    attachments = envelope.attachments
-                    reply = .studySubmitted(StudySubmitted(request: request.request, study: 7, job: 9, alreadyStored: false))
-                default:
-                    throw TestFailure("unexpected \(envelope.message.name) from the submit command")
-                }
-                coordinator.send([client] + Envelope(reply).encode())
+        try Self.serve(coordinator, until: process) { envelope in
+            switch envelope.message {
+            case .status(let request):
+                return .statusReply(StatusReply(request: request.request, counts: [:], jobs: []))
+            case .uploadPart:
+                rejectedParts += 1
+                return .error(ErrorReply(request: nil, message: "malformed request: unknown message type 33 in frame 0"))
+            case .submitStudy(let request):
+                submission = request
+                attachments = envelope.attachments
+                return .studySubmitted(StudySubmitted(request: request.request, study: 7, job: 9, alreadyStored: false))
+            default:
+                throw TestFailure("unexpected \(envelope.message.name) from the submit command")
             }
-            return !process.isRunning
         }
 
         #expect(process.wait(timeout: .zero) == 0, "\(process.output)")
@@ -184,9 +197,7 @@ import Wire
     /// A coordinator that restarts while it stores a study loses the SUBMIT_STUDY and the staged
     /// upload. The client sees the new session in its STATUS probes and sends the study again.
     @Test func studySentAgainWhenCoordinatorRestartsWhileStoring() throws {
-        let endpoint = "tcp://127.0.0.1:\(freePort())"
-        let coordinator = try Socket(.router)
-        try coordinator.bind(endpoint)
+        let (coordinator, endpoint) = try Self.fakeCoordinator()
         let process = try ServiceProcess(["submit", Self.study(patient: 1).appendingPathComponent("dicom").path,
                                           "--coordinator", endpoint, "--timeout", "60"], label: "submit-restart")
         defer { process.stop() }
@@ -197,33 +208,25 @@ import Wire
         var session = "first-run"
         var submissions: [SubmitStudy] = []
         var staged: [String: Int] = [:]
-        try waitUntil("the submit command did not end; output:\n\(process.output)", timeout: .seconds(120)) {
-            _ = try poll([.socket(coordinator)], timeout: .milliseconds(50))
-            while let frames = try coordinator.receive() {
-                let client = frames[0]
-                let envelope = try Envelope.decode(Array(frames.dropFirst()))
-                let reply: Message
-                switch envelope.message {
-                case .status(let request):
-                    reply = .statusReply(StatusReply(request: request.request, counts: [:], jobs: [], session: session))
-                case .uploadPart(let part):
-                    let seriesBytes = part.offset + envelope.attachments[0].data.count
-                    staged[part.upload, default: 0] += envelope.attachments[0].data.count
-                    reply = .uploadAcknowledgement(UploadAcknowledgement(request: part.request, upload: part.upload, seriesInstanceUID: part.seriesInstanceUID,
-                                                                         seriesBytes: seriesBytes, uploadBytes: staged[part.upload]!))
-                case .submitStudy(let request):
-                    submissions.append(request)
-                    if submissions.count == 1 {
-                        session = "second-run"
-                        continue
-                    }
-                    reply = .studySubmitted(StudySubmitted(request: request.request, study: 7, job: 9, alreadyStored: false))
-                default:
-                    throw TestFailure("unexpected \(envelope.message.name) from the submit command")
+        try Self.serve(coordinator, until: process) { envelope in
+            switch envelope.message {
+            case .status(let request):
+                return .statusReply(StatusReply(request: request.request, counts: [:], jobs: [], session: session))
+            case .uploadPart(let part):
+                let bytes = envelope.attachments[0].data.count
+                staged[part.upload, default: 0] += bytes
+                return .uploadAcknowledgement(UploadAcknowledgement(request: part.request, upload: part.upload, seriesInstanceUID: part.seriesInstanceUID,
+                                                                    seriesBytes: part.offset + bytes, uploadBytes: staged[part.upload]!))
+            case .submitStudy(let request):
+                submissions.append(request)
+                guard submissions.count > 1 else {
+                    session = "second-run"
+                    return nil
                 }
-                coordinator.send([client] + Envelope(reply).encode())
+                return .studySubmitted(StudySubmitted(request: request.request, study: 7, job: 9, alreadyStored: false))
+            default:
+                throw TestFailure("unexpected \(envelope.message.name) from the submit command")
             }
-            return !process.isRunning
         }
 
         #expect(process.wait(timeout: .zero) == 0, "\(process.output)")
