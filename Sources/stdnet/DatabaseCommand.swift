@@ -37,13 +37,14 @@ enum DatabaseCommand: Command {
         switch action {
         case "start":
             let isNew = !cluster.isInitialised
-            let folderExisted = FileManager.default.fileExists(atPath: dataDirectory.path)
+            // Owner and permissions of a folder that existed, which initdb's hand-over changes.
+            let folderAttributes = try? FileManager.default.attributesOfItem(atPath: dataDirectory.path)
             try cluster.initialise()
             if !cluster.isRunning {
                 do {
                     try cluster.start()
                 } catch where isNew {
-                    throw ClientError(removeUnstartedCluster(cluster, keepingFolder: folderExisted, after: error))
+                    throw ClientError(removeUnstartedCluster(cluster, restoringFolder: folderAttributes, after: error))
                 }
             }
             let connection = try Connection(conninfo: cluster.url())
@@ -72,9 +73,10 @@ enum DatabaseCommand: Command {
 
     /// Removes a cluster that this start created and could not start, so that the next start
     /// creates it again, and returns the start's error with what was done. Its server log is kept
-    /// in the temporary folder, and a folder that existed before keeps everything but its
-    /// contents.
-    private static func removeUnstartedCluster(_ cluster: PrivateCluster, keepingFolder: Bool, after error: Error) -> String {
+    /// in the temporary folder. A folder that existed before, whose attributes are given, loses
+    /// only its contents and gets its owner and permissions back.
+    private static func removeUnstartedCluster(_ cluster: PrivateCluster, restoringFolder folderAttributes: [FileAttributeKey: Any]?,
+                                               after error: Error) -> String {
         let folder = cluster.dataDirectory
         let files = FileManager.default
         // pg_ctl may have given up waiting while the server still starts.
@@ -87,10 +89,14 @@ enum DatabaseCommand: Command {
         if (try? files.moveItem(at: cluster.serverLog, to: keptLog)) != nil {
             message = message.replacingOccurrences(of: cluster.serverLog.path, with: keptLog.path)
         }
-        let targets = keepingFolder
+        let targets = folderAttributes != nil
             ? ((try? files.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? [])
             : [folder]
         let removed = targets.allSatisfy { (try? files.removeItem(at: $0)) != nil }
+        if let folderAttributes {
+            let restored = folderAttributes.filter { [.ownerAccountID, .groupOwnerAccountID, .posixPermissions].contains($0.key) }
+            try? files.setAttributes(restored, ofItemAtPath: folder.path)
+        }
         return message + (removed ? " (the new cluster in \(folder.path) was removed)" : " (the new cluster in \(folder.path) could not be removed; remove it before the next start)")
     }
 }

@@ -45,5 +45,18 @@ import TestSupport
         let log = try #require(logPath, "\(start.output)")
         #expect(try String(contentsOfFile: log, encoding: .utf8).contains("Address already in use"))
         try? FileManager.default.removeItem(atPath: log)
+
+        // A folder created beforehand is kept, empty, with its owner and permissions.
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o751])
+        let before = try FileManager.default.attributesOfItem(atPath: folder.path)
+        let again = try ServiceProcess(["database", "start", "--data", folder.path, "--port", String(port)], label: "database-start-again")
+        #expect(again.wait(timeout: .seconds(120)) == 1, "\(again.output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).isEmpty, "\(again.output)")
+        let after = try FileManager.default.attributesOfItem(atPath: folder.path)
+        #expect(after[.posixPermissions] as? Int == 0o751)
+        #expect(after[.ownerAccountID] as? Int == before[.ownerAccountID] as? Int)
+        if let againLog = again.output.firstMatch(of: /server log: (\S+\.log)/).map({ String($0.1) }) {
+            try? FileManager.default.removeItem(atPath: againLog)
+        }
     }
 }
