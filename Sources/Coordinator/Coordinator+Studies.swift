@@ -111,7 +111,7 @@ extension Coordinator {
     func history(_ request: HistoryRequest) throws -> Message {
         // PostgreSQL would compare the key only up to a NUL, and so find another patient. Stored
         // keys have no control character but ESC (StudyStore.validate).
-        guard !containsControlCharacter(request.patientKey.replacingOccurrences(of: "\u{1B}", with: "")) else {
+        guard !containsControlCharacter(request.patientKey, allowingEscape: true) else {
             return .error(ErrorReply(request: request.request, message: "the Patient ID contains a control character other than ESC, which no stored Patient ID has"))
         }
         let connection = queue.connection

@@ -295,9 +295,10 @@ func decodeByteaHex(_ text: String) throws -> Data {
     return data
 }
 
-/// Returns true when the text contains a control character (Unicode category Cc, NUL included).
-public func containsControlCharacter(_ text: String) -> Bool {
-    text.unicodeScalars.contains { $0.properties.generalCategory == .control }
+/// Returns true when the text contains a control character (Unicode category Cc, NUL included),
+/// ESC aside when `allowingEscape`, as DICOM's LO allows it for ISO 2022 character sets.
+public func containsControlCharacter(_ text: String, allowingEscape: Bool = false) -> Bool {
+    text.unicodeScalars.contains { $0.properties.generalCategory == .control && !(allowingEscape && $0 == "\u{1B}") }
 }
 
 /// Returns the text up to its first control character, at most 20 characters, for a message.
@@ -315,7 +316,7 @@ public func patientIDProblem(_ patientID: String) -> String? {
     // libpq passes text parameters as C strings, which end at the first NUL, so "A\0B" would be
     // stored as patient A. DICOM's LO allows ESC, which ISO 2022 character sets use, and no
     // other control character.
-    if containsControlCharacter(patientID.replacingOccurrences(of: "\u{1B}", with: "")) || patientID.contains("\\") {
+    if containsControlCharacter(patientID, allowingEscape: true) || patientID.contains("\\") {
         return "contains a control character other than ESC, or a backslash, which DICOM does not allow in a Patient ID"
     }
     if patientID.count > 64 { return "has \(patientID.count) characters; DICOM allows at most 64" }

@@ -70,7 +70,7 @@ enum SubmitCommand: Command {
             }
             // A short request first, so a coordinator that is not running is reported in seconds
             // rather than after reading every file.
-            _ = try client.request(.status(StatusRequest(request: UUID().uuidString)), timeout: min(client.timeout, .seconds(10)))
+            _ = try client.coordinatorSession()
             let collected = try collectDICOM(paths, mapping: mapping)
             // A damaged file may be a slice of any series read, which then lacks it for good.
             guard collected.damagedFiles == 0 || skipUnreadable else {
@@ -277,7 +277,7 @@ enum SubmitCommand: Command {
                     try client.request(.submitStudy(request), attachments: attachments, watching: session)
                 }
                 break
-            } catch let error as ClientError where !sentAgain && upload.map({ error.description.contains("upload \($0) is unknown") }) == true {
+            } catch let error as ClientError where !sentAgain && upload.map({ VolumeUpload.isDropped($0, by: error) }) == true {
                 print("the coordinator no longer knows the upload (it restarts without its staged parts); sending the study again")
             } catch is CoordinatorRestarted where !sentAgain {
                 print("the coordinator restarted while the study was submitted; sending the study again")

@@ -38,7 +38,7 @@ enum VolumeUpload {
         } catch let lost as UploadLost {
             if lost.cause == .noAcknowledgement {
                 do {
-                    _ = try client.request(.status(StatusRequest(request: UUID().uuidString)), timeout: min(client.timeout, .seconds(10)))
+                    _ = try client.coordinatorSession()
                 } catch {
                     throw lost.error
                 }
@@ -51,6 +51,12 @@ enum VolumeUpload {
                                   timedOut: lost.cause == .noAcknowledgement)
             }
         }
+    }
+
+    /// Returns true when the coordinator rejected a request because it no longer has `upload`:
+    /// it restarted, or dropped the upload as idle (the messages of UploadStaging.swift).
+    static func isDropped(_ upload: String, by error: ClientError) -> Bool {
+        error.description.contains("upload \(upload) is unknown") || error.description.contains("upload \(upload) expired")
     }
 
     /// An upload that the coordinator may have lost, and the sign of it.
@@ -93,19 +99,13 @@ enum VolumeUpload {
                     // A coordinator built before UPLOAD_PART existed rejects it as an unknown type.
                     bar.stop(at: 0, detail: "the coordinator does not accept uploads in parts; sending the study as one message")
                     return nil
-                } catch is CoordinatorRestarted {
-                    bar.stop(at: sent)
-                    throw UploadLost(error: ClientError("upload stopped after \(String(format: "%.1f", Double(sent) / 1e6)) MB: the coordinator restarted"),
-                                     cause: .restarted)
                 } catch {
                     bar.stop(at: sent)
                     let stopped = ClientError("upload stopped after \(String(format: "%.1f", Double(sent) / 1e6)) of \(String(format: "%.1f", Double(total) / 1e6)) MB: \(error)")
+                    if error is CoordinatorRestarted { throw UploadLost(error: stopped, cause: .restarted) }
                     guard let error = error as? ClientError else { throw stopped }
                     if error.timedOut { throw UploadLost(error: stopped, cause: .noAcknowledgement) }
-                    // The coordinator's messages for an upload it dropped (UploadStaging.swift).
-                    if sent > 0, error.description.contains("upload \(upload) is unknown") || error.description.contains("upload \(upload) expired") {
-                        throw UploadLost(error: stopped, cause: .unknownUpload)
-                    }
+                    if sent > 0, isDropped(upload, by: error) { throw UploadLost(error: stopped, cause: .unknownUpload) }
                     throw stopped
                 }
                 guard case .uploadAcknowledgement(let acknowledgement) = reply else {

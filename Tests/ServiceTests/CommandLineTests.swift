@@ -69,11 +69,8 @@ import TestSupport
     /// A checkpoint fixes the architecture and spacing, so a resume that requests others is
     /// rejected rather than run on the checkpoint's own.
     @Test func resumeWithOtherModelSettingsRejected() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-resume-\(UUID().uuidString)")
+        let folder = try EvaluateCommandTests.trainOneStep()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let first = try ServiceProcess(["train", "--out", folder.path, "--steps", "1", "--window", "8,16,16", "--spacing", "6,6,10"],
-                                       label: "train")
-        #expect(first.wait(timeout: .seconds(120)) == 0, "\(first.output)")
         let resumes: [(arguments: [String], message: String)] = [
             (["--architecture", "early-fusion"], "--architecture early-fusion differs from the checkpoint in \(folder.path), which is std-net"),
             (["--spacing", "3,3,5"], "--spacing differs from the checkpoint in \(folder.path), which works at 6.0,6.0,10.0 mm"),

@@ -12,14 +12,20 @@ import TestSupport
         let settings: Settings
     }
 
-    /// `--lesion-grow-threshold none` switches off a grow threshold that config.json sets.
-    @Test func growThresholdOfConfigurationSwitchedOff() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-evaluate-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        // One training step writes a small model at a coarse spacing, so that evaluation is quick.
+    /// Writes a checkpoint of one training step, a small model at a coarse spacing (6 x 6 x 10 mm)
+    /// that evaluates quickly, into a new folder, and returns the folder.
+    static func trainOneStep() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-one-step-\(UUID().uuidString)")
         let train = try ServiceProcess(["train", "--out", folder.path, "--steps", "1", "--window", "8,16,16", "--spacing", "6,6,10"],
                                        label: "train")
         #expect(train.wait(timeout: .seconds(120)) == 0, "\(train.output)")
+        return folder
+    }
+
+    /// `--lesion-grow-threshold none` switches off a grow threshold that config.json sets.
+    @Test func growThresholdOfConfigurationSwitchedOff() throws {
+        let folder = try Self.trainOneStep()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let configurationURL = folder.appendingPathComponent("config.json")
         var configuration = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: configurationURL)) as? [String: Any])
         configuration["lesionThreshold"] = 0.9

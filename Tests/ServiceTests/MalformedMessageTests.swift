@@ -69,7 +69,7 @@ import Wire
         try waitUntil("no reply went undelivered: \(coordinator.output)", timeout: .seconds(30)) {
             coordinator.output.contains("reply to client not delivered")
         }
-        // The log allows one line per 5 s, and the flood is answered within about a second, so a
+        // The log allows one line per 5 s, and the coordinator replies to the flood within about a second, so a
         // third line would take a machine slowed more than fivefold.
         Thread.sleep(forTimeInterval: 1)
         let lines = coordinator.output.split(separator: "\n").filter { $0.contains("reply to client not delivered") }

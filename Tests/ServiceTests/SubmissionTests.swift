@@ -283,9 +283,9 @@ import Wire
         try bytes.prefix(bytes.count / 3).write(to: victim)
         // And a slice missing from the middle of PV, which the assembler resamples over.
         try FileManager.default.removeItem(at: damaged.appendingPathComponent("PV/CT00008.dcm"))
-        let refused = try submit([damaged.path], to: deployment)
-        #expect(refused.status == 1)
-        #expect(refused.output.contains("not submitted: its AP series could not be read"), "\(refused.output)")
+        let rejected = try submit([damaged.path], to: deployment)
+        #expect(rejected.status == 1)
+        #expect(rejected.output.contains("not submitted: its AP series could not be read"), "\(rejected.output)")
         #expect(try deployment.value("SELECT count(*) FROM studies") == "0")
         // Asked to, it submits the other phases.
         let partial = try submit([damaged.path], to: deployment, extra: ["--skip-unreadable-series"])
