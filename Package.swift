@@ -3,6 +3,19 @@
 // C libraries come from Debian packages through system-library targets; scripts/install adds them.
 import PackageDescription
 
+/// VectorKernels compiled a second time for AVX-512, from the same files (symbolic links), on
+/// x86-64 only. NeuralEngine calls it where the CPU has AVX-512 and the baseline build elsewhere.
+var vectorKernelsAVX512: (targets: [Target], dependencies: [Target.Dependency]) {
+    #if arch(x86_64)
+    let target = Target.target(
+        name: "VectorKernelsAVX512",
+        swiftSettings: [.unsafeFlags(["-target-cpu", "skylake-avx512"])])
+    return ([target], ["VectorKernelsAVX512"])
+    #else
+    return ([], [])
+    #endif
+}
+
 let package = Package(
     name: "stdnet",
     platforms: [.macOS(.v14)],
@@ -30,7 +43,8 @@ let package = Package(
         .systemLibrary(name: "COpenJPEG", providers: [.apt(["libopenjp2-7-dev"])]),
         .systemLibrary(name: "CLibJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
         .target(name: "JobStore", dependencies: ["CLibPQ", "CLibCrypto"]),
-        .target(name: "NeuralEngine", dependencies: ["CDNNL", "MemoryPolicy"]),
+        .target(name: "VectorKernels"),
+        .target(name: "NeuralEngine", dependencies: ["CDNNL", "MemoryPolicy", "VectorKernels"] + vectorKernelsAVX512.dependencies),
         .systemLibrary(name: "CMalloc"),
         .target(name: "MemoryPolicy", dependencies: ["CMalloc"]),
         .target(name: "STDNet", dependencies: ["NeuralEngine", "Imaging", "Phantom", "Lesions"]),
@@ -55,9 +69,9 @@ let package = Package(
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Lesions", "Imaging", "TestSupport"]),
         .executableTarget(name: "QueueBenchmark", dependencies: ["JobStore"], path: "Benchmarks/QueueBenchmark"),
         .executableTarget(name: "PhantomBenchmark", dependencies: ["Phantom"], path: "Benchmarks/PhantomBenchmark"),
-        .testTarget(name: "NeuralEngineTests", dependencies: ["NeuralEngine"]),
+        .testTarget(name: "NeuralEngineTests", dependencies: ["NeuralEngine", "VectorKernels"]),
         .testTarget(name: "STDNetTests", dependencies: ["STDNet", "NeuralEngine"], exclude: ["Fixtures"]),
         .executableTarget(name: "NeuralEngineBenchmarks", dependencies: ["NeuralEngine"], path: "Benchmarks/NeuralEngineBenchmarks"),
         .executableTarget(name: "WindowBenchmark", dependencies: ["STDNet", "NeuralEngine", "MemoryPolicy"], path: "Benchmarks/WindowBenchmark"),
-    ]
+    ] + vectorKernelsAVX512.targets
 )

@@ -1,5 +1,6 @@
 import CDNNL
 import Foundation
+import VectorKernels
 
 /// Leaky rectified linear unit, y = x for x > 0 and y = slope · x otherwise. Any shape.
 public enum LeakyReLU {

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import VectorKernels
 
 /// Instance normalisation of channels-last volumes with a learned per-channel scale and shift:
 /// every (sample, channel) pair is normalised over its D·H·W voxels, as PyTorch's

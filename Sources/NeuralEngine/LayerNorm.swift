@@ -1,4 +1,5 @@
 import CDNNL
+import VectorKernels
 
 /// Layer normalisation over the last axis with a learned scale and shift:
 /// y = (x - mean) / sqrt(var + ε) · γ + β.

@@ -3,7 +3,9 @@
 // (which consumes them). Row r = p · S + l of every row matrix belongs to present phase p at
 // location l, where S is the block size. The block's last rows per phase are zero when the
 // volume's last block has fewer than S locations. The attention's matrices are transposed
-// (column r), so that its loops read 16 locations at a time.
+// (column r), so that its loops read 16 locations at a time; the attention itself is in the
+// VectorKernels module.
+import VectorKernels
 
 struct BlockKernel {
     let weights: PackedParameters
@@ -157,68 +159,12 @@ struct BlockKernel {
             beta: 1, c: encoded, ldc: channels)
     }
 
-    /// Computes the attention weights and the context of every token, head by head. Each vector
-    /// contains one feature of 16 neighbouring locations, so every step is lane-wise. There are
-    /// always four key phases: a study with fewer present phases repeats its last one, whose
-    /// extra copies get weight 0.
+    /// Computes the attention weights and the context of every token with the attention build
+    /// this CPU runs.
     private func attend() {
-        let heads = layout.heads
-        let headChannels = layout.channels / heads
-        let phaseCount = layout.present.count
-        let blockSize = layout.blockLocations
-        let rows = phaseCount * blockSize
-        let scale = 1 / Float(headChannels).squareRoot()
-        let keyColumns = keyPhaseColumns()
-        for head in 0..<heads {
-            let queries = projections + head * headChannels * rows
-            let keys = queries + layout.channels * rows
-            let values = keys + layout.channels * rows
-            let headContext = context + head * headChannels * rows
-            for t in 0..<phaseCount {
-                for l in stride(from: 0, to: blockSize, by: 16) {
-                    let queryColumn = t * blockSize + l
-                    var scores = PhaseVectors()
-                    for i in 0..<headChannels {
-                        let query = load16(queries + i * rows + queryColumn)
-                        for s in 0..<4 {
-                            scores[s] += query * load16(keys + i * rows + keyColumns[s] + l)
-                        }
-                    }
-                    // A repeated phase has the last present phase's score, so it leaves the maximum as is.
-                    var maximum = scores[0]
-                    for s in 1..<4 {
-                        maximum = maximum.replacing(with: scores[s], where: scores[s] .> maximum)
-                    }
-                    var probabilities = PhaseVectors()
-                    var total = SIMD16<Float>.zero
-                    for s in 0..<4 {
-                        probabilities[s] = s < phaseCount ? fastExp((scores[s] - maximum) * scale) : .zero
-                        total += probabilities[s]
-                    }
-                    let reciprocal = 1 / total
-                    for s in 0..<4 {
-                        probabilities[s] *= reciprocal
-                        if s < phaseCount {
-                            store16(probabilities[s], attentionWeights + ((head * phaseCount + t) * phaseCount + s) * blockSize + l)
-                        }
-                    }
-                    for i in 0..<headChannels {
-                        var weighted = SIMD16<Float>.zero
-                        for s in 0..<4 {
-                            weighted += probabilities[s] * load16(values + i * rows + keyColumns[s] + l)
-                        }
-                        store16(weighted, headContext + i * rows + queryColumn)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Returns the first column of each of the four key phases: present phase s, or the last
-    /// present phase for s beyond the present count.
-    private func keyPhaseColumns() -> SIMD4<Int> {
-        let last = layout.present.count - 1
-        return SIMD4(0, min(1, last), min(2, last), min(3, last)) &* layout.blockLocations
+        VectorKernelBuild.selected.attendBlock(
+            projections, attentionWeights, context,
+            layout.heads, layout.channels, layout.present.count, layout.blockLocations)
     }
 
     /// Computes the pooling weights of locations start..<start + n and, unless `output` is nil,
@@ -411,67 +357,11 @@ struct BlockKernel {
         }
     }
 
-    /// Writes dL/d(q, k, v) into `projectionsGradient` from dL/dcontext, 16 locations per
-    /// vector as in `attend`. The repeated key phases of a study with fewer than four phases
-    /// have weight 0, so they add nothing.
+    /// Writes dL/d(q, k, v) into `projectionsGradient` from dL/dcontext.
     private func attendBackward() {
-        let heads = layout.heads
-        let headChannels = layout.channels / heads
-        let phaseCount = layout.present.count
-        let blockSize = layout.blockLocations
-        let rows = phaseCount * blockSize
-        let scale = 1 / Float(headChannels).squareRoot()
-        let keyColumns = keyPhaseColumns()
-        projectionsGradient.update(repeating: 0, count: 3 * layout.channels * rows)
-        for head in 0..<heads {
-            let queries = projections + head * headChannels * rows
-            let keys = queries + layout.channels * rows
-            let values = keys + layout.channels * rows
-            let queryGradients = projectionsGradient + head * headChannels * rows
-            let keyGradients = queryGradients + layout.channels * rows
-            let valueGradients = keyGradients + layout.channels * rows
-            let headContextGradient = contextGradient + head * headChannels * rows
-            for t in 0..<phaseCount {
-                for l in stride(from: 0, to: blockSize, by: 16) {
-                    let queryColumn = t * blockSize + l
-                    var probabilities = PhaseVectors()
-                    for s in 0..<4 where s < phaseCount {
-                        probabilities[s] = load16(attentionWeights + ((head * phaseCount + t) * phaseCount + s) * blockSize + l)
-                    }
-
-                    // Pass 1: dA[t][s] = dcontext_t · v_s and dv_s += A[t][s] dcontext_t.
-                    var weightGradients = PhaseVectors()
-                    for i in 0..<headChannels {
-                        let upstream = load16(headContextGradient + i * rows + queryColumn)
-                        for s in 0..<4 {
-                            let column = i * rows + keyColumns[s] + l
-                            weightGradients[s] += upstream * load16(values + column)
-                            store16(load16(valueGradients + column) + probabilities[s] * upstream, valueGradients + column)
-                        }
-                    }
-
-                    // Pass 2: through the softmax to the scores, then to q_t and k_s.
-                    var weightedSum = SIMD16<Float>.zero
-                    for s in 0..<4 {
-                        weightedSum += weightGradients[s] * probabilities[s]
-                    }
-                    var scoreGradients = PhaseVectors()
-                    for s in 0..<4 {
-                        scoreGradients[s] = probabilities[s] * (weightGradients[s] - weightedSum) * scale
-                    }
-                    for i in 0..<headChannels {
-                        let query = load16(queries + i * rows + queryColumn)
-                        var queryGradient = SIMD16<Float>.zero
-                        for s in 0..<4 {
-                            let column = i * rows + keyColumns[s] + l
-                            queryGradient += scoreGradients[s] * load16(keys + column)
-                            store16(load16(keyGradients + column) + scoreGradients[s] * query, keyGradients + column)
-                        }
-                        store16(queryGradient, queryGradients + i * rows + queryColumn)
-                    }
-                }
-            }
-        }
+        VectorKernelBuild.selected.attendBlockBackward(
+            projections, attentionWeights, contextGradient, projectionsGradient,
+            layout.heads, layout.channels, layout.present.count, layout.blockLocations)
     }
 
     // MARK: - Row helpers
@@ -517,34 +407,6 @@ struct BlockKernel {
             let row = matrix + r * width
             for c in 0..<width {
                 sums[c] += row[c]
-            }
-        }
-    }
-}
-
-/// Four SIMD16 vectors, one per key phase, that stay in registers when indexed by constants.
-private struct PhaseVectors {
-    private var first = SIMD16<Float>()
-    private var second = SIMD16<Float>()
-    private var third = SIMD16<Float>()
-    private var fourth = SIMD16<Float>()
-
-    @inline(__always)
-    subscript(phase: Int) -> SIMD16<Float> {
-        get {
-            switch phase {
-            case 0: first
-            case 1: second
-            case 2: third
-            default: fourth
-            }
-        }
-        set {
-            switch phase {
-            case 0: first = newValue
-            case 1: second = newValue
-            case 2: third = newValue
-            default: fourth = newValue
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 @testable import NeuralEngine
 import Testing
+import VectorKernels
 
 /// The polynomial approximations that replace libm calls in vectorised loops.
 @Suite struct ApproximationTests {

@@ -3,8 +3,8 @@
 // accumulate in four SIMD lanes instead, which changes only the rounding order.
 
 /// Returns Σ a[i] · b[i] for i in 0..<count.
-@inline(__always)
-func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+@inlinable @inline(__always)
+public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
     let vectors = count / 4
     var lanes = SIMD4<Float>()
     let rawA = UnsafeRawPointer(a)
@@ -21,8 +21,8 @@ func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Fl
 }
 
 /// Returns Σ a[i] for i in 0..<count.
-@inline(__always)
-func sum(_ a: UnsafePointer<Float>, count: Int) -> Float {
+@inlinable @inline(__always)
+public func sum(_ a: UnsafePointer<Float>, count: Int) -> Float {
     let vectors = count / 4
     var lanes = SIMD4<Float>()
     let raw = UnsafeRawPointer(a)
@@ -37,8 +37,8 @@ func sum(_ a: UnsafePointer<Float>, count: Int) -> Float {
 }
 
 /// Returns Σ (a[i] - center)² for i in 0..<count.
-@inline(__always)
-func sumOfSquaredDeviations(_ a: UnsafePointer<Float>, from center: Float, count: Int) -> Float {
+@inlinable @inline(__always)
+public func sumOfSquaredDeviations(_ a: UnsafePointer<Float>, from center: Float, count: Int) -> Float {
     let vectors = count / 4
     var lanes = SIMD4<Float>()
     let raw = UnsafeRawPointer(a)
@@ -54,36 +54,36 @@ func sumOfSquaredDeviations(_ a: UnsafePointer<Float>, from center: Float, count
 }
 
 /// Loads 16 floats from any address.
-@inline(__always)
-func load16(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
+@inlinable @inline(__always)
+public func load16(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
     UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
 }
 
 /// Stores 16 floats at any address.
-@inline(__always)
-func store16(_ vector: SIMD16<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+@inlinable @inline(__always)
+public func store16(_ vector: SIMD16<Float>, _ pointer: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(pointer).storeBytes(of: vector, as: SIMD16<Float>.self)
 }
 
 /// e^x in every lane, with the Cephes `expf` method: x = n ln 2 + r with |r| <= ln 2 / 2, a
 /// degree-6 polynomial for e^r, and 2^n built in the exponent bits. Inputs are clamped to
 /// [-87, 88], so results stay normal numbers; the tests bound the error against `expf`.
-@inline(__always)
-func fastExp(_ value: SIMD4<Float>) -> SIMD4<Float> {
+@inlinable @inline(__always)
+public func fastExp(_ value: SIMD4<Float>) -> SIMD4<Float> {
     exponential(ofClamped: value.replacing(with: 88, where: value .> 88).replacing(with: -87, where: value .< -87))
 }
 
 /// e^x in 16 lanes; see the four-lane version.
-@inline(__always)
-func fastExp(_ value: SIMD16<Float>) -> SIMD16<Float> {
+@inlinable @inline(__always)
+public func fastExp(_ value: SIMD16<Float>) -> SIMD16<Float> {
     exponential(ofClamped: value.replacing(with: 88, where: value .> 88).replacing(with: -87, where: value .< -87))
 }
 
 /// Returns e^x for inputs in [-87, 88]: the body of `fastExp`. The clamping stays in the concrete
 /// overloads, because a comparison written for any `SIMD` type builds its mask one lane at a time
 /// through memory, while the concrete vector types compare all lanes in one instruction.
-@inline(__always)
-private func exponential<Vector: SIMD>(ofClamped x: Vector) -> Vector where Vector.Scalar == Float {
+@usableFromInline @inline(__always)
+func exponential<Vector: SIMD>(ofClamped x: Vector) -> Vector where Vector.Scalar == Float {
     // Adding and subtracting 1.5 · 2²³ rounds to the nearest integer and leaves n in the low
     // mantissa bits of `shifted`.
     let roundingConstant: Float = 12_582_912

@@ -1,0 +1,66 @@
+// The choice of the VectorKernels build the engine calls. The module's loops work on 16-lane
+// vectors. An x86-64 binary may assume no more than SSE, so the baseline build runs each vector
+// operation as four SSE instructions. The VectorKernelsAVX512 module is the same source compiled
+// for AVX-512, with one instruction per vector operation. The engine takes that build when the CPU
+// has AVX-512, as oneDNN picks its own kernels at run time, so one binary runs on any x86-64 CPU.
+import Foundation
+import VectorKernels
+#if canImport(VectorKernelsAVX512)
+import VectorKernelsAVX512
+#endif
+
+struct VectorKernelBuild: Sendable {
+    typealias AttendBlock = @Sendable (
+        _ projections: UnsafePointer<Float>, _ weights: UnsafeMutablePointer<Float>, _ context: UnsafeMutablePointer<Float>,
+        _ heads: Int, _ channels: Int, _ phaseCount: Int, _ blockSize: Int
+    ) -> Void
+    typealias AttendBlockBackward = @Sendable (
+        _ projections: UnsafePointer<Float>, _ weights: UnsafePointer<Float>, _ contextGradient: UnsafePointer<Float>,
+        _ projectionsGradient: UnsafeMutablePointer<Float>, _ heads: Int, _ channels: Int, _ phaseCount: Int, _ blockSize: Int
+    ) -> Void
+
+    /// "baseline" or "avx512".
+    let name: String
+    let attendBlock: AttendBlock
+    let attendBlockBackward: AttendBlockBackward
+
+    static let baseline = VectorKernelBuild(
+        name: "baseline",
+        attendBlock: VectorKernels.attendBlock(projections:weights:context:heads:channels:phaseCount:blockSize:),
+        attendBlockBackward: VectorKernels.attendBlockBackward(projections:weights:contextGradient:projectionsGradient:heads:channels:phaseCount:blockSize:))
+
+    #if canImport(VectorKernelsAVX512)
+    static let avx512 = VectorKernelBuild(
+        name: "avx512",
+        attendBlock: VectorKernelsAVX512.attendBlock(projections:weights:context:heads:channels:phaseCount:blockSize:),
+        attendBlockBackward: VectorKernelsAVX512.attendBlockBackward(projections:weights:contextGradient:projectionsGradient:heads:channels:phaseCount:blockSize:))
+    #endif
+
+    /// The builds this CPU can run, the baseline first.
+    static var runnable: [VectorKernelBuild] {
+        #if canImport(VectorKernelsAVX512)
+        if cpuHasAVX512 { return [baseline, avx512] }
+        #endif
+        return [baseline]
+    }
+
+    /// The AVX-512 build where the CPU can run it, else the baseline. `STDNET_VECTOR_KERNELS=baseline`
+    /// selects the baseline on any CPU, to compare the two.
+    static let selected: VectorKernelBuild = {
+        if ProcessInfo.processInfo.environment["STDNET_VECTOR_KERNELS"] == "baseline" {
+            return baseline
+        }
+        return runnable.last!
+    }()
+
+    /// Whether the CPU and the operating system support the AVX-512 subsets that
+    /// `-target-cpu skylake-avx512` compiles for. Linux lists only the extensions whose register
+    /// state it saves, so the flags in /proc/cpuinfo cover the operating system too.
+    private static let cpuHasAVX512: Bool = {
+        guard let cpuInfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flagsLine = cpuInfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return false }
+        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        return ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
+    }()
+}

@@ -1,0 +1,1 @@
+../VectorKernels/VectorMath.swift
