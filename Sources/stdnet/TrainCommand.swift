@@ -33,6 +33,8 @@ enum TrainCommand: Command {
           --window D,H,W           window in voxels, multiples of 8 (default 32,64,64)
           --spacing X,Y,Z          voxel spacing of the studies in mm (default 3,3,5)
           --motion MM              largest breathing shift between phases in mm (default 10)
+          --lesion-fraction F      share of windows centred on a lesion voxel; the others are
+                                   centred anywhere in the liver (default 0.67)
           --checkpoint-every N     steps between checkpoints (default 200)
         """
 
@@ -81,6 +83,12 @@ enum TrainCommand: Command {
         if let motion = try arguments.option("motion") {
             guard let value = Double(motion), value >= 0 else { throw UsageError("--motion expects millimetres, got '\(motion)'") }
             patches.motionMillimetres = value
+        }
+        if let fraction = try arguments.option("lesion-fraction") {
+            guard let value = Double(fraction), (0...1).contains(value) else {
+                throw UsageError("--lesion-fraction expects a number from 0 to 1, got '\(fraction)'")
+            }
+            patches.lesionFraction = value
         }
         try arguments.finish()
         let output = try required(givenOutput, "--out DIR")
