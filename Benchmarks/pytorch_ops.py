@@ -331,6 +331,15 @@ def write_fixtures(path):
         "labels": torch.randint(0, classes, (batch, depth, height, width), generator=fixtures.generator).float(),
     }, ["logits"], is_loss=True)
 
+    # On AVX-512 the engine runs the temporal module's forward pass on a second fused kernel,
+    # which takes channels in whole vectors of 16: here 32 channels and 4 heads, at 42 locations,
+    # which end inside a group of 16. Drawn last, so that the tensors above stay as they were.
+    channels, heads = 32, 4
+    parameters = temporal_parameters(normal, channels, 2 * channels, slots)
+    fixtures.record("temporal_volume_wide", temporal_volume(heads), {
+        "phases": normal(slots, 2, 3, 7, channels), "present": torch.tensor(PRESENT[1], dtype=torch.float32), **parameters,
+    }, ["phases", *parameters])
+
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({name: tensor.contiguous() for name, tensor in fixtures.tensors.items()}, str(path), metadata={
         "torch": torch.__version__, "safetensors": safetensors.__version__, "seed": str(SEED)})

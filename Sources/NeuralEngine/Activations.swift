@@ -56,9 +56,7 @@ public enum LeakyReLU {
 /// Gaussian error linear unit in the erf form, y = x · Φ(x) = x · (1 + erf(x / √2)) / 2, as
 /// PyTorch's `nn.GELU()` computes by default. Any shape.
 ///
-/// erf is the float rational approximation that Eigen, XLA and TVM use (TVM's
-/// `fast_erf_float_expr`): x·p(x²)/q(x²) on [-4, 4], ±1 outside. It needs no exp, so it
-/// vectorises; the tests bound its distance from the C library's `erff`.
+/// erf is VectorKernels' `fastErf`; the tests bound its distance from the C library's `erff`.
 public enum GELU {
     /// Applies the activation elementwise.
     public static func forward(_ input: Tensor) -> Tensor {
@@ -149,39 +147,5 @@ public enum GELU {
         let cdf = 0.5 * (1 + fastErf(x * Float(0.5).squareRoot()))
         let pdf = fastExp(-0.5 * x * x) / (2 * Float.pi).squareRoot()
         return cdf + x * pdf
-    }
-
-    /// erf(x) as x·p(x²)/q(x²) with x clamped to [-4, 4], where erf is ±1 in Float32.
-    @inline(__always)
-    static func fastErf(_ value: SIMD4<Float>) -> SIMD4<Float> {
-        // replacing(with:where:) rather than clamped(), which does not inline into a SIMD select.
-        rationalErf(ofClamped: value.replacing(with: 4, where: value .> 4).replacing(with: -4, where: value .< -4))
-    }
-
-    /// erf(x) in 16 lanes; see the four-lane version. On baseline x86-64 the 16 lanes run as four
-    /// independent SSE chains.
-    @inline(__always)
-    static func fastErf(_ value: SIMD16<Float>) -> SIMD16<Float> {
-        rationalErf(ofClamped: value.replacing(with: 4, where: value .> 4).replacing(with: -4, where: value .< -4))
-    }
-
-    /// Returns erf(x) for x in [-4, 4]: the body of `fastErf`. Only the clamping needs the
-    /// concrete vector types, whose comparisons take one instruction (see `fastExp`).
-    @inline(__always)
-    private static func rationalErf<Vector: SIMD>(ofClamped x: Vector) -> Vector where Vector.Scalar == Float {
-        let x2 = x * x
-        var p = Vector(repeating: -2.72614225801306e-10)
-        p = p * x2 + 2.77068142495902e-08
-        p = p * x2 - 2.10102402082508e-06
-        p = p * x2 - 5.69250639462346e-05
-        p = p * x2 - 7.34990630326855e-04
-        p = p * x2 - 2.95459980854025e-03
-        p = p * x2 - 1.60960333262415e-02
-        var q = Vector(repeating: -1.45660718464996e-05)
-        q = q * x2 - 2.13374055278905e-04
-        q = q * x2 - 1.68282697438203e-03
-        q = q * x2 - 7.37332916720468e-03
-        q = q * x2 - 1.42647390514189e-02
-        return x * p / q
     }
 }

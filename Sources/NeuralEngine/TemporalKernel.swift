@@ -25,6 +25,9 @@ extension TemporalEncoder {
         // The blocks cover every location, and pooling writes each one.
         var output = Tensor(uninitializedShape: [1] + Array(phases.shape[1...]))
         let weights = PackedParameters(parameters)
+        if fusedForward(phases: phases, layout: layout, weights: weights, into: &output) {
+            return output
+        }
         phases.scalars.withUnsafeBufferPointer { x in
             output.scalars.withUnsafeMutableBufferPointer { y in
                 let (x, y) = (SendablePointer(x), SendablePointer(y))

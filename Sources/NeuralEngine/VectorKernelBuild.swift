@@ -23,17 +23,22 @@ struct VectorKernelBuild: Sendable {
     let name: String
     let attendBlock: AttendBlock
     let attendBlockBackward: AttendBlockBackward
+    /// Whether the build has the fused forward pass of the temporal module
+    /// (`TemporalEncoder.fusedForward`).
+    let hasFusedTemporalForward: Bool
 
     static let baseline = VectorKernelBuild(
         name: "baseline",
         attendBlock: VectorKernels.attendBlock(projections:weights:context:heads:channels:phaseCount:blockSize:),
-        attendBlockBackward: VectorKernels.attendBlockBackward(projections:weights:contextGradient:projectionsGradient:heads:channels:phaseCount:blockSize:))
+        attendBlockBackward: VectorKernels.attendBlockBackward(projections:weights:contextGradient:projectionsGradient:heads:channels:phaseCount:blockSize:),
+        hasFusedTemporalForward: false)
 
     #if canImport(VectorKernelsAVX512)
     static let avx512 = VectorKernelBuild(
         name: "avx512",
         attendBlock: VectorKernelsAVX512.attendBlock(projections:weights:context:heads:channels:phaseCount:blockSize:),
-        attendBlockBackward: VectorKernelsAVX512.attendBlockBackward(projections:weights:contextGradient:projectionsGradient:heads:channels:phaseCount:blockSize:))
+        attendBlockBackward: VectorKernelsAVX512.attendBlockBackward(projections:weights:contextGradient:projectionsGradient:heads:channels:phaseCount:blockSize:),
+        hasFusedTemporalForward: true)
     #endif
 
     /// The builds this CPU can run, the baseline first.

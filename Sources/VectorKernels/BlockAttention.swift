@@ -145,8 +145,8 @@ private func keyPhaseColumns(phaseCount: Int, blockSize: Int) -> SIMD4<Int> {
     return SIMD4(0, min(1, last), min(2, last), min(3, last)) &* blockSize
 }
 
-/// Four SIMD16 vectors, one per key phase, that stay in registers when indexed by constants.
-private struct PhaseVectors {
+/// Four SIMD16 vectors, one per phase, that stay in registers when indexed by constants.
+struct PhaseVectors {
     private var first = SIMD16<Float>()
     private var second = SIMD16<Float>()
     private var third = SIMD16<Float>()

@@ -13,12 +13,24 @@ import Testing
         [false, false, false, false],
     ]
 
-    @Test(arguments: 0..<phaseSets.count)
-    mutating func fusedMatchesReference(setIndex: Int) {
-        let presentPhases = Self.phaseSets[setIndex]
+    /// Volume and module shapes of `fusedMatchesReference`: (depth, height, width), channels,
+    /// heads, hidden channels.
+    static let forwardShapes: [(extent: (Int, Int, Int), channels: Int, heads: Int, hidden: Int)] = [
         // 480 locations make several blocks, so block edges and per-worker sums are exercised.
-        let (slots, depth, height, width, channels) = (4, 6, 8, 10, 16)
-        var parameters = TemporalEncoder.Parameters.random(channels: channels, heads: 2, hiddenChannels: 64, phaseSlots: slots, using: &generator)
+        ((6, 8, 10), 16, 2, 64),
+        // 105 locations end inside a group of 16, and 32 channels take two vectors per token.
+        ((3, 5, 7), 32, 4, 64),
+        // 12 channels are not whole vectors, so the AVX-512 build takes the block kernel too.
+        ((2, 3, 5), 12, 3, 24),
+    ]
+
+    @Test(arguments: 0..<phaseSets.count, 0..<forwardShapes.count)
+    mutating func fusedMatchesReference(setIndex: Int, shapeIndex: Int) {
+        let presentPhases = Self.phaseSets[setIndex]
+        let shape = Self.forwardShapes[shapeIndex]
+        let (slots, (depth, height, width), channels) = (4, shape.extent, shape.channels)
+        var parameters = TemporalEncoder.Parameters.random(
+            channels: channels, heads: shape.heads, hiddenChannels: shape.hidden, phaseSlots: slots, using: &generator)
         parameters.poolingQuery = .randomNormal(shape: [channels], using: &generator)
         parameters.phaseEmbedding = .randomNormal(shape: [slots, channels], using: &generator)
         parameters.attentionNormShift = .randomNormal(shape: [channels], standardDeviation: 0.1, using: &generator)

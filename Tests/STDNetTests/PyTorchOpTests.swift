@@ -170,6 +170,25 @@ import Testing
         }
     }
 
+    /// The forward pass on 32 channels and 4 heads, which the AVX-512 build runs on its fused
+    /// kernel (the one above takes 8 channels), and the backward pass.
+    @Test func wideTemporalKernelMatchesPyTorch() throws {
+        let fixture = try OpFixture("temporal_volume_wide")
+        let phases = try fixture.tensor("phases")
+        let presentPhases = try fixture.mask("present")
+        let parameters = try fixture.temporalParameters(heads: 4)
+
+        let output = TemporalEncoder.forward(phases: phases, presentPhases: presentPhases, parameters: parameters)
+        try fixture.expectMatches(output, "output")
+        let gradients = TemporalEncoder.backward(
+            outputGradient: try fixture.tensor("output_gradient"), phases: phases, presentPhases: presentPhases,
+            parameters: parameters)
+        try fixture.expectMatches(gradients.phases, "phases_gradient")
+        for (name, keyPath) in OpFixture.temporalParameterNames() {
+            try fixture.expectMatches(gradients.parameters[keyPath: keyPath], "\(name)_gradient")
+        }
+    }
+
     @Test func softmaxMatchesPyTorch() throws {
         let fixture = try OpFixture("softmax")
 
@@ -287,14 +306,15 @@ struct OpFixture {
         ]
     }
 
-    /// Reads the temporal module's parameters. The fixture's attention has 2 heads.
-    func temporalParameters() throws -> TemporalEncoder.Parameters {
+    /// Reads the temporal module's parameters, with `heads` attention heads (2 in the fixtures
+    /// of 8 channels).
+    func temporalParameters(heads: Int = 2) throws -> TemporalEncoder.Parameters {
         TemporalEncoder.Parameters(
             phaseEmbedding: try tensor("phase_embedding"),
             attentionNormScale: try tensor("attention_norm_scale"),
             attentionNormShift: try tensor("attention_norm_shift"),
             attention: MultiHeadAttention.Parameters(
-                heads: 2,
+                heads: heads,
                 inputProjectionWeight: try tensor("in_proj_weight"),
                 inputProjectionBias: try tensor("in_proj_bias"),
                 outputProjectionWeight: try tensor("out_proj_weight"),
