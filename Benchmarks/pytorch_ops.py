@@ -332,8 +332,9 @@ def write_fixtures(path):
     }, ["logits"], is_loss=True)
 
     # On AVX-512 the engine runs the temporal module's forward pass on a second fused kernel,
-    # which takes channels in whole vectors of 16: here 32 channels and 4 heads, at 42 locations,
-    # which end inside a group of 16. Drawn last, so that the tensors above stay as they were.
+    # which works on groups of 16 locations: here at STD-Net's second level (32 channels, 4 heads)
+    # and 42 locations, which end inside a group. Drawn last, so that the tensors above stay as
+    # they were.
     channels, heads = 32, 4
     parameters = temporal_parameters(normal, channels, 2 * channels, slots)
     fixtures.record("temporal_volume_wide", temporal_volume(heads), {

@@ -50,22 +50,34 @@ struct VectorKernelBuild: Sendable {
     }
 
     /// The AVX-512 build where the CPU can run it, else the baseline. `STDNET_VECTOR_KERNELS=baseline`
-    /// selects the baseline on any CPU, to compare the two.
+    /// selects the baseline on any CPU, to compare the two; any other value is reported and ignored.
     static let selected: VectorKernelBuild = {
-        if ProcessInfo.processInfo.environment["STDNET_VECTOR_KERNELS"] == "baseline" {
+        switch ProcessInfo.processInfo.environment["STDNET_VECTOR_KERNELS"] {
+        case nil:
+            break
+        case "baseline":
             return baseline
+        case let other?:
+            FileHandle.standardError.write(Data("STDNET_VECTOR_KERNELS=\(other) ignored: the only value it takes is baseline\n".utf8))
         }
         return runnable.last!
     }()
 
-    /// Whether the CPU and the operating system support the AVX-512 subsets that
-    /// `-target-cpu skylake-avx512` compiles for. Linux lists only the extensions whose register
-    /// state it saves, so the flags in /proc/cpuinfo cover the operating system too.
+    /// Whether the CPU and the operating system support what `-target-cpu skylake-avx512`
+    /// compiles for: the AVX-512 subsets F, CD, BW, DQ and VL, and the older extensions that
+    /// target includes (every AVX-512 CPU has them). Linux lists only the extensions whose
+    /// register state it saves, so the flags in /proc/cpuinfo cover the operating system too.
+    /// A CPU emulator that hides extensions from CPUID but not from /proc/cpuinfo (valgrind
+    /// lacks AVX-512) needs `STDNET_VECTOR_KERNELS=baseline`.
     private static let cpuHasAVX512: Bool = {
         guard let cpuInfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
               let flagsLine = cpuInfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
         else { return false }
         let flags = Set(flagsLine.split(separator: " ").map(String.init))
-        return ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
+        let required = [
+            "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl",
+            "avx2", "fma", "f16c", "bmi1", "bmi2", "movbe", "popcnt", "abm",
+        ]
+        return required.allSatisfy(flags.contains)
     }()
 }

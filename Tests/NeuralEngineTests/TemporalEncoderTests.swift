@@ -1,27 +1,29 @@
-import NeuralEngine
+@testable import NeuralEngine
 import Testing
 
 @Suite struct TemporalEncoderTests {
     var generator = SplitMix64(seed: 6)
     var check = GradientCheck()
 
-    /// Present-phase flags of four slots: complete, one missing, only one, none.
+    /// Present-phase flags of four slots: complete, one missing, two missing, only one, none.
     static let phaseSets: [[Bool]] = [
         [true, true, true, true],
         [true, false, true, true],
+        [false, true, false, true],
         [false, false, true, false],
         [false, false, false, false],
     ]
 
     /// Volume and module shapes of `fusedMatchesReference`: (depth, height, width), channels,
-    /// heads, hidden channels.
-    static let forwardShapes: [(extent: (Int, Int, Int), channels: Int, heads: Int, hidden: Int)] = [
+    /// heads, hidden channels, and whether a CPU with AVX-512 runs them on the fused kernel of
+    /// its build, which computes eight outputs at a time.
+    static let forwardShapes: [(extent: (Int, Int, Int), channels: Int, heads: Int, hidden: Int, fusedOnAVX512: Bool)] = [
         // 480 locations make several blocks, so block edges and per-worker sums are exercised.
-        ((6, 8, 10), 16, 2, 64),
-        // 105 locations end inside a group of 16, and 32 channels take two vectors per token.
-        ((3, 5, 7), 32, 4, 64),
-        // 12 channels are not whole vectors, so the AVX-512 build takes the block kernel too.
-        ((2, 3, 5), 12, 3, 24),
+        ((6, 8, 10), 16, 2, 64, true),
+        // 105 locations end inside a group of 16.
+        ((3, 5, 7), 32, 4, 64, true),
+        // 12 channels are not a multiple of eight, so the block kernel runs on any CPU.
+        ((2, 3, 5), 12, 3, 24, false),
     ]
 
     @Test(arguments: 0..<phaseSets.count, 0..<forwardShapes.count)
@@ -37,6 +39,13 @@ import Testing
         let phases = Tensor.randomNormal(shape: [slots, depth, height, width, channels], using: &generator)
 
         let fused = TemporalEncoder.forward(phases: phases, presentPhases: presentPhases, parameters: parameters)
+        // Which kernel ran: without this, a fused kernel that wrongly declined every shape would
+        // pass on the block kernel.
+        let layout = BlockLayout(phases: phases, presentPhases: presentPhases, parameters: parameters)
+        var probe = Tensor(uninitializedShape: fused.shape)
+        let fusedRan = layout.blockCount > 0
+            && TemporalEncoder.fusedForward(phases: phases, layout: layout, weights: PackedParameters(parameters), into: &probe)
+        #expect(fusedRan == (shape.fusedOnAVX512 && VectorKernelBuild.selected.hasFusedTemporalForward && presentPhases.contains(true)))
 
         // The reference needs (locations, slots, C) tokens and a mask per location.
         let locations = depth * height * width
