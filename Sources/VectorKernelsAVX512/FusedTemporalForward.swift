@@ -12,9 +12,9 @@
 // block layout of `attendBlock` with a block of 16 locations.
 
 /// The module's parameters. The kernel reads the vectors (biases, norms, embeddings, query) where
-/// the caller keeps them, in PyTorch's layouts, and keeps its own transposed copies of the four
-/// weight matrices, (inputs x outputs) row-major, so that the weights of neighbouring outputs are
-/// neighbours in memory.
+/// the caller keeps them, in PyTorch's layouts. It keeps its own transposed copies of the four
+/// weight matrices, (inputs x outputs) row-major, so that the weights of neighbouring outputs
+/// are neighbours in memory.
 public final class FusedTemporalParameters: @unchecked Sendable {
     let phaseEmbedding, attentionNormScale, attentionNormShift: UnsafePointer<Float>
     let inputProjectionBias, outputProjectionBias: UnsafePointer<Float>
@@ -193,9 +193,9 @@ private func normalise(
 }
 
 /// 1 / √x in every lane for positive normal x. `squareRoot()` on a SIMD16 calls sqrtf once per
-/// lane, so this refines the classic bit-level estimate with three Newton steps instead, each
-/// of which roughly squares the relative error: at most 1.8e-3 after the first step, 5e-6 after
-/// the second and below Float's precision after the third.
+/// lane, so this refines the classic bit-level estimate with three Newton steps instead. Each
+/// step roughly squares the relative error: at most 1.8e-3 after the first step, 5e-6 after the
+/// second and below Float's precision after the third.
 @inline(__always)
 private func reciprocalSquareRoot(_ x: SIMD16<Float>) -> SIMD16<Float> {
     var y = unsafeBitCast(0x5F37_59DF &- (unsafeBitCast(x, to: SIMD16<UInt32>.self) &>> 1), to: SIMD16<Float>.self)

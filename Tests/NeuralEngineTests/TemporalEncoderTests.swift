@@ -45,7 +45,8 @@ import Testing
         var probe = Tensor(uninitializedShape: fused.shape)
         let fusedRan = layout.blockCount > 0
             && TemporalEncoder.fusedForward(phases: phases, layout: layout, weights: PackedParameters(parameters), into: &probe)
-        #expect(fusedRan == (shape.fusedOnAVX512 && VectorKernelBuild.selected.hasFusedTemporalForward && presentPhases.contains(true)))
+        let fusedExpected = shape.fusedOnAVX512 && VectorKernelBuild.selected.hasFusedTemporalForward && presentPhases.contains(true)
+        #expect(fusedRan == fusedExpected)
 
         // The reference needs (locations, slots, C) tokens and a mask per location.
         let locations = depth * height * width
