@@ -100,7 +100,11 @@ final class ManagedFlag: @unchecked Sendable {
     }
 }
 
+/// Writes `text` to standard error, unbuffered. What was printed to standard output goes out
+/// first: redirected to a file, standard output is block-buffered, and its lines would otherwise
+/// land after standard-error lines written later.
 func writeError(_ text: String) {
+    fflush(nil)
     FileHandle.standardError.write(Data(text.utf8))
 }
 

@@ -157,8 +157,10 @@ enum TrainCommand: Command {
         return 0
     }
 
-    /// Writes a progress line unbuffered, so a log file shows it at once as a terminal does.
+    /// Writes a progress line unbuffered, so a log file shows it at once as a terminal does, after
+    /// anything printed before it.
     private static func report(_ line: String) {
+        fflush(nil)
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 }

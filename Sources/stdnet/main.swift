@@ -29,7 +29,7 @@ let commands: [any Command.Type] = [
 }
 
 func standardError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    writeError(text + "\n")
 }
 
 var argv = Array(CommandLine.arguments.dropFirst())

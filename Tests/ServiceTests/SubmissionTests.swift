@@ -402,6 +402,11 @@ import Wire
         ])
         #expect(guessed.output.contains("warning: the NC volume \(folder.path)/NC-no-affine.nii has neither an sform nor a qform, so its grid is centred on the origin and its voxel size pixdim[1] of 0 is taken as 1 mm"),
                 "\(guessed.output)")
+        // The warning goes to standard output and the upload's progress to standard error, both
+        // into one log file here: the warning, printed first, must come first.
+        let warning = try #require(guessed.output.range(of: "warning: the NC volume"))
+        let upload = try #require(guessed.output.range(of: "uploading 2 phase(s)"), "\(guessed.output)")
+        #expect(warning.lowerBound < upload.lowerBound, "\(guessed.output)")
     }
 
     @Test func unreachableCoordinatorNamed() throws {
