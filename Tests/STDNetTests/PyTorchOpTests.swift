@@ -152,31 +152,15 @@ import Testing
         }
     }
 
-    /// The fused kernel on phase volumes, with the second phase slot missing.
-    @Test func fusedTemporalKernelMatchesPyTorch() throws {
-        let fixture = try OpFixture("temporal_volume")
+    /// The temporal kernels on phase volumes, with the second phase slot missing: at 8 channels
+    /// and 2 heads, and at STD-Net's second level, 32 channels and 4 heads, on 42 locations,
+    /// which end inside one of the fused AVX-512 kernel's groups of 16.
+    @Test(arguments: [("temporal_volume", 2), ("temporal_volume_wide", 4)])
+    func fusedTemporalKernelMatchesPyTorch(fixtureName: String, heads: Int) throws {
+        let fixture = try OpFixture(fixtureName)
         let phases = try fixture.tensor("phases")
         let presentPhases = try fixture.mask("present")
-        let parameters = try fixture.temporalParameters()
-
-        let output = TemporalEncoder.forward(phases: phases, presentPhases: presentPhases, parameters: parameters)
-        try fixture.expectMatches(output, "output")
-        let gradients = TemporalEncoder.backward(
-            outputGradient: try fixture.tensor("output_gradient"), phases: phases, presentPhases: presentPhases,
-            parameters: parameters)
-        try fixture.expectMatches(gradients.phases, "phases_gradient")
-        for (name, keyPath) in OpFixture.temporalParameterNames() {
-            try fixture.expectMatches(gradients.parameters[keyPath: keyPath], "\(name)_gradient")
-        }
-    }
-
-    /// As above at STD-Net's second level, 32 channels and 4 heads, on 42 locations, which end
-    /// inside one of the fused AVX-512 kernel's groups of 16.
-    @Test func wideTemporalKernelMatchesPyTorch() throws {
-        let fixture = try OpFixture("temporal_volume_wide")
-        let phases = try fixture.tensor("phases")
-        let presentPhases = try fixture.mask("present")
-        let parameters = try fixture.temporalParameters(heads: 4)
+        let parameters = try fixture.temporalParameters(heads: heads)
 
         let output = TemporalEncoder.forward(phases: phases, presentPhases: presentPhases, parameters: parameters)
         try fixture.expectMatches(output, "output")
