@@ -50,8 +50,7 @@ extension Coordinator {
             case .history(let request):
                 reply(try history(request), to: client)
             case .export(let request):
-                let (message, files) = try export(request)
-                reply(message, attachments: files, to: client)
+                reads.export(request, for: client)
             default:
                 reply(.error(ErrorReply(request: nil, message: "\(message.name) is not a client request")), to: client)
             }

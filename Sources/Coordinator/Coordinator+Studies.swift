@@ -86,26 +86,6 @@ extension Coordinator {
 }
 
 extension Coordinator {
-    /// Reads the payload and attachments of an analyze job: every series' phase and grid, and its
-    /// volume (Float32, little endian, i fastest) as an attachment named by the phase.
-    func analyzeInputs(study: Int64) throws -> (payload: String, attachments: [Attachment]) {
-        let rows = try queue.connection.execute("""
-            SELECT phase, array_to_json(size), array_to_json(spacing), array_to_json(origin), array_to_json(direction), volume_sha256,
-                   (SELECT modality FROM studies WHERE id = $1)
-            FROM series WHERE study_id = $1 ORDER BY phase
-            """, [study]).rows
-        var series: [String] = []
-        var attachments: [Attachment] = []
-        for row in rows {
-            series.append("{\"phase\": \"\(row[0]!)\", \"size\": \(row[1]!), \"spacing\": \(row[2]!), \"origin\": \(row[3]!), \"direction\": \(row[4]!)}")
-            attachments.append(Attachment(name: row[0]!, data: try studies.readBlob(row[5]!)))
-        }
-        let modality = rows.first?[6] ?? "CT"
-        return ("{\"study\": \(study), \"modality\": \"\(modality)\", \"series\": [\(series.joined(separator: ", "))]}", attachments)
-    }
-}
-
-extension Coordinator {
     /// Reads a patient's studies and lesions, and writes the read to the audit log in the same
     /// transaction.
     func history(_ request: HistoryRequest) throws -> Message {
@@ -136,10 +116,28 @@ extension Coordinator {
 }
 
 extension Coordinator {
+    /// Sends what `BackgroundReads` finished: analyze jobs with their volumes, and EXPORT replies.
+    func deliverFinishedReads(stopping: Bool) {
+        for outcome in reads.takeFinished() {
+            switch outcome {
+            case let .analyzeInputs(attempt, kind, worker, result):
+                deliverAnalyzeInputs(attempt: attempt, kind: kind, worker: worker, result: result, stopping: stopping)
+            case let .export(request, client, .success(export)):
+                if case .exportReply = export.reply {
+                    logger.info("analysis exported", ["study": request.study, "files": export.files.count])
+                }
+                reply(export.reply, attachments: export.files, to: client)
+            case let .export(request, client, .failure(error)):
+                databaseErrors.report("client request failed", error)
+                reply(.error(ErrorReply(request: request.request, message: "request failed: \(error)")), to: client)
+            }
+        }
+    }
+
     /// Reads the label map and key images of a study's analysis, and writes the read to the
-    /// audit log in the same transaction.
-    func export(_ request: ExportRequest) throws -> (Message, [Attachment]) {
-        let connection = queue.connection
+    /// audit log in the same transaction. Runs on `BackgroundReads`' connection.
+    static func export(_ request: ExportRequest, from store: StudyStore) throws -> (reply: Message, files: [Attachment]) {
+        let connection = store.connection
         return try connection.transaction {
             let rows = try connection.execute("""
                 SELECT s.patient_id, j.result -> 'labelGrid', j.id,
@@ -167,9 +165,8 @@ extension Coordinator {
             let grid = try JSONDecoder().decode(LabelGrid.self, from: Data(gridText.utf8))
             var files: [Attachment] = []
             for file in try connection.execute("SELECT name, sha256 FROM result_files WHERE job_id = $1 ORDER BY name", [job]).rows {
-                files.append(Attachment(name: file[0]!, data: try studies.readBlob(file[1]!)))
+                files.append(Attachment(name: file[0]!, data: try store.readBlob(file[1]!)))
             }
-            logger.info("analysis exported", ["study": request.study, "files": files.count])
             return (.exportReply(ExportReply(request: request.request, study: request.study, labelGrid: grid)), files)
         }
     }
@@ -177,7 +174,9 @@ extension Coordinator {
     /// The patient's studies, oldest first, as the JSON of `[StudyHistoryEntry]`.
     static let historyQuery = """
         SELECT coalesce(jsonb_agg(jsonb_build_object(
-            'study', s.id, 'studyDate', s.study_date,
+            'study', s.id, 'studyDate', s.study_date, 'modality', s.modality,
+            'phases', (SELECT coalesce(jsonb_agg(v.phase ORDER BY array_position(ARRAY['NC', 'AP', 'PV', 'DP'], v.phase)), '[]')
+                FROM series v WHERE v.study_id = s.id),
             'analysis', coalesce((SELECT state::text FROM jobs WHERE study_id = s.id AND kind = 'analyze'), 'none'),
             'lesions', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                     'lesionIndex', l.lesion_index, 'track', t.number, 'volumeMillilitres', l.volume_ml,

@@ -112,32 +112,72 @@ extension Coordinator {
             if jobs.count < worker.credits { claimedAll = false }
             for job in jobs {
                 workers[worker.name]?.credits -= 1
+                let attempt = JobAttempt(job: job.id, attempt: job.attempt)
+                if job.kind == StudyStore.analyzeKind, let studyID = job.studyID {
+                    // Sent when its volumes have been read (`deliverAnalyzeInputs`). In flight
+                    // meanwhile, so that a cancel or the worker's death releases it.
+                    workers[worker.name]?.inFlight.insert(attempt)
+                    workers[worker.name]?.awaitingInputs.insert(attempt)
+                    reads.readAnalyzeInputs(of: job, study: studyID, for: worker.name)
+                    continue
+                }
                 var payload = job.payload
-                var attachments: [Attachment] = []
-                do {
-                    if job.kind == StudyStore.analyzeKind, let studyID = job.studyID {
-                        (payload, attachments) = try analyzeInputs(study: studyID)
-                    } else if job.kind == StudyStore.trackKind, let patient = trackedPatient(job.payload) {
+                if job.kind == StudyStore.trackKind, let patient = trackedPatient(job.payload) {
+                    do {
                         payload = try studies.trackInputs(patient: patient)
+                    } catch {
+                        logger.error("inputs of a job could not be read", ["job": job.id, "kind": job.kind, "error": error])
+                        releaseAttempt(attempt, of: worker.name, reason: "its inputs could not be read: \(error)")
+                        continue
                     }
-                } catch {
-                    logger.error("inputs of a job could not be read", ["job": job.id, "kind": job.kind, "error": error])
-                    releaseAttempt(JobAttempt(job: job.id, attempt: job.attempt), of: worker.name, reason: "its inputs could not be read: \(error)")
-                    continue
                 }
-                let order = JobOrder(job: job.id, attempt: job.attempt, kind: job.kind, payload: payload,
-                                     leaseMilliseconds: configuration.lease.milliseconds)
-                guard send(.job(order), attachments: attachments, to: worker.name) else {
-                    // The worker is gone; give the attempt back instead of waiting for its lease.
-                    logger.warning("job not delivered to worker", ["job": job.id, "attempt": job.attempt, "worker": worker.name])
-                    releaseAttempt(JobAttempt(job: job.id, attempt: job.attempt), of: worker.name, reason: "could not be delivered to worker \(worker.name)")
-                    continue
-                }
-                workers[worker.name]?.inFlight.insert(JobAttempt(job: job.id, attempt: job.attempt))
-                logger.debug("job dispatched", ["job": job.id, "attempt": job.attempt, "worker": worker.name, "kind": job.kind])
+                sendJob(JobAttempt(job: job.id, attempt: job.attempt), kind: job.kind, payload: payload, attachments: [], to: worker.name)
             }
         }
         if !claimedAll { workMayBeQueued = false }
+    }
+
+    /// Sends JOB to `worker` and records the attempt in flight, or releases the attempt when
+    /// the worker cannot be reached.
+    private func sendJob(_ attempt: JobAttempt, kind: String, payload: String, attachments: [Attachment], to worker: String) {
+        let order = JobOrder(job: attempt.job, attempt: attempt.attempt, kind: kind, payload: payload,
+                             leaseMilliseconds: configuration.lease.milliseconds)
+        guard send(.job(order), attachments: attachments, to: worker) else {
+            // The worker is gone; give the attempt back instead of waiting for its lease.
+            logger.warning("job not delivered to worker", ["job": attempt.job, "attempt": attempt.attempt, "worker": worker])
+            workers[worker]?.inFlight.remove(attempt)
+            releaseAttempt(attempt, of: worker, reason: "could not be delivered to worker \(worker)")
+            return
+        }
+        workers[worker]?.inFlight.insert(attempt)
+        logger.debug("job dispatched", ["job": attempt.job, "attempt": attempt.attempt, "worker": worker, "kind": kind])
+    }
+
+    /// Sends an analyze attempt whose inputs `BackgroundReads` has read, unless the attempt
+    /// ended meanwhile: cancelled, its worker declared dead, or its lease lost while the
+    /// volumes were read. A stopping coordinator gives it back instead.
+    func deliverAnalyzeInputs(attempt: JobAttempt, kind: String, worker: String, result: Result<AnalyzeInputs, Error>, stopping: Bool) {
+        workers[worker]?.awaitingInputs.remove(attempt)
+        guard workers[worker]?.inFlight.contains(attempt) == true else {
+            logger.info("inputs read for an attempt that has ended", ["job": attempt.job, "attempt": attempt.attempt, "worker": worker])
+            return
+        }
+        let inputs: AnalyzeInputs
+        switch result {
+        case .success(let read):
+            inputs = read
+        case .failure(let error):
+            logger.error("inputs of a job could not be read", ["job": attempt.job, "kind": kind, "error": error])
+            workers[worker]?.inFlight.remove(attempt)
+            releaseAttempt(attempt, of: worker, reason: "its inputs could not be read: \(error)")
+            return
+        }
+        guard !stopping else {
+            workers[worker]?.inFlight.remove(attempt)
+            releaseAttempt(attempt, of: worker, reason: "the coordinator stopped before sending it")
+            return
+        }
+        sendJob(attempt, kind: kind, payload: inputs.payload, attachments: inputs.attachments, to: worker)
     }
 
     // MARK: Leases and liveness
@@ -152,6 +192,7 @@ extension Coordinator {
         }
         let reported = running.filter { !abandoned.contains($0) }
         workers[worker]?.inFlight.formUnion(reported)
+        renewLeasesAwaitingInputs(of: worker)
         guard !reported.isEmpty else { return }
         do {
             let held = try leaseQueue.heartbeat(owner: worker, attempts: reported.map { ($0.job, $0.attempt) }, lease: configuration.lease)
@@ -160,6 +201,23 @@ extension Coordinator {
                 workers[worker]?.abandoned.insert(attempt)
                 abandon(attempt, of: worker)
                 logger.warning("attempt abandoned: lease lost", ["job": attempt.job, "attempt": attempt.attempt, "worker": worker])
+            }
+        } catch {
+            databaseErrors.report("extending leases failed", error)
+        }
+    }
+
+    /// Renews the leases of `worker`'s attempts whose inputs are still being read. One whose
+    /// lease was lost meanwhile (cancelled, or expired and claimed again) is dropped: the worker
+    /// never heard of it.
+    private func renewLeasesAwaitingInputs(of worker: String) {
+        guard let awaiting = workers[worker]?.awaitingInputs, !awaiting.isEmpty else { return }
+        do {
+            let held = try leaseQueue.heartbeat(owner: worker, attempts: awaiting.map { ($0.job, $0.attempt) }, lease: configuration.lease)
+            for attempt in awaiting where !held.contains(attempt.job) {
+                workers[worker]?.awaitingInputs.remove(attempt)
+                workers[worker]?.inFlight.remove(attempt)
+                logger.warning("attempt dropped: lease lost while its inputs were read", ["job": attempt.job, "attempt": attempt.attempt, "worker": worker])
             }
         } catch {
             databaseErrors.report("extending leases failed", error)

@@ -28,6 +28,8 @@ public final class Coordinator {
     let session = makeSessionID()
     /// Stores submitted studies off the event loop.
     let studyStore: BackgroundStudyStore
+    /// Reads analyze inputs and exports off the event loop.
+    let reads: BackgroundReads
     let databaseErrors: RateLimitedLog
     /// When the lease sweep first failed to reach PostgreSQL; nil while it is reachable.
     private var databaseUnreachableSince: ContinuousClock.Instant?
@@ -49,6 +51,7 @@ public final class Coordinator {
         leaseQueue = JobQueue(connection: try Connection(leaseConnection))
         studies = StudyStore(connection: queue.connection)
         studyStore = BackgroundStudyStore(connection: try Connection(configuration.database))
+        reads = BackgroundReads(connection: try Connection(configuration.database))
         listener = try Connection(configuration.database)
         try listener.listen(JobQueue.notificationChannel)
         workerSocket = try Socket(.router)
@@ -84,6 +87,7 @@ public final class Coordinator {
             }
             if let stoppingSince {
                 let settled = workers.totalInFlight == 0 && pendingResults.isEmpty && pendingFailures.isEmpty && !studyStore.isBusy
+                    && !reads.isBusy
                 if settled || clock.now - stoppingSince > configuration.shutdownTimeout { break }
             }
 
@@ -94,6 +98,7 @@ public final class Coordinator {
             recordPendingFailures()
             drainClientMessages()
             replyToStoredStudies()
+            deliverFinishedReads(stopping: stoppingSince != nil)
 
             if clock.now >= nextSweep {
                 sweepExpiredLeases()

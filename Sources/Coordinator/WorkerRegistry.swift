@@ -13,8 +13,11 @@ struct ConnectedWorker {
     var capacity = 0
     var kinds: [String] = []
     var modelVersion = ""
-    /// Attempts sent to the worker and not yet finished.
+    /// Attempts claimed for or sent to the worker and not yet finished.
     var inFlight: Set<JobAttempt> = []
+    /// The attempts in flight whose inputs are still being read, so not yet sent. The worker's
+    /// heartbeats renew their leases, as they do for the attempts the worker reports.
+    var awaitingInputs: Set<JobAttempt> = []
     /// Attempts this coordinator sent ABANDON for that the worker's heartbeats still report:
     /// each is logged once, not at every heartbeat until the worker's handler stops.
     var abandoned: Set<JobAttempt> = []

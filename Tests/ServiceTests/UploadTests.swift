@@ -185,6 +185,62 @@ import Wire
         #expect(try deployment.value("SELECT count(*) FROM series") == "2")
     }
 
+    @Test func heartbeatsGoOnWhileAnalyzeInputsAreRead() throws {
+        // Storing a study of 84 MB queues its analysis. A worker that grants one slot then gets
+        // a JOB with both volumes, which the debug coordinator takes seconds to read from the
+        // database. Its heartbeats to the worker must go on meanwhile: a coordinator that read
+        // on its event loop sent none between the claim and the JOB, and workers took it for
+        // gone. Heartbeats and the JOB share the worker's connection, so their order is exact.
+        let deployment = try Deployment()
+        try deployment.startCoordinator()
+        let submitter = try Client(deployment.clientEndpoint)
+        let study = Study(uid: "1.2.826.0.1.3680043.8.498.151", seed: 6, size: [256, 256, 160])
+        let upload = UUID().uuidString
+        for part in study.parts(partSize: 8 << 20) {
+            try submitter.send(upload: upload, series: part.series, offset: part.offset, bytes: part.bytes)
+        }
+        let stored = try submitter.request(.submitStudy(study.submission(upload: upload)))
+        guard case .studySubmitted = stored else { throw TestFailure("SUBMIT_STUDY got \(stored)") }
+
+        // The first READY introduces the worker and its slots are void; the one after the
+        // coordinator's hello counts. The worker sends heartbeats, as a real one does, so that
+        // it is not declared dead while the volumes are read.
+        let worker = try Socket(.dealer, identity: "blob-reader")
+        try worker.connect(deployment.workerEndpoint)
+        let ready = Envelope(.ready(Ready(worker: "blob-reader", session: "session-1", slots: 1, capacity: 1,
+                                          modelVersion: "test", kinds: ["analyze"]))).encode()
+        let heartbeat = Envelope(.heartbeat(Heartbeat(sender: "blob-reader", session: "session-1"))).encode()
+        guard worker.send(ready) else { throw TestFailure("READY not queued") }
+        var slotsGranted = false
+        var heartbeatsBeforeJob = 0
+        var jobAttachments: [Int]?
+        var nextHeartbeat = ContinuousClock.now
+        let deadline = ContinuousClock.now + .seconds(120)
+        while jobAttachments == nil && ContinuousClock.now < deadline {
+            if ContinuousClock.now >= nextHeartbeat {
+                _ = worker.send(heartbeat)
+                nextHeartbeat = ContinuousClock.now + .milliseconds(100)
+            }
+            _ = try poll([.socket(worker)], timeout: .milliseconds(50))
+            guard let frames = try worker.receive() else { continue }
+            let envelope = try Envelope.decode(frames)
+            switch envelope.message {
+            case .heartbeat(let received) where received.hello && !slotsGranted:
+                guard worker.send(ready) else { throw TestFailure("READY not queued") }
+                slotsGranted = true
+            case .heartbeat where slotsGranted:
+                heartbeatsBeforeJob += 1
+            case .job:
+                jobAttachments = envelope.attachments.map(\.data.count)
+            default:
+                break
+            }
+        }
+        #expect(jobAttachments == [256 * 256 * 160 * 4, 256 * 256 * 160 * 4])
+        // The deployment's coordinator sends a heartbeat every 0.2 s; the read takes seconds.
+        #expect(heartbeatsBeforeJob >= 3, "\(heartbeatsBeforeJob) heartbeats between the slot grant and the JOB")
+    }
+
     @Test func concurrentUploadsKeptApart() throws {
         let deployment = try Deployment()
         try deployment.startCoordinator()
