@@ -381,16 +381,23 @@ public struct StudyHistoryEntry: Codable, Sendable, Equatable {
     public let study: Int64
     /// ISO date, if known.
     public let studyDate: String?
+    /// "CT" or "MR"; nil from a coordinator older than this field.
+    public let modality: String?
+    /// The phases the study was stored with, in NC, AP, PV, DP order; nil from a coordinator
+    /// older than this field.
+    public let phases: [String]?
     /// State of the study's analyze job.
     public let analysis: String
     public let lesions: [LesionHistoryEntry]
     public let responses: [ResponseHistoryEntry]
     public let events: [TrackEventEntry]
 
-    public init(study: Int64, studyDate: String?, analysis: String, lesions: [LesionHistoryEntry],
-                responses: [ResponseHistoryEntry], events: [TrackEventEntry]) {
+    public init(study: Int64, studyDate: String?, modality: String? = nil, phases: [String]? = nil, analysis: String,
+                lesions: [LesionHistoryEntry], responses: [ResponseHistoryEntry], events: [TrackEventEntry]) {
         self.study = study
         self.studyDate = studyDate
+        self.modality = modality
+        self.phases = phases
         self.analysis = analysis
         self.lesions = lesions
         self.responses = responses

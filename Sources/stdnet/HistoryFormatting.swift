@@ -7,8 +7,11 @@ func historyTables(_ history: HistoryReply) -> String {
     var lines: [String] = []
     let analysed = history.studies.filter { $0.analysis == "succeeded" }.count
     lines.append("\(history.studies.count) studies (\(analysed) analysed), tracking \(history.tracking). Research software, not for clinical use.")
-    for study in history.studies where study.analysis != "succeeded" {
-        lines.append("  study \(study.study) of \(study.studyDate ?? "unknown date"): analysis \(study.analysis)")
+    for study in history.studies {
+        lines.append("  study \(study.study) of \(study.studyDate ?? "unknown date"): \(studySummary(study))")
+    }
+    if history.studies.contains(where: { $0.modality == "MR" }) {
+        lines.append("  MR results are not meaningful: the model was trained on CT phantoms only.")
     }
 
     let header = "  date        study  lesion  axial mm  perp. mm  max mm  volume mL  LI-RADS  class"
@@ -52,6 +55,22 @@ func historyTables(_ history: HistoryReply) -> String {
         }
     }
     return lines.joined(separator: "\n") + "\n"
+}
+
+/// Describes a study in one line: modality, the phases it has and lacks, and its analysis.
+private func studySummary(_ study: StudyHistoryEntry) -> String {
+    var parts: [String] = []
+    if let modality = study.modality { parts.append(modality) }
+    if let phases = study.phases {
+        let missing = ["NC", "AP", "PV", "DP"].filter { !phases.contains($0) }
+        parts.append("phases " + phases.joined(separator: " ") + (missing.isEmpty ? "" : " (no \(missing.joined(separator: ", ")))"))
+    }
+    var analysis = "analysis \(study.analysis)"
+    if study.analysis == "succeeded" {
+        analysis += study.lesions.isEmpty ? ", no lesion found" : ", \(study.lesions.count) lesion(s)"
+    }
+    parts.append(analysis)
+    return parts.joined(separator: ", ")
 }
 
 /// Formats the history as CSV: one row per lesion and study, with the study's responses.

@@ -66,6 +66,8 @@ import Wire
         #expect(studies.count == 1)
         #expect(studies.first?["analysis"] as? String == "succeeded")
         #expect((studies.first?["lesions"] as? [Any])?.count == lesionCount)
+        #expect(studies.first?["modality"] as? String == "CT")
+        #expect(studies.first?["phases"] as? [String] == ["NC", "AP", "PV", "DP"])
         #expect(try deployment.value("SELECT actor || ' ' || action FROM audit_log") == "dr-test history")
         #expect(!deployment.coordinators[0].output.contains(patientKey), "the coordinator logged the Patient ID")
 
@@ -88,6 +90,13 @@ import Wire
             return
         }
         #expect(error.message == "the Patient ID contains a control character other than ESC, which no stored Patient ID has")
+
+        // The table form names the modality and phases, and the lesion count or "no lesion found".
+        let table = try ServiceProcess(["history", patientKey, "--user", "dr-test", "--coordinator", deployment.clientEndpoint],
+                                       label: "history-table")
+        #expect(table.wait(timeout: .seconds(60)) == 0, "\(table.output)")
+        let found = lesionCount == 0 ? "no lesion found" : "\(lesionCount) lesion(s)"
+        #expect(table.output.contains(": CT, phases NC AP PV DP, analysis succeeded, \(found)"), "\(table.output)")
     }
 
     @Test func studyWithoutLiverFails() throws {
