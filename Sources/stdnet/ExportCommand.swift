@@ -28,6 +28,9 @@ enum ExportCommand: Command {
         let positionals = try arguments.positionals()
         guard positionals.count == 1, let study = Int64(positionals[0]) else { throw UsageError("expected one study ID (an integer)") }
         guard labelsPath != nil || keyImageFolder != nil else { throw UsageError("name what to export: --labels FILE and/or --key-images DIR") }
+        if let labelsPath, !labelsPath.hasSuffix(".nii"), !labelsPath.hasSuffix(".nii.gz") {
+            throw UsageError("--labels names a NIfTI-1 file, which ends in .nii or .nii.gz: got '\(labelsPath)'")
+        }
 
         let reply = try client.exchange(.export(ExportRequest(request: UUID().uuidString, study: study, user: user)))
         guard case .exportReply(let export) = reply.message else { throw ClientError("unexpected reply \(reply.message.name) to EXPORT") }
@@ -36,6 +39,9 @@ enum ExportCommand: Command {
                 throw ClientError("the analysis of study \(study) has no label map stored")
             }
             let volume = try labelVolume(labels.data, on: export.labelGrid)
+            // As for --key-images, a folder that does not exist yet is created.
+            let folder = URL(fileURLWithPath: labelsPath).deletingLastPathComponent()
+            try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try NIfTIWriter.write(volume, to: labelsPath, description: "stdnet labels: 0 background, 1 liver, 2 lesion")
             print("label map written to \(labelsPath)")
         }

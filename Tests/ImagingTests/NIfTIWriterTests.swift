@@ -57,6 +57,16 @@ struct NIfTIWriterTests {
         #expect(try image.labels(as: UInt16.self).voxels == voxels)
     }
 
+    @Test func unwritablePathNamesTheReason() throws {
+        let folder = try makeTemporaryFolder("nifti-unwritable")
+        let path = folder.appendingPathComponent("missing/labels.nii.gz").path
+        let volume = Volume(geometry: Self.obliqueGeometry, voxels: [UInt8](repeating: 1, count: 60))
+        let error = #expect(throws: NIfTIError.self) {
+            try NIfTIWriter.write(volume, to: path)
+        }
+        #expect(error?.description == "\(path): cannot create the file: No such file or directory")
+    }
+
     @Test func nibabelReadsWrittenAffine() throws {
         guard pythonHasModule("nibabel") else { return }  // interoperability check skipped without nibabel
 

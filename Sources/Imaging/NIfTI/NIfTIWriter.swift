@@ -28,8 +28,14 @@ public enum NIfTIWriter {
             // Level 1: noisy images hardly compress further, and higher levels cost several times the time.
             bytes = try bytes.withUnsafeBytes { try Zlib.deflate($0, format: .gzip, level: 1) }
         }
-        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
-            throw NIfTIError(file: path, reason: "cannot write the file")
+        guard let file = fopen(path, "wb") else {
+            throw NIfTIError(file: path, reason: "cannot create the file: \(String(cString: strerror(errno)))")
+        }
+        let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        let writeError = errno
+        // fclose flushes the last buffered bytes, so its failure is a write failure too.
+        guard fclose(file) == 0, written == bytes.count else {
+            throw NIfTIError(file: path, reason: "cannot write the file: \(String(cString: strerror(written == bytes.count ? errno : writeError)))")
         }
     }
 
