@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "Phantom", dependencies: ["Imaging"]),
         .target(name: "Reports", dependencies: ["Imaging", "Lesions", "CZlib"]),
         .target(name: "Coordinator", dependencies: ["JobStore", "Wire", "ServiceSupport"]),
-        .target(name: "Worker", dependencies: ["Wire", "ServiceSupport", "Imaging", "Lesions", "Reports", "STDNet"]),
+        .target(name: "Worker", dependencies: ["Wire", "ServiceSupport", "Imaging", "Lesions", "Reports", "STDNet", "NeuralEngine"]),
         .executableTarget(name: "stdnet", dependencies: ["MemoryPolicy", "JobStore", "Wire", "ServiceSupport", "Coordinator", "Worker", "Imaging", "Phantom", "STDNet", "NeuralEngine", "Lesions", "Reports"]),
         .target(name: "TestSupport", dependencies: ["JobStore"], path: "Tests/TestSupport"),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "TestSupport"]),

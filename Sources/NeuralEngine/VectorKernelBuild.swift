@@ -9,6 +9,9 @@ import VectorKernels
 import VectorKernelsAVX512
 #endif
 
+/// The name of the VectorKernels build this process runs, "baseline" or "avx512", for logs.
+public var vectorKernelBuildInUse: String { VectorKernelBuild.selected.name }
+
 struct VectorKernelBuild: Sendable {
     typealias AttendBlock = @Sendable (
         _ projections: UnsafePointer<Float>, _ weights: UnsafeMutablePointer<Float>, _ context: UnsafeMutablePointer<Float>,

@@ -1,6 +1,7 @@
 // A stateless worker: connects to one or more coordinators, grants them slots, runs the jobs
 // they send on threads of their own, heartbeats, and sends results back.
 import Foundation
+import NeuralEngine
 import ServiceSupport
 import Wire
 
@@ -39,7 +40,8 @@ public final class Worker {
     /// for up to the shutdown timeout, hands back the rest and returns.
     public func run(until shutdown: ShutdownRequest) {
         logger.info("worker started", ["worker": configuration.name, "concurrency": configuration.concurrency,
-                                       "coordinators": configuration.coordinators.joined(separator: ",")])
+                                       "coordinators": configuration.coordinators.joined(separator: ","),
+                                       "vector_kernels": vectorKernelBuildInUse])
         let clock = ContinuousClock()
         var nextHeartbeat = clock.now
         var stoppingSince: ContinuousClock.Instant?
