@@ -203,7 +203,15 @@ enum SubmitCommand: Command {
         var lastLine = ""
         var warnedAboutWorkers = false
         while true {
-            let (states, workersByKind) = try client.studyStatuses(studies)
+            // STATUS gets the 10 s of other requests, not the client's timeout for SUBMIT_STUDY
+            // (300 s by default), so that a coordinator that stopped is reported in seconds.
+            let (states, workersByKind): ([StudyStatus], [String: Int]?)
+            do {
+                (states, workersByKind) = try client.studyStatuses(studies, replyTimeout: min(client.timeout, .seconds(10)))
+            } catch let error as ClientError where error.timedOut {
+                throw ClientError("\(error) The studies are stored, and their analyses go on once the coordinator runs again; 'stdnet status --study ID' shows them.",
+                                  timedOut: true)
+            }
             if !warnedAboutWorkers, states.contains(where: { $0.analysis == "queued" }), workersByKind?["analyze", default: 0] == 0 {
                 print("waiting: no connected worker runs analyze jobs; start one with a model ('stdnet worker' loads Models/std-net, or give --model DIR)")
                 warnedAboutWorkers = true
@@ -237,7 +245,7 @@ enum SubmitCommand: Command {
     private static func printAnalysisErrors(of studies: [StudyStatus], client: CoordinatorClient) throws {
         let jobs = studies.compactMap(\.analyzeJob)
         guard !jobs.isEmpty else { return }
-        let errors = Dictionary(try client.jobStatuses(jobs).map { ($0.id, $0.errors) }, uniquingKeysWith: { first, _ in first })
+        let errors = Dictionary(try client.jobStatuses(jobs, replyTimeout: min(client.timeout, .seconds(10))).map { ($0.id, $0.errors) }, uniquingKeysWith: { first, _ in first })
         for study in studies {
             guard let job = study.analyzeJob, let error = errors[job]?.last else { continue }
             print("study \(study.study): analysis failed, \(error)")

@@ -409,6 +409,29 @@ import Wire
         #expect(warning.lowerBound < upload.lowerBound, "\(guessed.output)")
     }
 
+    @Test func waitReportsAStoppedCoordinatorInSeconds() throws {
+        // No worker runs, so --wait polls STATUS until the coordinator is killed. The polls
+        // must time out after the 10 s of a STATUS, not the 300 s submit allows SUBMIT_STUDY.
+        let deployment = try Deployment()
+        try deployment.startCoordinator()
+        let folder = try Self.uniformPhases(size: VolumeSize(8, 8, 4), values: [40, 120])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let waiting = try ServiceProcess([
+            "submit", "--nifti", "NC=\(folder.path)/NC.nii,PV=\(folder.path)/PV.nii", "--patient", "WAIT-0001",
+            "--coordinator", deployment.clientEndpoint, "--wait",
+        ], label: "submit-wait")
+        defer { waiting.stop() }
+        try waitUntil("the study was not stored; submit printed:\n\(waiting.output)") {
+            try deployment.value("SELECT count(*) FROM series") == "2"
+        }
+        deployment.coordinators[0].signal(SIGKILL)
+        let killed = ContinuousClock.now
+        #expect(waiting.wait(timeout: .seconds(60)) == 1, "\(waiting.output)")
+        #expect(ContinuousClock.now - killed < .seconds(30))
+        #expect(waiting.output.contains("did not answer within 10.0 s"), "\(waiting.output)")
+        #expect(waiting.output.contains("The studies are stored, and their analyses go on once the coordinator runs again"), "\(waiting.output)")
+    }
+
     @Test func unreachableCoordinatorNamed() throws {
         let endpoint = "tcp://127.0.0.1:\(freePort())"
         let process = try ServiceProcess(["submit", Self.study(patient: 1).appendingPathComponent("dicom").path,
