@@ -19,10 +19,7 @@ final class BackgroundReads: @unchecked Sendable {
     }
 
     private let store: StudyStore
-    private let queue = DispatchQueue(label: "stdnet.coordinator.blob-reads")
-    private let lock = NSLock()
-    private var finished: [Outcome] = []
-    private var running = 0
+    private let work = BackgroundWork<Outcome>(label: "stdnet.coordinator.blob-reads")
 
     init(connection: Connection) {
         store = StudyStore(connection: connection)
@@ -30,7 +27,7 @@ final class BackgroundReads: @unchecked Sendable {
 
     /// Queues the reading of an analyze attempt's inputs.
     func readAnalyzeInputs(of job: ClaimedJob, study: Int64, for worker: String) {
-        run { store in
+        work.run { [self] in
             .analyzeInputs(attempt: JobAttempt(job: job.id, attempt: job.attempt), kind: job.kind, worker: worker,
                            result: Result { try AnalyzeInputs.read(study: study, from: store) })
         }
@@ -38,33 +35,19 @@ final class BackgroundReads: @unchecked Sendable {
 
     /// Queues an export: the audit record and the reading of the study's result files.
     func export(_ request: ExportRequest, for client: Data) {
-        run { store in
+        work.run { [self] in
             .export(request: request, client: client, result: Result { try Coordinator.export(request, from: store) })
         }
     }
 
     /// Returns the reads that finished since the last call, in the order they finished.
     func takeFinished() -> [Outcome] {
-        lock.withLock {
-            defer { finished = [] }
-            return finished
-        }
+        work.takeFinished()
     }
 
     /// Whether a read is running or waits to.
     var isBusy: Bool {
-        lock.withLock { running > 0 }
-    }
-
-    private func run(_ read: @escaping @Sendable (StudyStore) -> Outcome) {
-        lock.withLock { running += 1 }
-        queue.async { [self] in
-            let outcome = read(store)
-            lock.withLock {
-                finished.append(outcome)
-                running -= 1
-            }
-        }
+        work.isBusy
     }
 }
 

@@ -17,10 +17,7 @@ final class BackgroundStudyStore: @unchecked Sendable {
     }
 
     private let store: StudyStore
-    private let queue = DispatchQueue(label: "stdnet.coordinator.study-store")
-    private let lock = NSLock()
-    private var finished: [Outcome] = []
-    private var running = 0
+    private let work = BackgroundWork<Outcome>(label: "stdnet.coordinator.study-store")
 
     init(connection: Connection) {
         store = StudyStore(connection: connection)
@@ -28,26 +25,18 @@ final class BackgroundStudyStore: @unchecked Sendable {
 
     /// Queues a study for storing; its outcome comes back from `takeFinished()`.
     func store(_ record: StudyRecord, volumes: [Data], for submission: SubmitStudy, client: Data) {
-        lock.withLock { running += 1 }
-        queue.async { [self] in
-            let result = Result { try store.store(record, volumes: volumes) }
-            lock.withLock {
-                finished.append(Outcome(submission: submission, client: client, result: result))
-                running -= 1
-            }
+        work.run { [self] in
+            Outcome(submission: submission, client: client, result: Result { try store.store(record, volumes: volumes) })
         }
     }
 
     /// Returns the stores that finished since the last call, in the order they finished.
     func takeFinished() -> [Outcome] {
-        lock.withLock {
-            defer { finished = [] }
-            return finished
-        }
+        work.takeFinished()
     }
 
     /// Whether a study is being stored or waits to be.
     var isBusy: Bool {
-        lock.withLock { running > 0 }
+        work.isBusy
     }
 }
