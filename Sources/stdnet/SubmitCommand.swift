@@ -218,8 +218,7 @@ enum SubmitCommand: Command {
             }
             let ended = states.filter { ["succeeded", "dead", "cancelled"].contains($0.analysis) }
             let tracked = ended.filter { $0.analysis != "succeeded" || !$0.trackingPending }
-            let line = states.map { "study \($0.study): analysis \($0.analysis), \($0.lesions) lesion(s), tracking \($0.trackingPending ? "pending" : $0.tracking)" }
-                .joined(separator: "; ")
+            let line = states.map(waitLine).joined(separator: "; ")
             if line != lastLine {
                 print(line)
                 lastLine = line
@@ -239,6 +238,14 @@ enum SubmitCommand: Command {
             }
             Thread.sleep(forTimeInterval: 0.5)
         }
+    }
+
+    /// Describes one study while --wait follows it. Lesions and tracking are named only once
+    /// the analysis has succeeded: before, the patient's tracking state is that of an earlier
+    /// study.
+    private static func waitLine(_ study: StudyStatus) -> String {
+        guard study.analysis == "succeeded" else { return "study \(study.study): analysis \(study.analysis)" }
+        return "study \(study.study): analysis succeeded, \(study.lesions) lesion(s), tracking \(study.trackingPending ? "pending" : study.tracking)"
     }
 
     /// Prints the last error of each failed analysis: the reason it failed.

@@ -430,6 +430,9 @@ import Wire
         #expect(ContinuousClock.now - killed < .seconds(30))
         #expect(waiting.output.contains("did not answer within 10.0 s"), "\(waiting.output)")
         #expect(waiting.output.contains("The studies are stored, and their analyses go on once the coordinator runs again"), "\(waiting.output)")
+        // Before its analysis succeeds, a study's line names no lesions and no tracking state.
+        #expect(waiting.output.contains("study 1: analysis queued\n"), "\(waiting.output)")
+        #expect(!waiting.output.contains("lesion(s)"), "\(waiting.output)")
     }
 
     @Test func unreachableCoordinatorNamed() throws {
