@@ -56,7 +56,7 @@ struct VectorKernelBuild: Sendable {
     /// selects the baseline on any CPU, to compare the two; any other value is reported and ignored.
     static let selected: VectorKernelBuild = {
         switch ProcessInfo.processInfo.environment["STDNET_VECTOR_KERNELS"] {
-        case nil:
+        case nil, "":
             break
         case "baseline":
             return baseline

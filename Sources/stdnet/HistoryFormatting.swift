@@ -6,7 +6,7 @@ import Wire
 func historyTables(_ history: HistoryReply) -> String {
     var lines: [String] = []
     let analysed = history.studies.filter { $0.analysis == "succeeded" }.count
-    lines.append("\(history.studies.count) studies (\(analysed) analysed), tracking \(history.tracking). Research software, not for clinical use.")
+    lines.append("\(history.studies.count) \(history.studies.count == 1 ? "study" : "studies") (\(analysed) analysed), tracking \(history.tracking). Research software, not for clinical use.")
     for study in history.studies {
         lines.append("  study \(study.study) of \(study.studyDate ?? "unknown date"): \(studySummary(study))")
     }

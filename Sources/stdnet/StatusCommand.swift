@@ -39,8 +39,7 @@ enum StatusCommand: Command {
                     print("study \(study): not found")
                     continue
                 }
-                let tracking = state.trackingPending ? "pending" : state.tracking
-                print("study \(study): analysis \(state.analysis)\(state.analyzeJob.map { " (job \($0))" } ?? ""), \(state.lesions) lesion(s), tracking \(tracking)")
+                print("study \(study): \(state.summary(namingJob: true))")
             }
             return studies.allSatisfy { statesByStudy[$0] != nil } ? 0 : 1
         }

@@ -41,3 +41,14 @@ extension CoordinatorClient {
         return status
     }
 }
+
+extension StudyStatus {
+    /// Describes the study's analysis and, once that has succeeded, its lesion count and the
+    /// patient's tracking state. Before, there is no lesion count, and the tracking state would
+    /// be that of an earlier study. `namingJob` adds the analyze job's ID.
+    func summary(namingJob: Bool = false) -> String {
+        let analysis = "analysis \(self.analysis)" + (namingJob ? analyzeJob.map { " (job \($0))" } ?? "" : "")
+        guard self.analysis == "succeeded" else { return analysis }
+        return analysis + ", \(lesions) lesion(s), tracking \(trackingPending ? "pending" : tracking)"
+    }
+}

@@ -218,9 +218,11 @@ enum SubmitCommand: Command {
             }
             let ended = states.filter { ["succeeded", "dead", "cancelled"].contains($0.analysis) }
             let tracked = ended.filter { $0.analysis != "succeeded" || !$0.trackingPending }
-            let line = states.map(waitLine).joined(separator: "; ")
+            let line = states.map { "study \($0.study): \($0.summary())" }.joined(separator: "; ")
             if line != lastLine {
                 print(line)
+                // Out at once also when standard output is a file, which C buffers in blocks.
+                fflush(nil)
                 lastLine = line
             }
             if tracked.count == states.count {
@@ -238,14 +240,6 @@ enum SubmitCommand: Command {
             }
             Thread.sleep(forTimeInterval: 0.5)
         }
-    }
-
-    /// Describes one study while --wait follows it. Lesions and tracking are named only once
-    /// the analysis has succeeded: before, the patient's tracking state is that of an earlier
-    /// study.
-    private static func waitLine(_ study: StudyStatus) -> String {
-        guard study.analysis == "succeeded" else { return "study \(study.study): analysis \(study.analysis)" }
-        return "study \(study.study): analysis succeeded, \(study.lesions) lesion(s), tracking \(study.trackingPending ? "pending" : study.tracking)"
     }
 
     /// Prints the last error of each failed analysis: the reason it failed.
@@ -357,6 +351,8 @@ enum SubmitCommand: Command {
             let line = "\(succeeded) succeeded, \(ended.count - succeeded) failed or cancelled, \(jobs.count - ended.count) pending"
             if line != lastLine {
                 print(line)
+                // Out at once also when standard output is a file, which C buffers in blocks.
+                fflush(nil)
                 lastLine = line
             }
             if ended.count == jobs.count { return succeeded == jobs.count ? 0 : 1 }
