@@ -61,6 +61,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["JobStore"], path: "Tests/TestSupport"),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "TestSupport"]),
         .testTarget(name: "ServiceTests", dependencies: ["JobStore", "Wire", "Imaging", "STDNet", "TestSupport"]),
+        .testTarget(name: "stdnetTests", dependencies: ["stdnet", "Wire"]),
         .executableTarget(name: "ImagingBenchmark", dependencies: ["Imaging"], path: "Benchmarks/ImagingBenchmark"),
         .executableTarget(name: "CompressedDecodeBenchmark", dependencies: ["Imaging"], path: "Benchmarks/CompressedDecodeBenchmark"),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "CLibCrypto", "TestSupport"], exclude: ["Fixtures"]),

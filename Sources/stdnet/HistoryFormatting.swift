@@ -45,13 +45,22 @@ func historyTables(_ history: HistoryReply) -> String {
         let baseline = history.studies.first { $0.analysis == "succeeded" }
         lines.append("Response against baseline (study \(baseline.map { String($0.study) } ?? "-"), \(baseline?.studyDate ?? "no date")) and nadir")
         lines.append("  date        study  RECIST 1.1                 mRECIST                    tracks (merged a>b: a into b; split a>b: b off a)")
+        // A study analysed with other phases than the baseline may find other lesions because of
+        // the phases alone, so its response is marked.
+        var otherPhases = false
         for study in followUps {
             let criteria = ["RECIST 1.1", "mRECIST"].map { name in
                 study.responses.first { $0.criteria == name }.map(responseCell) ?? "not assessable"
             }
             let events = eventsText(study.events)
-            lines.append("  " + pad(study.studyDate ?? "-", 11) + leftPad(String(study.study), 5) + "  "
+            let marked = study.phases != nil && baseline?.phases != nil && study.phases != baseline?.phases
+            otherPhases = otherPhases || marked
+            lines.append("  " + pad(study.studyDate ?? "-", 11) + leftPad(String(study.study), 5) + (marked ? "† " : "  ")
                          + pad(criteria[0], 27) + pad(criteria[1], 27) + events)
+        }
+        if otherPhases {
+            lines.append("† other phases than the baseline (phases in the study lines above): lesions found or missed")
+            lines.append("  there may follow from the phases rather than from the disease")
         }
     }
     return lines.joined(separator: "\n") + "\n"

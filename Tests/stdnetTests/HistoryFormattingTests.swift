@@ -1,0 +1,29 @@
+@testable import stdnet
+import Testing
+import Wire
+
+/// The table form of a patient's history, on replies written out by hand.
+@Suite struct HistoryFormattingTests {
+    static func study(_ id: Int64, date: String, phases: [String], responses: [ResponseHistoryEntry] = []) -> StudyHistoryEntry {
+        StudyHistoryEntry(study: id, studyDate: date, modality: "CT", phases: phases, analysis: "succeeded",
+                          lesions: [], responses: responses, events: [])
+    }
+
+    static let response = ResponseHistoryEntry(criteria: "RECIST 1.1", category: "PR", sumMillimetres: 21.8,
+                                               baselineSumMillimetres: 48.4, nadirSumMillimetres: 48.4, newLesionTracks: [])
+
+    @Test func responseWithOtherPhasesThanTheBaselineIsMarked() {
+        let history = HistoryReply(request: "r", studies: [
+            Self.study(1, date: "2026-01-05", phases: ["NC", "AP", "PV", "DP"]),
+            Self.study(2, date: "2026-04-05", phases: ["NC", "AP", "PV", "DP"], responses: [Self.response]),
+            Self.study(3, date: "2026-07-05", phases: ["NC", "PV"], responses: [Self.response]),
+        ], tracking: "succeeded")
+        let lines = historyTables(history).split(separator: "\n").map(String.init)
+        let responseLines = lines.filter { $0.contains("PR 21.8 mm") }
+        #expect(responseLines.count == 2)
+        #expect(responseLines.first?.hasPrefix("  2026-04-05     2  PR") == true, "\(responseLines)")
+        #expect(responseLines.last?.hasPrefix("  2026-07-05     3† PR") == true, "\(responseLines)")
+        #expect(lines.contains("  study 3 of 2026-07-05: CT, phases NC PV (no AP, DP), analysis succeeded, no lesion found"))
+        #expect(lines.contains { $0.hasPrefix("† other phases than the baseline") })
+    }
+}
