@@ -28,8 +28,17 @@ enum ExportCommand: Command {
         let positionals = try arguments.positionals()
         guard positionals.count == 1, let study = Int64(positionals[0]) else { throw UsageError("expected one study ID (an integer)") }
         guard labelsPath != nil || keyImageFolder != nil else { throw UsageError("name what to export: --labels FILE and/or --key-images DIR") }
-        if let labelsPath, !labelsPath.hasSuffix(".nii"), !labelsPath.hasSuffix(".nii.gz") {
-            throw UsageError("--labels names a NIfTI-1 file, which ends in .nii or .nii.gz: got '\(labelsPath)'")
+        if let labelsPath {
+            let name = URL(fileURLWithPath: labelsPath).lastPathComponent
+            guard name.hasSuffix(".nii") || name.hasSuffix(".nii.gz"), ![".nii", ".nii.gz"].contains(name) else {
+                throw UsageError("--labels names a NIfTI-1 file, whose name ends in .nii or .nii.gz: got '\(labelsPath)'")
+            }
+        }
+        if let keyImageFolder {
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: keyImageFolder, isDirectory: &isFolder), !isFolder.boolValue {
+                throw UsageError("--key-images names a folder, and \(keyImageFolder) is a file")
+            }
         }
 
         let reply = try client.exchange(.export(ExportRequest(request: UUID().uuidString, study: study, user: user)))

@@ -15,7 +15,9 @@ import TestSupport
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--checkpoint-every", "0"], "--checkpoint-every expects a positive number of steps, got 0"),
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--warmup", "-5"], "--warmup expects a number of steps, 0 or more, got '-5'"),
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--lesion-fraction", "1.5"], "--lesion-fraction expects a number from 0 to 1, got '1.5'"),
-        (["export", "1", "--labels", "/tmp/labels.png"], "--labels names a NIfTI-1 file, which ends in .nii or .nii.gz: got '/tmp/labels.png'"),
+        (["export", "1", "--labels", "/tmp/labels.png"], "--labels names a NIfTI-1 file, whose name ends in .nii or .nii.gz: got '/tmp/labels.png'"),
+        (["export", "1", "--labels", "/tmp/.nii"], "--labels names a NIfTI-1 file, whose name ends in .nii or .nii.gz: got '/tmp/.nii'"),
+        (["export", "1", "--key-images", "/etc/passwd"], "--key-images names a folder, and /etc/passwd is a file"),
         (["train", "--steps", "5"], "--out DIR is required"),
         (["retry", "0"], "expected one job ID (a positive integer), got '0'"),
         // The coordinator's Patient ID checks run before any volume is read.
