@@ -85,12 +85,14 @@ private func studySummary(_ study: StudyHistoryEntry) -> String {
 /// Formats the history as CSV: one row per lesion and study, with the study's responses.
 func historyCSV(_ history: HistoryReply) -> String {
     var rows = ["study,study_date,analysis,lesion,track,longest_axial_mm,perpendicular_mm,maximum_diameter_mm,viable_axial_mm,"
-                + "volume_ml,lirads_category,threshold_growth,class,class_probability,recist,mrecist"]
+                + "volume_ml,lirads_category,threshold_growth,class,class_probability,recist,mrecist,modality,phases"]
     for study in history.studies {
         let recist = study.responses.first { $0.criteria == "RECIST 1.1" }?.category ?? ""
         let mrecist = study.responses.first { $0.criteria == "mRECIST" }?.category ?? ""
         let prefix = "\(study.study),\(study.studyDate ?? ""),\(study.analysis)"
-        if study.lesions.isEmpty { rows.append(prefix + ",,,,,,,,,,,,\(recist),\(mrecist)") }
+        // Phases are separated by spaces, so the field needs no quotes.
+        let suffix = ",\(study.modality ?? ""),\(study.phases?.joined(separator: " ") ?? "")"
+        if study.lesions.isEmpty { rows.append(prefix + ",,,,,,,,,,,,\(recist),\(mrecist)" + suffix) }
         for lesion in study.lesions {
             let likely = mostLikelyClass(lesion)
             let fields = [
@@ -100,7 +102,7 @@ func historyCSV(_ history: HistoryReply) -> String {
                 String(format: "%.3f", lesion.volumeMillilitres), lesion.category, String(lesion.thresholdGrowth),
                 likely?.name ?? "", likely.map { String(format: "%.3f", $0.probability) } ?? "", recist, mrecist,
             ]
-            rows.append(prefix + "," + fields.joined(separator: ","))
+            rows.append(prefix + "," + fields.joined(separator: ",") + suffix)
         }
     }
     return rows.joined(separator: "\n") + "\n"

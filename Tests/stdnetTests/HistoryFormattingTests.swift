@@ -26,4 +26,13 @@ import Wire
         #expect(lines.contains("  study 3 of 2026-07-05: CT, phases NC PV (no AP, DP), analysis succeeded, no lesion found"))
         #expect(lines.contains { $0.hasPrefix("† other phases than the baseline") })
     }
+
+    @Test func csvNamesModalityAndPhases() {
+        let history = HistoryReply(request: "r", studies: [Self.study(3, date: "2026-07-05", phases: ["NC", "PV"])], tracking: "none")
+        let rows = historyCSV(history).split(separator: "\n").map(String.init)
+        #expect(rows.first?.hasSuffix(",recist,mrecist,modality,phases") == true, "\(rows)")
+        #expect(rows.last == "3,2026-07-05,succeeded,,,,,,,,,,,,,,CT,NC PV")
+        // Every row has as many fields as the header.
+        #expect(Set(rows.map { $0.split(separator: ",", omittingEmptySubsequences: false).count }).count == 1)
+    }
 }
