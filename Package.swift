@@ -6,6 +6,8 @@ import PackageDescription
 /// VectorKernels compiled a second time for AVX-512, from the same files (symbolic links), on
 /// x86-64 only. NeuralEngine calls it where the CPU has AVX-512 and the baseline build elsewhere.
 var vectorKernelsAVX512: (targets: [Target], dependencies: [Target.Dependency]) {
+    // NOTE: this tests the machine that evaluates the manifest, not the build target, so a
+    // cross-build from x86-64 to another architecture would still compile this module for AVX-512.
     #if arch(x86_64)
     let target = Target.target(
         name: "VectorKernelsAVX512",

@@ -213,8 +213,8 @@ extension Coordinator {
     private func renewLeasesAwaitingInputs(of worker: String) {
         guard let awaiting = workers[worker]?.awaitingInputs, !awaiting.isEmpty else { return }
         do {
-            let held = try leaseQueue.heartbeat(owner: worker, attempts: awaiting.map { ($0.job, $0.attempt) }, lease: configuration.lease)
-            for attempt in awaiting where !held.contains(attempt.job) {
+            let renewed = try leaseQueue.heartbeat(owner: worker, attempts: awaiting.map { ($0.job, $0.attempt) }, lease: configuration.lease)
+            for attempt in awaiting where !renewed.contains(attempt.job) {
                 workers[worker]?.awaitingInputs.remove(attempt)
                 workers[worker]?.inFlight.remove(attempt)
                 logger.warning("attempt dropped: lease lost while its inputs were read", ["job": attempt.job, "attempt": attempt.attempt, "worker": worker])

@@ -2,7 +2,7 @@
 // time, with one feature of those locations in each 16-lane vector. Each step (layer norm,
 // projection, attention, GELU, pooling) is then lane-wise arithmetic, and the projections are
 // fused multiply-adds of a vector and a broadcast weight. The intermediates of the 16 locations
-// take 39 KB at 16 channels, so they stay in the first-level cache (at 128 channels, 276 KB in
+// take 38 KiB at 16 channels, so they stay in the first-level cache (at 128 channels, 276 KiB in
 // the second level). The block kernel instead writes a block's intermediates to buffers and
 // hands its projections to oneDNN's sgemm. Training's backward pass still recomputes the forward
 // pass with that kernel, because it needs the saved activations. The baseline build has no fused
@@ -207,9 +207,8 @@ private func reciprocalSquareRoot(_ x: SIMD16<Float>) -> SIMD16<Float> {
 }
 
 /// Writes outputs[o] = bias[o] + addend[o] + Σ_i weights[i · outputs + o] · input[i] for every
-/// output o, where input i is the vector at i · stride and output o goes to o · outputStride
-/// (the addend has the output's layout). Eight outputs share each input load, and their eight
-/// weights are neighbours.
+/// output o. Input i is the vector at i · stride, and output o (like the addend) is at
+/// o · outputStride. Eight outputs share each input load, and their eight weights are neighbours.
 @inline(__always)
 private func project(
     _ input: UnsafePointer<SIMD16<Float>>, inputs: Int, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>,

@@ -152,9 +152,9 @@ import Testing
         }
     }
 
-    /// The temporal kernels on phase volumes, with the second phase slot missing: at 8 channels
-    /// and 2 heads, and at STD-Net's second level, 32 channels and 4 heads, on 42 locations,
-    /// which end inside one of the fused AVX-512 kernel's groups of 16.
+    /// The temporal kernels on phase volumes, with the second phase slot missing. One fixture has
+    /// 8 channels and 2 heads. The other has STD-Net's second level, 32 channels and 4 heads, on
+    /// 42 locations, so the last of the fused AVX-512 kernel's groups of 16 is partial.
     @Test(arguments: [("temporal_volume", 2), ("temporal_volume_wide", 4)])
     func fusedTemporalKernelMatchesPyTorch(fixtureName: String, heads: Int) throws {
         let fixture = try OpFixture(fixtureName)

@@ -2,7 +2,7 @@
 import Testing
 import Wire
 
-/// The table form of a patient's history, on replies written out by hand.
+/// Tests of the table and CSV forms of a patient's history, on replies written out by hand.
 @Suite struct HistoryFormattingTests {
     static func study(_ id: Int64, date: String, phases: [String], responses: [ResponseHistoryEntry] = []) -> StudyHistoryEntry {
         StudyHistoryEntry(study: id, studyDate: date, modality: "CT", phases: phases, analysis: "succeeded",
