@@ -111,3 +111,73 @@ public enum DiceLoss {
         return (intersection, prediction, label)
     }
 }
+
+/// Soft Dice per instance of one class, averaged over the instances so that each counts once
+/// whatever its size: the instance term of "blob loss" (Kofler et al., arXiv:2205.08209).
+///
+/// Instance i with voxel rows M_i is scored against the voxels whose label is not `target`:
+/// Dice_i = (2 I_i + s) / (B + I_i + |M_i| + s), with I_i = Σ_{M_i} p and B the sum of p over
+/// voxels of other labels, where p is the probability of `target`. Voxels of the target class in
+/// other instances, or in none, do not count for instance i. The loss is 1 - mean_i Dice_i, and
+/// 0 without instances.
+///
+/// Shapes: probabilities (rows, K); labels one per row; instances hold row indices.
+public enum InstanceDiceLoss {
+    /// Computes the loss.
+    public static func forward(probabilities: Tensor, labels: [UInt8], target: Int, instances: [[Int]],
+                               smoothing: Float = DiceLoss.defaultSmoothing) -> Float {
+        guard !instances.isEmpty else { return 0 }
+        let terms = instanceTerms(probabilities: probabilities, labels: labels, target: target, instances: instances, smoothing: smoothing)
+        let meanDice = terms.map { $0.numerator / $0.union }.reduce(0, +) / Double(instances.count)
+        return Float(1 - meanDice)
+    }
+
+    /// Computes dL/dp from the forward probabilities. Only the `target` column is non-zero.
+    public static func backward(probabilities: Tensor, labels: [UInt8], target: Int, instances: [[Int]],
+                                smoothing: Float = DiceLoss.defaultSmoothing) -> Tensor {
+        var gradient = Tensor(shape: probabilities.shape)
+        guard !instances.isEmpty else { return gradient }
+        let classes = probabilities.shape.last ?? 1
+        let rows = probabilities.count / classes
+        let terms = instanceTerms(probabilities: probabilities, labels: labels, target: target, instances: instances, smoothing: smoothing)
+        let share = 1 / Double(instances.count)
+
+        // With N = 2 I + s and U = B + I + |M| + s, d(Dice)/dp is (2 U - N) / U² inside the
+        // instance and -N / U² on voxels of other labels. The loss carries a factor of -1/n.
+        let otherLabels = terms.map { $0.numerator / ($0.union * $0.union) }.reduce(0, +) * share
+        gradient.scalars.withUnsafeMutableBufferPointer { g in
+            for row in 0..<rows where Int(labels[row]) != target {
+                g[row * classes + target] = Float(otherLabels)
+            }
+            for (instance, term) in zip(instances, terms) {
+                let inside = -(2 * term.union - term.numerator) / (term.union * term.union) * share
+                for row in instance {
+                    g[row * classes + target] = Float(inside)
+                }
+            }
+        }
+        return gradient
+    }
+
+    private static func instanceTerms(probabilities: Tensor, labels: [UInt8], target: Int, instances: [[Int]],
+                                      smoothing: Float) -> [(numerator: Double, union: Double)] {
+        let classes = probabilities.shape.last ?? 1
+        let rows = probabilities.count / classes
+        precondition(labels.count == rows, "instance Dice loss needs \(rows) labels, got \(labels.count)")
+        return probabilities.scalars.withUnsafeBufferPointer { p in
+            var otherLabels: Double = 0
+            for row in 0..<rows where Int(labels[row]) != target {
+                otherLabels += Double(p[row * classes + target])
+            }
+            return instances.map { instance in
+                var intersection: Double = 0
+                for row in instance {
+                    precondition(Int(labels[row]) == target, "instance row \(row) has label \(labels[row]), not the target class \(target)")
+                    intersection += Double(p[row * classes + target])
+                }
+                let numerator = 2 * intersection + Double(smoothing)
+                return (numerator, otherLabels + intersection + Double(instance.count) + Double(smoothing))
+            }
+        }
+    }
+}

@@ -1,19 +1,27 @@
 // The backward pass and one optimiser step: forward with the values the backward pass needs,
 // then the layers in reverse, each with the engine's backward op. The loss is cross-entropy plus
-// soft Dice on the segmentation, plus the characterisation head's cross-entropy per lesion.
+// soft Dice on the segmentation, optionally a soft Dice per lesion, plus the characterisation
+// head's cross-entropy per lesion.
 import Foundation
 import NeuralEngine
 
 /// The loss of one window and the gradient of every named parameter.
 public struct SegmentationGradients: Sendable {
-    /// Cross-entropy plus soft Dice over the window's voxels, plus the lesion class loss.
+    /// Cross-entropy plus soft Dice over the window's voxels, plus the weighted per-lesion Dice
+    /// loss, plus the lesion class loss.
     public let loss: Float
     public let crossEntropy: Float
     public let dice: Float
+    /// The per-lesion Dice loss before its weight; 0 when the weight is 0 or the window has no
+    /// lesions.
+    public let perLesionDice: Float
     /// Mean cross-entropy of the lesion classes; 0 for a window without lesions.
     public let lesionClassLoss: Float
     public let gradients: [String: Tensor]
 }
+
+/// The lesion class's index among the segmentation classes (background, liver, lesion).
+private let lesionLabel = 2
 
 /// One lesion in a training window: its voxels (indices in (d, h, w) order) and its class, an
 /// index into ``ModelConfiguration/lesionClasses``.
@@ -33,7 +41,11 @@ extension STDNetModel {
     /// - parameters:
     ///   - phases: as for ``forward(_:)``.
     ///   - labels: the true class of every voxel, D·H·W values in (d, h, w) order.
-    public func segmentationGradients(_ phases: [Tensor?], labels: [UInt8], lesions: [LesionTarget] = []) -> SegmentationGradients {
+    ///   - lesions: the lesions in the window, for the characterisation head and the per-lesion Dice.
+    ///   - perLesionDiceWeight: weight of ``InstanceDiceLoss`` over `lesions`, which counts every
+    ///     lesion once whatever its size; 0 leaves it out.
+    public func segmentationGradients(_ phases: [Tensor?], labels: [UInt8], lesions: [LesionTarget] = [],
+                                      perLesionDiceWeight: Float = 0) -> SegmentationGradients {
         var gradients: [String: Tensor] = [:]
         let present = phases.map { $0 != nil }
         let shape = phases.compactMap { $0 }.first!.shape
@@ -73,13 +85,23 @@ extension STDNetModel {
         }
         let logits = Convolution3D.forward(input: decoded, weight: weights["head.weight"], bias: weights["head.bias"], geometry: ConvolutionGeometry())
 
-        // Loss: cross-entropy and soft Dice on the softmax.
+        // Loss: cross-entropy and soft Dice on the softmax, and the weighted per-lesion Dice.
         let classes = configuration.segmentationClasses
         let rows = logits.reshaped([logits.count / classes, classes])
         let (crossEntropy, probabilities) = CrossEntropyLoss.forward(logits: rows, labels: labels)
         let dice = DiceLoss.forward(probabilities: probabilities, labels: labels)
+        var probabilitiesGradient = DiceLoss.backward(probabilities: probabilities, labels: labels)
+        var perLesionDice: Float = 0
+        if perLesionDiceWeight > 0 {
+            let instances = lesions.map(\.voxels)
+            perLesionDice = InstanceDiceLoss.forward(probabilities: probabilities, labels: labels, target: lesionLabel, instances: instances)
+            let instanceGradient = InstanceDiceLoss.backward(probabilities: probabilities, labels: labels, target: lesionLabel, instances: instances)
+            for index in probabilitiesGradient.scalars.indices {
+                probabilitiesGradient.scalars[index] += perLesionDiceWeight * instanceGradient.scalars[index]
+            }
+        }
         var logitsGradient = CrossEntropyLoss.backward(probabilities: probabilities, labels: labels)
-        let diceGradient = Softmax.backward(outputGradient: DiceLoss.backward(probabilities: probabilities, labels: labels), output: probabilities)
+        let diceGradient = Softmax.backward(outputGradient: probabilitiesGradient, output: probabilities)
         for index in logitsGradient.scalars.indices { logitsGradient.scalars[index] += diceGradient.scalars[index] }
 
         // Backward: head, decoder, temporal modules, encoder.
@@ -121,7 +143,8 @@ extension STDNetModel {
                 outputGradient.add(inputGradient)
             }
         }
-        return SegmentationGradients(loss: crossEntropy + dice + lesionClassLoss, crossEntropy: crossEntropy, dice: dice,
+        return SegmentationGradients(loss: crossEntropy + dice + perLesionDiceWeight * perLesionDice + lesionClassLoss,
+                                     crossEntropy: crossEntropy, dice: dice, perLesionDice: perLesionDice,
                                      lesionClassLoss: lesionClassLoss, gradients: gradients)
     }
 
@@ -306,9 +329,13 @@ public struct SegmentationTrainer: Sendable {
     /// The trained parameters in the optimiser's order.
     public let parameterNames: [String]
 
-    public init(model: STDNetModel, optimiser: AdamW = AdamW()) {
+    /// Weight of the per-lesion Dice loss; 0 leaves it out.
+    public var perLesionDiceWeight: Float
+
+    public init(model: STDNetModel, optimiser: AdamW = AdamW(), perLesionDiceWeight: Float = 0) {
         self.model = model
         self.optimiser = optimiser
+        self.perLesionDiceWeight = perLesionDiceWeight
         parameterNames = model.weights.tensors.keys.sorted()
     }
 
@@ -324,7 +351,8 @@ public struct SegmentationTrainer: Sendable {
         var meanGradients = parameterNames.map { Tensor(shape: model.weights[$0].shape) }
         var totalLoss: Float = 0
         for window in windows {
-            let result = model.segmentationGradients(window.phases, labels: window.labels, lesions: window.lesions)
+            let result = model.segmentationGradients(window.phases, labels: window.labels, lesions: window.lesions,
+                                                     perLesionDiceWeight: perLesionDiceWeight)
             totalLoss += result.loss
             for (index, name) in parameterNames.enumerated() {
                 if let gradient = result.gradients[name] { meanGradients[index].add(gradient) }

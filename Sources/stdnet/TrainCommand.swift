@@ -17,7 +17,8 @@ enum TrainCommand: Command {
         scale and shift, extra inter-phase shifts and dropped phases. Writes a checkpoint to DIR
         (config.json, model.safetensors, optimiser.safetensors) every --checkpoint-every steps and
         at the end. Each step averages the gradients of --batch windows, computed one at a time.
-        The loss is cross-entropy plus Dice on the segmentation plus the lesion class
+        The loss is cross-entropy plus Dice on the segmentation, plus --per-lesion-dice times a
+        Dice loss that counts each lesion once whatever its size, plus the lesion class
         cross-entropy of the characterisation head.
 
           --out DIR                checkpoint folder
@@ -35,6 +36,8 @@ enum TrainCommand: Command {
           --motion MM              largest breathing shift between phases in mm (default 10)
           --lesion-fraction F      share of windows centred on a lesion voxel; the others are
                                    centred anywhere in the liver (default 0.67)
+          --per-lesion-dice W      weight of the per-lesion Dice loss, which gives small lesions
+                                   as much weight as large ones (default 0, left out)
           --checkpoint-every N     steps between checkpoints (default 200)
         """
 
@@ -90,6 +93,10 @@ enum TrainCommand: Command {
             }
             patches.lesionFraction = value
         }
+        let perLesionDiceWeight = Float(try arguments.option("per-lesion-dice").map { text -> Double in
+            guard let value = Double(text), value >= 0 else { throw UsageError("--per-lesion-dice expects a weight, 0 or more, got '\(text)'") }
+            return value
+        } ?? 0)
         try arguments.finish()
         let output = try required(givenOutput, "--out DIR")
         let steps = try required(givenSteps, "--steps N")
@@ -117,6 +124,7 @@ enum TrainCommand: Command {
             if architecture == .earlyFusion { configuration = matchedEarlyFusion(configuration) }
             trainer = SegmentationTrainer(model: .random(configuration, seed: seed), optimiser: AdamW(learningRate: peak))
         }
+        trainer.perLesionDiceWeight = perLesionDiceWeight
         guard trainer.optimiser.step < steps else {
             throw UsageError("the checkpoint in \(folder.path) is at step \(trainer.optimiser.step) already: give --steps above it to train on")
         }

@@ -30,6 +30,39 @@ import Testing
         #expect(abs(loss - 0.2) < 1e-6)
     }
 
+    @Test func instanceDiceValue() {
+        // Target class 1 with probabilities p1 per row; rows 0-1 are instance A, row 3 instance B,
+        // row 4 is target-class but in no instance, rows 2 and 5 are background.
+        // B = 0.2 + 0.1 = 0.3 from the background rows.
+        // A: I = 0.9 + 0.7 = 1.6, Dice = 3.2 / (0.3 + 1.6 + 2) = 3.2 / 3.9.
+        // B: I = 0.4, Dice = 0.8 / (0.3 + 0.4 + 1) = 0.8 / 1.7.
+        // A large instance with a small false-positive mass scores high and the small one low,
+        // and both count equally: loss = 1 - (3.2 / 3.9 + 0.8 / 1.7) / 2.
+        let targetProbabilities: [Float] = [0.9, 0.7, 0.2, 0.4, 0.5, 0.1]
+        let probabilities = Tensor(shape: [6, 2], scalars: targetProbabilities.flatMap { [1 - $0, $0] })
+        let labels: [UInt8] = [1, 1, 0, 1, 1, 0]
+        let loss = InstanceDiceLoss.forward(probabilities: probabilities, labels: labels, target: 1, instances: [[0, 1], [3]], smoothing: 0)
+        let expected = 1 - (3.2 / 3.9 + 0.8 / 1.7) / 2
+        #expect(abs(Double(loss) - expected) < 1e-6)
+    }
+
+    @Test func instanceDiceWithoutInstances() {
+        let probabilities = Tensor(shape: [2, 2], scalars: [0.5, 0.5, 0.3, 0.7])
+        #expect(InstanceDiceLoss.forward(probabilities: probabilities, labels: [0, 1], target: 1, instances: []) == 0)
+        #expect(InstanceDiceLoss.backward(probabilities: probabilities, labels: [0, 1], target: 1, instances: []).scalars == [0, 0, 0, 0])
+    }
+
+    @Test mutating func instanceDiceGradient() {
+        let probabilities = Softmax.forward(Tensor.randomNormal(shape: [9, 3], using: &generator))
+        let labels: [UInt8] = [2, 2, 0, 1, 2, 0, 2, 2, 1]
+        let instances = [[0, 1], [4], [6, 7]]
+        let analytic = InstanceDiceLoss.backward(probabilities: probabilities, labels: labels, target: 2, instances: instances)
+        let unitProbe = Tensor(shape: [1], scalars: [1])
+        GradientCheck.expectMatches(analytic: analytic, input: probabilities, probe: unitProbe, step: 1e-3) {
+            Tensor(shape: [1], scalars: [InstanceDiceLoss.forward(probabilities: $0, labels: labels, target: 2, instances: instances)])
+        }
+    }
+
     @Test mutating func diceGradient() {
         let probabilities = Softmax.forward(Tensor.randomNormal(shape: [8, 3], using: &generator))
         let labels: [UInt8] = [0, 2, 1, 1, 0, 2, 2, 0]

@@ -30,15 +30,19 @@ import Testing
         return (phases.map { Optional($0) }, labels)
     }
 
-    @Test(arguments: [Architecture.stdNet, .earlyFusion])
-    func gradientsMatchFiniteDifferences(_ architecture: Architecture) throws {
+    /// Each architecture without the per-lesion Dice loss, and STD-Net with it.
+    @Test(arguments: [(Architecture.stdNet, Float(0)), (.earlyFusion, 0), (.stdNet, 1.5)])
+    func gradientsMatchFiniteDifferences(_ architecture: Architecture, perLesionDiceWeight: Float) throws {
         var configuration = Self.tiny
         configuration.architecture = architecture
         let model = STDNetModel.random(configuration, seed: 11)
         let (phases, labels) = Self.problem()
         let lesion = LesionTarget(voxels: labels.indices.filter { labels[$0] == 2 }, classIndex: 0)
-        let analytic = model.segmentationGradients(phases, labels: labels, lesions: [lesion])
+        let analytic = model.segmentationGradients(phases, labels: labels, lesions: [lesion], perLesionDiceWeight: perLesionDiceWeight)
         #expect(analytic.lesionClassLoss > 0)
+        #expect((analytic.perLesionDice > 0) == (perLesionDiceWeight > 0))
+        let expectedLoss = analytic.crossEntropy + analytic.dice + perLesionDiceWeight * analytic.perLesionDice + analytic.lesionClassLoss
+        #expect(abs(analytic.loss - expectedLoss) < 1e-5)
 
         var names = ["head.weight", "decoder.0.conv2.weight", "encoder.0.conv1.weight", "encoder.3.norm2.scale", "decoder.2.conv1.bias",
                      "characterisation.fc1.weight", "characterisation.fc2.bias", "decoder.1.conv2.weight"]
@@ -52,11 +56,11 @@ import Testing
                 var tensors = model.weights.tensors
                 tensors[name]!.scalars[index] += delta
                 return try STDNetModel(configuration: configuration, weights: ModelWeights(tensors: tensors))
-                    .segmentationGradients(phases, labels: labels, lesions: [lesion]).loss
+                    .segmentationGradients(phases, labels: labels, lesions: [lesion], perLesionDiceWeight: perLesionDiceWeight).loss
             }
             let numeric = (try loss(shiftedBy: step) - loss(shiftedBy: -step)) / (2 * step)
             let error = abs(numeric - gradient.scalars[index]) / max(abs(numeric), abs(gradient.scalars[index]), 1e-3)
-            #expect(error < 0.05, "\(architecture.rawValue) \(name)[\(index)]: analytic \(gradient.scalars[index]), numeric \(numeric)")
+            #expect(error < 0.05, "\(architecture.rawValue), per-lesion Dice weight \(perLesionDiceWeight), \(name)[\(index)]: analytic \(gradient.scalars[index]), numeric \(numeric)")
         }
     }
 
