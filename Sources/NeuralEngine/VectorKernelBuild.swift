@@ -3,6 +3,7 @@
 // operation as four SSE instructions. The VectorKernelsAVX512 module is the same source compiled
 // for AVX-512, with one instruction per vector operation. The engine takes that build when the CPU
 // has AVX-512, as oneDNN picks its own kernels at run time, so one binary runs on any x86-64 CPU.
+import CCPUID
 import Foundation
 import VectorKernels
 #if canImport(VectorKernelsAVX512)
@@ -67,20 +68,7 @@ struct VectorKernelBuild: Sendable {
     }()
 
     /// Whether the CPU and the operating system support what `-target-cpu skylake-avx512`
-    /// compiles for: the AVX-512 subsets F, CD, BW, DQ and VL, and the older extensions that
-    /// target includes (every AVX-512 CPU has them). Linux lists only the extensions whose
-    /// register state it saves, so the flags in /proc/cpuinfo cover the operating system too.
-    /// A CPU emulator that hides extensions from CPUID but not from /proc/cpuinfo (valgrind
-    /// lacks AVX-512) needs `STDNET_VECTOR_KERNELS=baseline`.
-    private static let cpuHasAVX512: Bool = {
-        guard let cpuInfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flagsLine = cpuInfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
-        else { return false }
-        let flags = Set(flagsLine.split(separator: " ").map(String.init))
-        let required = [
-            "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl",
-            "avx2", "fma", "f16c", "bmi1", "bmi2", "movbe", "popcnt", "abm",
-        ]
-        return required.allSatisfy(flags.contains)
-    }()
+    /// compiles for: the AVX-512 subsets F, CD, BW, DQ and VL, the register state the operating
+    /// system saves, and the older extensions that target includes. Read with CPUID.
+    static let cpuHasAVX512 = stdnet_cpu_runs_skylake_avx512()
 }
