@@ -42,6 +42,8 @@ enum Statements {
 
     /// A job with a serial key is claimable only while no job of its key runs and no older one
     /// waits: concurrent claimers all see that oldest job, and SKIP LOCKED gives it to one.
+    /// attempted_at takes clock_timestamp(), the moment of the claim, because now() is the start
+    /// of the transaction and a later claim could carry an earlier time.
     static let claim = PreparedStatement(name: "stdnet_claim", sql: """
         WITH next AS (
             SELECT id FROM jobs candidate
@@ -55,7 +57,7 @@ enum Statements {
             FOR UPDATE SKIP LOCKED
         ), claimed AS (
             UPDATE jobs SET state = 'running', attempt = jobs.attempt + 1, lease_owner = $1,
-                   lease_expires_at = now() + $3::bigint * interval '1 millisecond', attempted_at = now()
+                   lease_expires_at = now() + $3::bigint * interval '1 millisecond', attempted_at = clock_timestamp()
             FROM next WHERE jobs.id = next.id
             RETURNING jobs.id, jobs.kind, jobs.payload, jobs.attempt, jobs.max_attempts, jobs.study_id, jobs.priority
         ), logged AS (

@@ -84,6 +84,20 @@ import TestSupport
         #expect(try queue.job(id)?.attempt == 1)
     }
 
+    /// attempted_at is the moment of the claim, not the start of the transaction around it, so
+    /// it orders claims and times the queue wait even when a claim waits inside a transaction.
+    @Test func attemptedAtIsClaimTime() throws {
+        let connection = try Connection(conninfo: try TestDatabase.makeMigratedDatabase())
+        let queue = JobQueue(connection: connection)
+        let id = try queue.enqueue(NewJob(kind: "noop")).id
+        try connection.transaction {
+            try connection.execute("SELECT pg_sleep(0.3)")
+            _ = try #require(try queue.claim(owner: "worker", lease: .seconds(60)).first)
+        }
+        let wait = try connection.execute("SELECT extract(epoch FROM attempted_at - created_at) >= 0.3 FROM jobs WHERE id = $1", [id])
+        #expect(wait.scalar == "t")
+    }
+
     @Test func retryDelaysGrowThenDead() throws {
         let connection = try Connection(conninfo: try TestDatabase.makeMigratedDatabase())
         let policy = RetryPolicy(base: .milliseconds(40), maximum: .seconds(10))

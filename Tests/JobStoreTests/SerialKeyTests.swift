@@ -65,9 +65,7 @@ import TestSupport
             WHERE b.started < a.finished
             """)
         #expect(overlaps.scalar == "0")
-        // And they ran in the order they were enqueued. The claim events' times, not
-        // jobs.attempted_at: that is now(), the start of the claiming statement, which on a
-        // loaded machine can come before the claim of the key's previous job.
+        // And they ran in the order they were enqueued, by the times of their claim events.
         let outOfOrder = try producer.connection.execute("""
             WITH claims AS (
                 SELECT j.id, j.serial_key, c.occurred_at FROM jobs j
