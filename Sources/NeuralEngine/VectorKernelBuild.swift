@@ -13,6 +13,13 @@ import VectorKernelsAVX512
 /// The name of the VectorKernels build this process runs, "baseline" or "avx512", for logs.
 public var vectorKernelBuildInUse: String { VectorKernelBuild.selected.name }
 
+/// The value of `STDNET_VECTOR_KERNELS` when it is set to anything but "baseline" or empty; the
+/// engine ignores such a value, and programs report it at start.
+public var ignoredVectorKernelSetting: String? {
+    let value = ProcessInfo.processInfo.environment["STDNET_VECTOR_KERNELS"] ?? ""
+    return value.isEmpty || value == "baseline" ? nil : value
+}
+
 struct VectorKernelBuild: Sendable {
     typealias AttendBlock = @Sendable (
         _ projections: UnsafePointer<Float>, _ weights: UnsafeMutablePointer<Float>, _ context: UnsafeMutablePointer<Float>,
@@ -54,16 +61,10 @@ struct VectorKernelBuild: Sendable {
     }
 
     /// The AVX-512 build where the CPU can run it, else the baseline. `STDNET_VECTOR_KERNELS=baseline`
-    /// selects the baseline on any CPU, to compare the two; any other value is reported and ignored.
+    /// selects the baseline on any CPU, to compare the two; other values are ignored
+    /// (``ignoredVectorKernelSetting``).
     static let selected: VectorKernelBuild = {
-        switch ProcessInfo.processInfo.environment["STDNET_VECTOR_KERNELS"] {
-        case nil, "":
-            break
-        case "baseline":
-            return baseline
-        case let other?:
-            FileHandle.standardError.write(Data("STDNET_VECTOR_KERNELS=\(other) ignored: the only value it takes is baseline\n".utf8))
-        }
+        if ProcessInfo.processInfo.environment["STDNET_VECTOR_KERNELS"] == "baseline" { return baseline }
         return runnable.last!
     }()
 

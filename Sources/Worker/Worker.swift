@@ -42,6 +42,9 @@ public final class Worker {
         logger.info("worker started", ["worker": configuration.name, "concurrency": configuration.concurrency,
                                        "coordinators": configuration.coordinators.joined(separator: ","),
                                        "vector_kernels": vectorKernelBuildInUse])
+        if let value = ignoredVectorKernelSetting {
+            logger.warning("STDNET_VECTOR_KERNELS ignored: the only value it takes is baseline", ["value": value])
+        }
         let clock = ContinuousClock()
         var nextHeartbeat = clock.now
         var stoppingSince: ContinuousClock.Instant?

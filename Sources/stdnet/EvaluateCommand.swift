@@ -40,6 +40,7 @@ enum EvaluateCommand: Command {
         restartWithPassiveOpenMPWaitUnlessSet()
         // The network allocates the same activation sizes for every window.
         keepFreedMemoryForReuse()
+        warnAboutIgnoredVectorKernelSetting()
         let givenFolder = try arguments.option("model")
         let seed = try arguments.nonNegativeInteger("seed", default: STDNetModel.heldOutSeed)
         let patients = try arguments.integer("patients", default: 5)

@@ -45,6 +45,7 @@ enum TrainCommand: Command {
         restartWithPassiveOpenMPWaitUnlessSet()
         // The network allocates the same activation sizes for every window.
         keepFreedMemoryForReuse()
+        warnAboutIgnoredVectorKernelSetting()
         let givenOutput = try arguments.option("out")
         let givenSteps = try arguments.option("steps").map { text -> Int in
             guard let value = Int(text), value > 0 else { throw UsageError("--steps expects a positive number of steps, got '\(text)'") }

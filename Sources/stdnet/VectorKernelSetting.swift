@@ -1,0 +1,9 @@
+import NeuralEngine
+
+/// Writes a warning to standard error when `STDNET_VECTOR_KERNELS` has a value the engine ignores.
+/// The worker logs the same warning in its log format instead.
+func warnAboutIgnoredVectorKernelSetting() {
+    if let value = ignoredVectorKernelSetting {
+        writeError("warning: STDNET_VECTOR_KERNELS=\(value) ignored: the only value it takes is baseline\n")
+    }
+}
