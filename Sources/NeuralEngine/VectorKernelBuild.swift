@@ -13,8 +13,8 @@ import VectorKernelsAVX512
 /// The name of the VectorKernels build this process runs, "baseline" or "avx512", for logs.
 public var vectorKernelBuildInUse: String { VectorKernelBuild.selected.name }
 
-/// The value of `STDNET_VECTOR_KERNELS` when it is set to anything but "baseline" or empty; the
-/// engine ignores such a value, and programs report it at start.
+/// The value of `STDNET_VECTOR_KERNELS` when it is set to anything but "baseline" or empty. The
+/// engine ignores such a value, so programs report it at start.
 public var ignoredVectorKernelSetting: String? {
     let value = ProcessInfo.processInfo.environment["STDNET_VECTOR_KERNELS"] ?? ""
     return value.isEmpty || value == "baseline" ? nil : value
