@@ -68,7 +68,7 @@ do {
     standardError("stdnet \(name): \(error)\nCheck that PostgreSQL runs ('stdnet database start' starts the private one) and the connection string (--database or STDNET_DATABASE_URL; default \(DatabaseOptions.defaultURL)).")
     exit(1)
 } catch let error as UsageError {
-    standardError("stdnet \(name): \(error)\n\n\(command.usage)")
+    standardError("stdnet \(name): \(error)\nRun 'stdnet \(name) --help' for its options.")
     exit(2)
 } catch {
     standardError("stdnet \(name): \(error)")

@@ -62,6 +62,14 @@ import TestSupport
         (["submit", "--nifti", "NC=a.nii,nc=b.nii,PV=pv.nii", "--patient", "P"], "--nifti gives phase NC twice (a.nii and b.nii)"),
     ]
 
+    /// A usage error names the mistake and points to the help, without the whole usage text.
+    @Test func usageErrorPointsToHelp() throws {
+        let process = try ServiceProcess(["status", "--timeout", "0"], label: "usage-error")
+        #expect(process.wait(timeout: .seconds(30)) == 2, "\(process.output)")
+        #expect(process.output.contains("Run 'stdnet status --help' for its options."), "\(process.output)")
+        #expect(!process.output.contains("usage: stdnet status"), "\(process.output)")
+    }
+
     /// A lower-case modality passes the client's checks and fails only on the missing file.
     @Test func lowerCaseModalityAccepted() throws {
         let process = try ServiceProcess(["submit", "--nifti", "NC=/tmp/stdnet-missing-nc.nii,PV=/tmp/stdnet-missing-pv.nii",
