@@ -202,6 +202,11 @@ enum SubmitCommand: Command {
         let deadline = ContinuousClock.now + timeout
         var lastLine = ""
         var warnedAboutWorkers = false
+        // Workers reconnect to a restarted coordinator within 5 s (their longest reconnect
+        // interval by default) and announce themselves with their next heartbeat, so a missing
+        // worker is reported only after 10 s without one.
+        let missingWorkerGrace = Duration.seconds(10)
+        var missingWorkerSince: ContinuousClock.Instant?
         while true {
             // STATUS gets the 10 s of other requests, not the client's timeout for SUBMIT_STUDY
             // (300 s by default), so that a coordinator that stopped is reported in seconds.
@@ -212,9 +217,16 @@ enum SubmitCommand: Command {
                 throw ClientError("\(error) The studies are stored, and their analyses go on once the coordinator runs again; 'stdnet status --study ID' shows them.",
                                   timedOut: true)
             }
-            if !warnedAboutWorkers, states.contains(where: { $0.analysis == "queued" }), workersByKind?["analyze", default: 0] == 0 {
-                print("waiting: no connected worker runs analyze jobs; start one with a model ('stdnet worker' loads Models/std-net, or give --model DIR)")
-                warnedAboutWorkers = true
+            if states.contains(where: { $0.analysis == "queued" }), workersByKind?["analyze", default: 0] == 0 {
+                let since = missingWorkerSince ?? ContinuousClock.now
+                missingWorkerSince = since
+                if !warnedAboutWorkers, ContinuousClock.now - since >= missingWorkerGrace {
+                    print("waiting: no connected worker runs analyze jobs; start one with a model ('stdnet worker' loads Models/std-net, or give --model DIR)")
+                    fflush(nil)
+                    warnedAboutWorkers = true
+                }
+            } else {
+                missingWorkerSince = nil
             }
             let ended = states.filter { ["succeeded", "dead", "cancelled"].contains($0.analysis) }
             let tracked = ended.filter { $0.analysis != "succeeded" || !$0.trackingPending }

@@ -410,7 +410,8 @@ import Wire
     }
 
     @Test func waitReportsAStoppedCoordinatorInSeconds() throws {
-        // No worker runs, so --wait polls STATUS until the coordinator is killed. The polls
+        // No worker runs, so --wait polls STATUS and reports the missing worker until the
+        // coordinator is killed. The polls
         // must time out after the 10 s of a STATUS, not the 300 s submit allows SUBMIT_STUDY.
         let deployment = try Deployment()
         try deployment.startCoordinator()
@@ -426,9 +427,16 @@ import Wire
         try waitUntil("submit printed no wait line while it ran:\n\(waiting.output)", timeout: .seconds(30)) {
             waiting.output.contains("study 1: analysis queued\n")
         }
+        let firstLine = ContinuousClock.now
         let status = try ServiceProcess(["status", "--study", "1", "--coordinator", deployment.clientEndpoint], label: "status-study")
         #expect(status.wait(timeout: .seconds(30)) == 0, "\(status.output)")
         #expect(status.output.contains("study 1: analysis queued (job 1)\n"), "\(status.output)")
+        // The missing worker is reported after 10 s without one, not at once: after a
+        // coordinator restart workers take a few seconds to reconnect.
+        try waitUntil("submit never reported the missing worker:\n\(waiting.output)", timeout: .seconds(30)) {
+            waiting.output.contains("waiting: no connected worker runs analyze jobs")
+        }
+        #expect(ContinuousClock.now - firstLine >= .seconds(8))
         deployment.coordinators[0].signal(SIGKILL)
         let killed = ContinuousClock.now
         #expect(waiting.wait(timeout: .seconds(60)) == 1, "\(waiting.output)")
