@@ -163,11 +163,18 @@ enum SubmitCommand: Command {
             let modality: String?
             let phases: [String: String]
         }
+        guard FileManager.default.fileExists(atPath: path) else { throw UsageError("the study description \(path) was not found") }
+        let contents: Data
+        do {
+            contents = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw UsageError("cannot read the study description \(path): \(error.localizedDescription)")
+        }
         let description: Description
         do {
-            description = try JSONDecoder().decode(Description.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw UsageError("cannot read the study description \(path): \(error.localizedDescription); see 'stdnet submit --help' for its form")
+            description = try JSONDecoder().decode(Description.self, from: contents)
+        } catch let error as Swift.DecodingError {
+            throw UsageError("\(path): \(describe(error))")
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         var files: [Phase: String] = [:]
@@ -179,6 +186,24 @@ enum SubmitCommand: Command {
         }
         return try StudyUpload(nifti: files, patientID: description.patient, studyDate: description.studyDate,
                                modality: description.modality ?? "CT", descriptionFile: path)
+    }
+
+    /// Names the field and the mistake of a study description that does not decode.
+    private static func describe(_ error: Swift.DecodingError) -> String {
+        func field(_ path: [CodingKey]) -> String { "'" + path.map(\.stringValue).joined(separator: ".") + "'" }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "the field \(field(context.codingPath + [key])) is missing"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            // Every field is a string except phases, an object of strings.
+            let isPhases = context.codingPath.map(\.stringValue) == ["phases"]
+            let expected = isPhases ? "an object from phase codes (NC, AP, PV, DP) to NIfTI files" : "a string in quotes"
+            return "the field \(field(context.codingPath)) expects \(expected)"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "not valid JSON" : "the field \(field(context.codingPath)) is invalid"
+        @unknown default:
+            return "\(error)"
+        }
     }
 
     private static func parseFileMapping(_ text: String) throws -> [Phase: String] {

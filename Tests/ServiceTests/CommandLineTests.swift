@@ -104,6 +104,13 @@ import TestSupport
              "\(file.path): studyDate expects a calendar date as YYYY-MM-DD, got '2026-02-30'"),
             (#"{"patient": "P-1", "modality": "PET", "phases": {"NC": "nc.nii", "PV": "pv.nii"}}"#,
              "\(file.path): modality expects CT or MR, got 'PET'"),
+            (#"{"patient": 1234, "phases": {"NC": "nc.nii", "PV": "pv.nii"}}"#,
+             "\(file.path): the field 'patient' expects a string in quotes"),
+            (#"{"phases": {"NC": "nc.nii", "PV": "pv.nii"}}"#, "\(file.path): the field 'patient' is missing"),
+            (#"{"patient": "P-1", "phases": {"NC": 1, "PV": "pv.nii"}}"#, "\(file.path): the field 'phases.NC' expects a string in quotes"),
+            (#"{"patient": "P-1", "phases": ["nc.nii", "pv.nii"]}"#,
+             "\(file.path): the field 'phases' expects an object from phase codes (NC, AP, PV, DP) to NIfTI files"),
+            (#"{"patient": "P-1", "#, "\(file.path): not valid JSON"),
         ]
         for (text, message) in cases {
             try Data(text.utf8).write(to: file)
