@@ -76,11 +76,17 @@ enum CancelCommand: Command {
     static func run(_ arguments: inout Arguments) throws -> Int32 {
         let client = try parseClient(&arguments)
         let positionals = try arguments.positionals()
-        guard positionals.count == 1, let id = Int64(positionals[0]) else { throw UsageError("expected one job ID") }
+        guard positionals.count == 1, let id = Int64(positionals[0]), id > 0 else {
+            throw UsageError("expected one job ID (a positive integer), got '\(positionals.joined(separator: " "))'")
+        }
         let reply = try client.request(.cancel(CancelRequest(request: UUID().uuidString, job: id)))
         guard case .cancelReply(let result) = reply else { throw ClientError("unexpected reply \(reply.name) to CANCEL") }
-        print(result.cancelled ? "job \(id) cancelled" : "job \(id) had already ended; nothing to cancel")
-        return 0
+        if result.cancelled {
+            print("job \(id) cancelled")
+            return 0
+        }
+        print("job \(id)\(try stateInBrackets(of: id, client: client)) had already ended; nothing to cancel")
+        return 1
     }
 }
 
@@ -105,7 +111,17 @@ enum RetryCommand: Command {
         }
         let reply = try client.request(.retry(RetryRequest(request: UUID().uuidString, job: id)))
         guard case .retryReply(let result) = reply else { throw ClientError("unexpected reply \(reply.name) to RETRY") }
-        print(result.retried ? "job \(id) queued again" : "job \(id) is not dead or cancelled; nothing to retry")
-        return result.retried ? 0 : 1
+        if result.retried {
+            print("job \(id) queued again")
+            return 0
+        }
+        print("job \(id)\(try stateInBrackets(of: id, client: client)) is not dead or cancelled; nothing to retry")
+        return 1
     }
+}
+
+/// Returns the state of job `id` as " (state)" for a message, or nothing if the job is gone. The
+/// coordinator rejects CANCEL and RETRY of a job it does not have.
+private func stateInBrackets(of id: Int64, client: CoordinatorClient) throws -> String {
+    try client.jobStatuses([id]).first.map { " (\($0.state))" } ?? ""
 }

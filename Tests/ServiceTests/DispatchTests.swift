@@ -116,7 +116,18 @@ import Wire
         }
         let again = try ServiceProcess(["retry", String(id), "--coordinator", deployment.clientEndpoint], label: "retry-again")
         #expect(again.wait(timeout: .seconds(30)) == 1, "\(again.output)")
-        #expect(again.output.contains("job \(id) is not dead or cancelled; nothing to retry"), "\(again.output)")
+        #expect(again.output.contains("job \(id) (succeeded) is not dead or cancelled; nothing to retry"), "\(again.output)")
+
+        // Cancel and retry exit with 1 alike when they change nothing or the job is missing.
+        let cancelEnded = try ServiceProcess(["cancel", String(id), "--coordinator", deployment.clientEndpoint], label: "cancel-ended")
+        #expect(cancelEnded.wait(timeout: .seconds(30)) == 1, "\(cancelEnded.output)")
+        #expect(cancelEnded.output.contains("job \(id) (succeeded) had already ended; nothing to cancel"), "\(cancelEnded.output)")
+        for command in ["cancel", "retry"] {
+            let missing = try ServiceProcess([command, "9999", "--coordinator", deployment.clientEndpoint], label: "\(command)-missing")
+            #expect(missing.wait(timeout: .seconds(30)) == 1, "\(missing.output)")
+            #expect(missing.output.contains("stdnet \(command): the coordinator rejected the request: request failed: job 9999 not found"),
+                    "\(missing.output)")
+        }
     }
 
     @Test func heartbeatsKeepLongJobLease() throws {
