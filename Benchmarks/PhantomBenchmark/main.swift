@@ -9,10 +9,6 @@ let runs = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 3 
 let output = URL(fileURLWithPath: CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : NSTemporaryDirectory())
     .appendingPathComponent("phantom-benchmark")
 
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
-
 var renderTimes: [Double] = []
 var writeTimes: [Double] = []
 for run in 0..<runs {
@@ -23,8 +19,8 @@ for run in 0..<runs {
     let rendered = clock.now
     try PhantomWriter.write(study, of: patient, to: output)
     let written = clock.now
-    renderTimes.append(seconds(rendered - start))
-    writeTimes.append(seconds(written - rendered))
+    renderTimes.append((rendered - start) / .seconds(1))
+    writeTimes.append((written - rendered) / .seconds(1))
 }
 try? FileManager.default.removeItem(at: output)
 

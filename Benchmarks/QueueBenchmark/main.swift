@@ -59,6 +59,6 @@ for index in 0..<connections {
 }
 group.wait()
 let elapsed = (ContinuousClock.now - started)
-let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+let seconds = elapsed / .seconds(1)
 try admin.execute("DROP DATABASE \(databaseName) WITH (FORCE)")
 print("{\"jobs\": \(completed.value), \"seconds\": \(seconds)}")

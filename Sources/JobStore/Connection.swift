@@ -168,7 +168,7 @@ public final class Connection {
         if let pending = nextNotification() { return pending }
 
         var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(clamping: Int64(timeout / .milliseconds(1)))
         let ready = poll(&descriptor, 1, milliseconds)
         guard ready > 0 else { return nil }
         guard PQconsumeInput(handle) == 1 else {
@@ -233,14 +233,13 @@ public final class Connection {
                 let redacted = RedactedConninfo(configuration.conninfo)
                 throw JobStoreError.connectionFailed("could not connect to PostgreSQL at \(redacted.text): \(redacted.scrub(message))")
             }
-            Thread.sleep(forTimeInterval: delay.seconds)
+            Thread.sleep(forTimeInterval: delay / .seconds(1))
             delay = min(delay * 2, .seconds(1))
         }
     }
 
     private func configureSession() throws {
-        let timeoutMilliseconds = configuration.statementTimeout.components.seconds * 1000
-            + configuration.statementTimeout.components.attoseconds / 1_000_000_000_000_000
+        let timeoutMilliseconds = Int64(configuration.statementTimeout / .milliseconds(1))
         try execute("""
             SELECT set_config('statement_timeout', $1, false), set_config('application_name', $2, false),
                    set_config('client_min_messages', 'warning', false), set_config('synchronous_commit', $3, false)
@@ -366,13 +365,6 @@ struct RedactedConninfo {
             }
         }
         return message
-    }
-}
-
-extension Duration {
-    /// The duration in seconds as a floating-point number.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
 

@@ -224,6 +224,7 @@ struct PostgresArray: SQLParameter {
     }
 }
 
+/// Whole milliseconds, rounded towards zero.
 private func milliseconds(_ duration: Duration) -> Int64 {
-    duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+    Int64(duration / .milliseconds(1))
 }

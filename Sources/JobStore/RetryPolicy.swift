@@ -15,13 +15,13 @@ public struct RetryPolicy: Sendable {
     /// Returns the upper bound of the delay after `attempt` (1-based), before jitter.
     public func ceiling(afterAttempt attempt: Int) -> Duration {
         let doublings = min(max(attempt - 1, 0), 40)
-        let grown = base.seconds * Double(1 << doublings)
-        return .milliseconds(Int64(min(grown, maximum.seconds) * 1000))
+        let grown = base / .seconds(1) * Double(1 << doublings)
+        return .milliseconds(Int64(min(grown, maximum / .seconds(1)) * 1000))
     }
 
     /// Returns a jittered delay after `attempt`, using `random` for the jitter.
     public func delay<R: RandomNumberGenerator>(afterAttempt attempt: Int, using random: inout R) -> Duration {
-        let ceiling = ceiling(afterAttempt: attempt).seconds
+        let ceiling = ceiling(afterAttempt: attempt) / .seconds(1)
         let seconds = Double.random(in: (ceiling / 2)...ceiling, using: &random)
         return .milliseconds(Int64(seconds * 1000))
     }

@@ -61,18 +61,18 @@ public struct STDNetModel: Sendable {
             // The shared encoder runs once with the present phases as its batch.
             let batch = stackBatch(phases.compactMap { $0 })
             let encoded = encode(batch)
-            timings.spatialEncodingMilliseconds = milliseconds(clock.now - encodingStart)
+            timings.spatialEncodingMilliseconds = (clock.now - encodingStart) / .milliseconds(1)
             let temporalStart = clock.now
             skips = encoded.enumerated().map { level, features in
                 TemporalEncoder.forward(phases: scatterSlots(features, present: present), presentPhases: present,
                                         parameters: temporalParameters(level: level))
             }
-            timings.temporalModellingMilliseconds = milliseconds(clock.now - temporalStart)
+            timings.temporalModellingMilliseconds = (clock.now - temporalStart) / .milliseconds(1)
         case .earlyFusion:
             let zeros = Tensor(shape: shape)
             let channelsLast = Concatenation.forward(phases.map { $0 ?? zeros })
             skips = encode(channelsLast)
-            timings.spatialEncodingMilliseconds = milliseconds(clock.now - encodingStart)
+            timings.spatialEncodingMilliseconds = (clock.now - encodingStart) / .milliseconds(1)
         }
 
         let decodingStart = clock.now
@@ -83,7 +83,7 @@ public struct STDNetModel: Sendable {
         }
         let logits = Convolution3D.forward(input: decoded, weight: weights["head.weight"], bias: weights["head.bias"],
                                            geometry: ConvolutionGeometry())
-        timings.decodingMilliseconds = milliseconds(clock.now - decodingStart)
+        timings.decodingMilliseconds = (clock.now - decodingStart) / .milliseconds(1)
         return WindowOutput(logits: logits, fusedFeatures: [skips[0], skips[1]], timings: timings)
     }
 
@@ -203,6 +203,4 @@ func scatterSlots(_ features: Tensor, present: [Bool]) -> Tensor {
     return Tensor(shape: [present.count] + Array(features.shape.dropFirst()), scalars: scalars)
 }
 
-func milliseconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-}
+

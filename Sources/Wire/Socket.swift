@@ -179,6 +179,6 @@ public func poll(_ items: [PollItem], timeout: Duration) throws -> [Bool] {
 extension Duration {
     /// Whole milliseconds, rounded down.
     public var milliseconds: Int {
-        Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)
+        Int(self / .milliseconds(1))
     }
 }

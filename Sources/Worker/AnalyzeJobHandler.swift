@@ -51,7 +51,7 @@ public struct AnalyzeJobHandler: JobHandler {
         var stageStart = clock.now
         func finishStage(_ name: String) {
             let elapsed = clock.now - stageStart
-            timings[name] = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            timings[name] = elapsed / .milliseconds(1)
             stageStart = clock.now
         }
 

@@ -63,7 +63,7 @@ public struct NoopJobHandler: JobHandler {
             let clock = ContinuousClock()
             let end = clock.now + .milliseconds(milliseconds)
             while clock.now < end && !context.isAbandoned() {
-                Thread.sleep(forTimeInterval: min(0.01, (end - clock.now).seconds))
+                Thread.sleep(forTimeInterval: min(0.01, (end - clock.now) / .seconds(1)))
             }
             context.reportProgress(1, "slept")
         }
@@ -75,8 +75,4 @@ public struct NoopJobHandler: JobHandler {
         }
         return JobOutput(result: "{\"job\": \(context.order.job), \"attempt\": \(context.order.attempt)}")
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -48,7 +48,7 @@ struct ProgressBar {
         case .steps:
             return "  \(label) \(bar) \(done)/\(total) \(detail)"
         case .bytes:
-            let seconds = (ContinuousClock.now - start).seconds
+            let seconds = (ContinuousClock.now - start) / .seconds(1)
             let rate = seconds > 0 ? Double(done) / 1e6 / seconds : 0
             let counts = String(format: "%3d%% %.1f/%.1f MB, %.1f MB/s, %.1f s", 100 * done / total, Double(done) / 1e6, Double(total) / 1e6, rate, seconds)
             return "  \(label) \(bar) \(counts)" + (detail.isEmpty ? "" : " \(detail)")
@@ -68,7 +68,7 @@ struct ProgressLine {
             let label = self.label
             Thread.detachNewThread {
                 while finished.unlessSet({
-                    writeError("\r\u{1B}[K  \(label) ... \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s")
+                    writeError("\r\u{1B}[K  \(label) ... \(String(format: "%.1f", (ContinuousClock.now - start) / .seconds(1))) s")
                 }) {
                     Thread.sleep(forTimeInterval: 0.2)
                 }
@@ -78,7 +78,7 @@ struct ProgressLine {
         let result = try body()
         finished.set()
         let prefix = isatty(STDERR_FILENO) == 1 ? "\r\u{1B}[K" : ""
-        writeError("\(prefix)  \(label): done in \(String(format: "%.1f", (ContinuousClock.now - start).seconds)) s\n")
+        writeError("\(prefix)  \(label): done in \(String(format: "%.1f", (ContinuousClock.now - start) / .seconds(1))) s\n")
         return result
     }
 }
@@ -106,9 +106,4 @@ final class ManagedFlag: @unchecked Sendable {
 func writeError(_ text: String) {
     fflush(nil)
     FileHandle.standardError.write(Data(text.utf8))
-}
-
-extension Duration {
-    /// The duration in seconds as a floating-point number.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -151,7 +151,7 @@ enum TrainCommand: Command {
 
             if (step + 1) % 10 == 0 || step + 1 == steps {
                 let elapsed = ContinuousClock.now - windowStart
-                let seconds = elapsed.seconds
+                let seconds = elapsed / .seconds(1)
                 let mean = recentLosses.reduce(0, +) / Float(recentLosses.count)
                 report(String(format: "step %d/%d loss %.4f lr %.2e windows/s %.2f", step + 1, steps, mean,
                               trainer.optimiser.learningRate, Double(windowsSinceReport) / max(seconds, 1e-9)))
