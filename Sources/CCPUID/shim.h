@@ -10,6 +10,10 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 
+// NOTE: this checks the extensions that vector code compiled from VectorKernels can use. The
+// skylake-avx512 target also implies AES, PCLMUL, RDRND, RDSEED, ADX, CLWB and XSAVEC, which
+// that code has no operations for, so they are not checked.
+
 static inline bool stdnet_cpu_runs_skylake_avx512(void) {
     unsigned int eax, ebx, ecx, edx;
     if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;

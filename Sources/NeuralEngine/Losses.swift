@@ -152,7 +152,7 @@ public enum InstanceDiceLoss {
             for (instance, term) in zip(instances, terms) {
                 let inside = -(2 * term.union - term.numerator) / (term.union * term.union) * share
                 for row in instance {
-                    g[row * classes + target] = Float(inside)
+                    g[row * classes + target] += Float(inside)
                 }
             }
         }
@@ -170,6 +170,7 @@ public enum InstanceDiceLoss {
                 otherLabels += Double(p[row * classes + target])
             }
             return instances.map { instance in
+                precondition(!instance.isEmpty, "an instance of the instance Dice loss has no rows")
                 var intersection: Double = 0
                 for row in instance {
                     precondition(Int(labels[row]) == target, "instance row \(row) has label \(labels[row]), not the target class \(target)")

@@ -14,7 +14,7 @@ import VectorKernelsAVX512
 public var vectorKernelBuildInUse: String { VectorKernelBuild.selected.name }
 
 /// The value of `STDNET_VECTOR_KERNELS` when it is set to anything but "baseline" or empty. The
-/// engine ignores such a value, so programs report it at start.
+/// engine ignores such a value, so the worker, train and evaluate report it at start.
 public var ignoredVectorKernelSetting: String? {
     let value = ProcessInfo.processInfo.environment["STDNET_VECTOR_KERNELS"] ?? ""
     return value.isEmpty || value == "baseline" ? nil : value

@@ -202,5 +202,3 @@ func scatterSlots(_ features: Tensor, present: [Bool]) -> Tensor {
     }
     return Tensor(shape: [present.count] + Array(features.shape.dropFirst()), scalars: scalars)
 }
-
-

@@ -177,7 +177,7 @@ public func poll(_ items: [PollItem], timeout: Duration) throws -> [Bool] {
 }
 
 extension Duration {
-    /// Whole milliseconds, rounded down.
+    /// Whole milliseconds, rounded towards zero.
     public var milliseconds: Int {
         Int(self / .milliseconds(1))
     }

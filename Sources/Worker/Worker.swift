@@ -43,7 +43,7 @@ public final class Worker {
                                        "coordinators": configuration.coordinators.joined(separator: ","),
                                        "vector_kernels": vectorKernelBuildInUse])
         if let value = ignoredVectorKernelSetting {
-            logger.warning("STDNET_VECTOR_KERNELS ignored: the only value it takes is baseline", ["value": value])
+            logger.warning("invalid STDNET_VECTOR_KERNELS ignored: set it to baseline or leave it unset", ["value": value])
         }
         let clock = ContinuousClock()
         var nextHeartbeat = clock.now

@@ -85,7 +85,7 @@ enum CancelCommand: Command {
             print("job \(id) cancelled")
             return 0
         }
-        print("job \(id)\(try stateInBrackets(of: id, client: client)) had already ended; nothing to cancel")
+        print("job \(id)\(parenthesizedState(of: id, client: client)) had already ended; nothing to cancel")
         return 1
     }
 }
@@ -115,13 +115,14 @@ enum RetryCommand: Command {
             print("job \(id) queued again")
             return 0
         }
-        print("job \(id)\(try stateInBrackets(of: id, client: client)) is not dead or cancelled; nothing to retry")
+        print("job \(id)\(parenthesizedState(of: id, client: client)) is not dead or cancelled; nothing to retry")
         return 1
     }
 }
 
-/// Returns the state of job `id` as " (state)" for a message, or nothing if the job is gone. The
-/// coordinator rejects CANCEL and RETRY of a job it does not have.
-private func stateInBrackets(of id: Int64, client: CoordinatorClient) throws -> String {
-    try client.jobStatuses([id]).first.map { " (\($0.state))" } ?? ""
+/// Returns the state of job `id` as " (state)" for a message, read after CANCEL or RETRY changed
+/// nothing, or nothing when that STATUS request fails or the job is gone.
+private func parenthesizedState(of id: Int64, client: CoordinatorClient) -> String {
+    guard let job = try? client.jobStatuses([id]).first else { return "" }
+    return " (\(job.state))"
 }

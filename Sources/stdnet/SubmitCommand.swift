@@ -190,17 +190,20 @@ enum SubmitCommand: Command {
 
     /// Names the field and the mistake of a study description that does not decode.
     private static func describe(_ error: Swift.DecodingError) -> String {
-        func field(_ path: [CodingKey]) -> String { "'" + path.map(\.stringValue).joined(separator: ".") + "'" }
+        func field(_ path: [CodingKey]) -> String { path.map(\.stringValue).joined(separator: ".") }
         switch error {
         case .keyNotFound(let key, let context):
-            return "the field \(field(context.codingPath + [key])) is missing"
+            return "\(field(context.codingPath + [key])) is missing"
+        case .typeMismatch(_, let context) where context.codingPath.isEmpty, .valueNotFound(_, let context) where context.codingPath.isEmpty:
+            return "expected a JSON object with patient and phases"
         case .typeMismatch(_, let context), .valueNotFound(_, let context):
             // Every field is a string except phases, an object of strings.
             let isPhases = context.codingPath.map(\.stringValue) == ["phases"]
             let expected = isPhases ? "an object from phase codes (NC, AP, PV, DP) to NIfTI files" : "a string in quotes"
-            return "the field \(field(context.codingPath)) expects \(expected)"
+            return "\(field(context.codingPath)) expects \(expected)"
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "not valid JSON" : "the field \(field(context.codingPath)) is invalid"
+            // Foundation's JSON decoder in this toolchain names no line or column for the mistake.
+            return context.codingPath.isEmpty ? "not valid JSON" : "\(field(context.codingPath)) is invalid"
         @unknown default:
             return "\(error)"
         }

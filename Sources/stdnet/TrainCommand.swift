@@ -37,7 +37,8 @@ enum TrainCommand: Command {
           --lesion-fraction F      share of windows centred on a lesion voxel; the others are
                                    centred anywhere in the liver (default 0.67)
           --per-lesion-dice W      weight of the per-lesion Dice loss, which gives small lesions
-                                   as much weight as large ones (default 0, left out)
+                                   as much weight as large ones (default 0, left out); the
+                                   checkpoint does not store it, so give it again with --resume
           --checkpoint-every N     steps between checkpoints (default 200)
         """
 
@@ -95,7 +96,9 @@ enum TrainCommand: Command {
             patches.lesionFraction = value
         }
         let perLesionDiceWeight = Float(try arguments.option("per-lesion-dice").map { text -> Double in
-            guard let value = Double(text), value >= 0 else { throw UsageError("--per-lesion-dice expects a weight, 0 or more, got '\(text)'") }
+            guard let value = Double(text), (0...100).contains(value) else {
+                throw UsageError("--per-lesion-dice expects a weight from 0 to 100, got '\(text)'")
+            }
             return value
         } ?? 0)
         try arguments.finish()

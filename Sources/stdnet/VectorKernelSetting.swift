@@ -4,6 +4,6 @@ import NeuralEngine
 /// The worker logs the same warning in its log format instead.
 func warnAboutIgnoredVectorKernelSetting() {
     if let value = ignoredVectorKernelSetting {
-        writeError("warning: STDNET_VECTOR_KERNELS=\(value) ignored: the only value it takes is baseline\n")
+        writeError("warning: invalid STDNET_VECTOR_KERNELS=\(value) ignored: set it to baseline or leave it unset\n")
     }
 }

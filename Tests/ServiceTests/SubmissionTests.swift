@@ -411,8 +411,8 @@ import Wire
 
     @Test func waitReportsAStoppedCoordinatorInSeconds() throws {
         // No worker runs, so --wait polls STATUS and reports the missing worker until the
-        // coordinator is killed. The polls
-        // must time out after the 10 s of a STATUS, not the 300 s submit allows SUBMIT_STUDY.
+        // coordinator is killed. The polls must time out after the 10 s of a STATUS, not the
+        // 300 s submit allows SUBMIT_STUDY.
         let deployment = try Deployment()
         try deployment.startCoordinator()
         let folder = try Self.uniformPhases(size: VolumeSize(8, 8, 4), values: [40, 120])
