@@ -120,9 +120,14 @@ public final class Worker {
             let restarted = links[index].coordinatorSession.map { $0 != heartbeat.session } ?? false
             if heartbeat.hello || restarted {
                 // The coordinator does not know this worker (new, restarted, or it declared the
-                // worker dead): slots granted before are void and are granted again.
+                // worker dead): slots granted before are void and are granted again. A READY
+                // without slots tells it at once which job kinds this worker runs, because a
+                // busy worker has no slot to grant and would otherwise stay unknown to clients
+                // until its attempts end.
                 links[index].granted = 0
                 links[index].saidBye = false
+                send(.ready(Ready(worker: configuration.name, session: session, slots: 0, capacity: configuration.concurrency,
+                                  modelVersion: configuration.modelVersion, kinds: handlers.keys.sorted())), on: index)
             }
             links[index].coordinatorSession = heartbeat.session
         }

@@ -142,6 +142,29 @@ import Wire
         #expect(try deployment.value("SELECT extract(epoch FROM finalized_at - attempted_at) >= 3 FROM jobs WHERE id = $1", [id]) == "t")
     }
 
+    /// A restarted coordinator learns a busy worker's job kinds before the worker has a free
+    /// slot, so clients are not told that no worker runs them.
+    @Test func restartedCoordinatorKnowsBusyWorker() throws {
+        let deployment = try Deployment(lease: "5", heartbeat: "0.2")
+        let first = try deployment.startCoordinator(name: "first")
+        try deployment.startWorker(name: "busy", concurrency: 1)
+        let id = try #require(try deployment.submit(1, payload: "{\"sleepMilliseconds\": 15000}").first)
+        try waitUntil("the job never started") {
+            try deployment.value("SELECT state::text FROM jobs WHERE id = $1", [id]) == "running"
+        }
+        first.signal(SIGKILL)
+        try deployment.startCoordinator(name: "second")
+        let restarted = ContinuousClock.now
+
+        try waitUntil("the restarted coordinator never listed the busy worker's kinds", timeout: .seconds(10)) {
+            let reply = try deployment.request(.status(StatusRequest(request: UUID().uuidString, jobs: [id])))
+            guard case .statusReply(let status) = reply else { throw TestFailure("STATUS got \(reply)") }
+            return status.workersByKind?["noop"] == 1
+        }
+        #expect(ContinuousClock.now - restarted < .seconds(10))
+        #expect(try deployment.value("SELECT state::text FROM jobs WHERE id = $1", [id]) == "running")
+    }
+
     @Test func coordinatorKilledAndRestarted() throws {
         let deployment = try Deployment(lease: "2", heartbeat: "0.2")
         let first = try deployment.startCoordinator(name: "first")
