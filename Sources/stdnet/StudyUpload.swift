@@ -49,7 +49,8 @@ struct StudyUpload {
             descriptionFile.map { "\($0): \(field)" } ?? option
         }
         guard !patientID.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw UsageError("NIfTI files carry no patient: give \(source("--patient ID", "patient"))")
+            if let descriptionFile { throw UsageError("\(descriptionFile): patient is empty; give the Patient ID") }
+            throw UsageError("NIfTI files carry no patient: give --patient ID")
         }
         // Checked here as the coordinator checks it, so that a mistake costs no upload.
         if let problem = patientIDProblem(patientID) {
@@ -61,13 +62,21 @@ struct StudyUpload {
         guard ["CT", "MR"].contains(modality.uppercased()) else {
             throw UsageError("\(source("--modality", "modality")) expects CT or MR, got '\(modality)'")
         }
+        guard files.count >= 2 else {
+            throw UsageError("\(source("--nifti", "phases")) gives \(files.count) phase(s); multiphase analysis needs at least two of NC, AP, PV, DP")
+        }
+        let evidence = descriptionFile.map { "given in \(URL(fileURLWithPath: $0).lastPathComponent)" } ?? "given with --nifti"
         var series: [Series] = []
         var contentHashes: [String] = []
         for phase in Phase.allCases {
             guard let path = files[phase] else { continue }
             let volume: Volume<Float>
-            guard FileManager.default.fileExists(atPath: path) else {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
                 throw ClientError("the \(phase.rawValue) volume \(path) was not found")
+            }
+            guard !isFolder.boolValue else {
+                throw ClientError("the \(phase.rawValue) volume \(path) is a folder; give a NIfTI file (.nii or .nii.gz)")
             }
             do {
                 let image = try NIfTIImage(contentsOf: path)
@@ -92,7 +101,7 @@ struct StudyUpload {
             // another patient or phase is another series.
             let seriesUID = Self.uid(fromHex: sha256Hex(Data((patientID + phase.rawValue + hash).utf8)))
             series.append(Series(seriesInstanceUID: seriesUID, phase: phase, description: URL(fileURLWithPath: path).lastPathComponent,
-                                 evidence: "given with --nifti", volume: volume))
+                                 evidence: evidence, volume: volume))
         }
         self.studyInstanceUID = Self.uid(fromHex: sha256Hex(Data((patientID + contentHashes.joined()).utf8)))
         self.patientID = patientID

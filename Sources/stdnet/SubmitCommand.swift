@@ -47,7 +47,9 @@ enum SubmitCommand: Command {
         let niftiText = try arguments.option("nifti")
         let patient = try arguments.option("patient")
         let studyDate = try arguments.option("study-date")
-        let modality = try arguments.option("modality") ?? "CT"
+        let modality = try arguments.option("modality")
+        // Options that only NIfTI volumes given with --nifti need.
+        let niftiOptions = [("--patient", patient), ("--study-date", studyDate), ("--modality", modality)]
         let wait = try arguments.flag("wait")
         let skipUnreadable = try arguments.flag("skip-unreadable-series")
         let waitTimeout = try arguments.seconds("wait-timeout", default: .seconds(3600))
@@ -60,12 +62,19 @@ enum SubmitCommand: Command {
         var failures = 0
         if let niftiText {
             guard paths.isEmpty else { throw UsageError("give either DICOM folders or --nifti, not both") }
-            uploads = [try StudyUpload(nifti: try parseFileMapping(niftiText), patientID: patient ?? "", studyDate: studyDate, modality: modality)]
-        } else if paths.count == 1, paths[0].hasSuffix(".json") {
-            uploads = [try niftiStudy(described: paths[0])]
+            uploads = [try StudyUpload(nifti: try parseFileMapping(niftiText), patientID: patient ?? "", studyDate: studyDate,
+                                       modality: modality ?? "CT")]
+        } else if paths.count == 1, paths[0].lowercased().hasSuffix(".json") {
+            for (option, value) in niftiOptions where value != nil {
+                throw UsageError("\(option) does not apply to a study JSON file: set \(StudyDescription.field(of: option)) in \(paths[0])")
+            }
+            uploads = [try StudyDescription.read(paths[0])]
         } else {
             guard !paths.isEmpty else { throw UsageError("nothing to submit: give DICOM folders, --nifti PHASE=FILE,..., a study JSON file, or --noop COUNT") }
-            if let nifti = paths.first(where: { $0.hasSuffix(".nii") || $0.hasSuffix(".nii.gz") }) {
+            for (option, value) in niftiOptions where value != nil {
+                throw UsageError("\(option) applies to NIfTI volumes only: DICOM files carry their own patient, date and modality")
+            }
+            if let nifti = paths.first(where: { $0.lowercased().hasSuffix(".nii") || $0.lowercased().hasSuffix(".nii.gz") }) {
                 throw UsageError("\(nifti) is a NIfTI file: give NIfTI volumes with --nifti PHASE=FILE,... and --patient ID")
             }
             // A short request first, so a coordinator that is not running is reported in seconds
@@ -153,60 +162,6 @@ enum SubmitCommand: Command {
             print("warning: --phase names series \(key), but no series read has that Series Instance UID or Series Number")
         }
         return (collection.studies.map(StudyUpload.init), damaged.count)
-    }
-
-    /// Reads a study JSON file naming the NIfTI volume of each phase.
-    private static func niftiStudy(described path: String) throws -> StudyUpload {
-        struct Description: Decodable {
-            let patient: String
-            let studyDate: String?
-            let modality: String?
-            let phases: [String: String]
-        }
-        guard FileManager.default.fileExists(atPath: path) else { throw UsageError("the study description \(path) was not found") }
-        let contents: Data
-        do {
-            contents = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw UsageError("cannot read the study description \(path): \(error.localizedDescription)")
-        }
-        let description: Description
-        do {
-            description = try JSONDecoder().decode(Description.self, from: contents)
-        } catch let error as Swift.DecodingError {
-            throw UsageError("\(path): \(describe(error))")
-        }
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-        var files: [Phase: String] = [:]
-        for (code, file) in description.phases {
-            guard let phase = Phase(code: code) else { throw UsageError("\(path): phase '\(code)' is not one of NC, AP, PV, DP") }
-            // Phase codes are read in any letter case, so "NC" and "nc" are the same phase.
-            guard files[phase] == nil else { throw UsageError("\(path): phase \(phase.rawValue) is given twice") }
-            files[phase] = file.hasPrefix("/") ? file : folder.appendingPathComponent(file).path
-        }
-        return try StudyUpload(nifti: files, patientID: description.patient, studyDate: description.studyDate,
-                               modality: description.modality ?? "CT", descriptionFile: path)
-    }
-
-    /// Names the field and the mistake of a study description that does not decode.
-    private static func describe(_ error: Swift.DecodingError) -> String {
-        func field(_ path: [CodingKey]) -> String { path.map(\.stringValue).joined(separator: ".") }
-        switch error {
-        case .keyNotFound(let key, let context):
-            return "\(field(context.codingPath + [key])) is missing"
-        case .typeMismatch(_, let context) where context.codingPath.isEmpty, .valueNotFound(_, let context) where context.codingPath.isEmpty:
-            return "expected a JSON object with patient and phases"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            // Every field is a string except phases, an object of strings.
-            let isPhases = context.codingPath.map(\.stringValue) == ["phases"]
-            let expected = isPhases ? "an object from phase codes (NC, AP, PV, DP) to NIfTI files" : "a string in quotes"
-            return "\(field(context.codingPath)) expects \(expected)"
-        case .dataCorrupted(let context):
-            // Foundation's JSON decoder in this toolchain names no line or column for the mistake.
-            return context.codingPath.isEmpty ? "not valid JSON" : "\(field(context.codingPath)) is invalid"
-        @unknown default:
-            return "\(error)"
-        }
     }
 
     private static func parseFileMapping(_ text: String) throws -> [Phase: String] {

@@ -61,6 +61,9 @@ import TestSupport
         (["submit", "--nifti", "NC=nc.nii,PV=pv.nii", "--patient", "P", "--study-date", "2026-02-30"],
          "--study-date expects a calendar date as YYYY-MM-DD, got '2026-02-30'"),
         (["submit", "--nifti", "NC=a.nii,nc=b.nii,PV=pv.nii", "--patient", "P"], "--nifti gives phase NC twice (a.nii and b.nii)"),
+        (["submit", "--nifti", "PV=pv.nii", "--patient", "P"], "--nifti gives 1 phase(s); multiphase analysis needs at least two of NC, AP, PV, DP"),
+        (["submit", "/tmp/stdnet-no-such-folder", "--patient", "P"], "--patient applies to NIfTI volumes only: DICOM files carry their own patient, date and modality"),
+        (["submit", "/tmp/stdnet-no-such-folder", "--modality", "MR"], "--modality applies to NIfTI volumes only"),
     ]
 
     /// A usage error names the mistake and points to the help, without the whole usage text.
@@ -113,6 +116,10 @@ import TestSupport
              "\(file.path): phases expects an object from phase codes (NC, AP, PV, DP) to NIfTI files"),
             (#"["nc.nii", "pv.nii"]"#, "\(file.path): expected a JSON object with patient and phases"),
             (#"{"patient": "P-1", "#, "\(file.path): not valid JSON"),
+            (#"{"patient": "P-1", "studyDat": "2026-01-05", "phases": {"NC": "nc.nii", "PV": "pv.nii"}}"#,
+             "\(file.path): unknown field 'studyDat'; the fields are patient, studyDate, modality, phases"),
+            (#"{"patient": " ", "phases": {"NC": "nc.nii", "PV": "pv.nii"}}"#, "\(file.path): patient is empty; give the Patient ID"),
+            (#"{"patient": "P-1", "phases": {}}"#, "\(file.path): phases gives 0 phase(s); multiphase analysis needs at least two of NC, AP, PV, DP"),
         ]
         for (text, message) in cases {
             try Data(text.utf8).write(to: file)
@@ -120,6 +127,31 @@ import TestSupport
             #expect(process.wait(timeout: .seconds(30)) == 2, "\(process.output)")
             #expect(process.output.contains(message), "\(process.output)")
         }
+
+        // The file sets what --nifti takes from options, so those options are rejected.
+        try Data(#"{"patient": "P-1", "phases": {"NC": "nc.nii", "PV": "pv.nii"}}"#.utf8).write(to: file)
+        let options = [(["--patient", "P-2"], "--patient does not apply to a study JSON file: set patient in \(file.path)"),
+                       (["--study-date", "2026-01-05"], "--study-date does not apply to a study JSON file: set studyDate in \(file.path)")]
+        for (arguments, message) in options {
+            let process = try ServiceProcess(["submit", file.path] + arguments, label: "submit-json-options")
+            #expect(process.wait(timeout: .seconds(30)) == 2, "\(process.output)")
+            #expect(process.output.contains(message), "\(process.output)")
+        }
+
+        // A folder whose name ends in .json.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-study-\(UUID().uuidString).JSON")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let folderDescription = try ServiceProcess(["submit", folder.path], label: "submit-json-folder-name")
+        #expect(folderDescription.wait(timeout: .seconds(30)) == 2, "\(folderDescription.output)")
+        #expect(folderDescription.output.contains("the study description \(folder.path) is a folder, not a JSON file"), "\(folderDescription.output)")
+
+        // A volume path that names a folder (an empty path names the JSON file's own folder).
+        try Data(#"{"patient": "P-1", "phases": {"NC": "", "PV": "pv.nii"}}"#.utf8).write(to: file)
+        let folderPath = try ServiceProcess(["submit", file.path], label: "submit-json-folder")
+        #expect(folderPath.wait(timeout: .seconds(30)) == 1, "\(folderPath.output)")
+        #expect(folderPath.output.contains("the NC volume \(file.deletingLastPathComponent().path) is a folder; give a NIfTI file (.nii or .nii.gz)"),
+                "\(folderPath.output)")
     }
 
     @Test(arguments: 0..<cases.count)
