@@ -31,7 +31,7 @@ struct ConvertCommand: Command {
             }
         }
         let positionals = try arguments.positionals()
-        guard positionals.count == 2 else { throw UsageError("expected DICOM_FOLDER and OUT_DIR") }
+        guard positionals.count == 2 else { throw UsageError("expected DICOM_FOLDER and OUT_DIR, got \(positionals.count) argument(s)") }
 
         let options = SeriesAssemblyOptions(irregularSlices: reject ? .reject : .resample)
         let report = try SeriesConverter.convert(folder: positionals[0], to: positionals[1], options: options, phaseMapping: mapping)

@@ -23,6 +23,7 @@ enum DatabaseCommand: Command {
     static func run(_ arguments: inout Arguments) throws -> Int32 {
         let folder = try arguments.option("data", environment: "STDNET_DATA") ?? ".local/postgres"
         let port = try arguments.integer("port", environment: "STDNET_DATABASE_PORT", default: 54329)
+        guard (1...65535).contains(port) else { throw UsageError("--port expects a TCP port from 1 to 65535, got \(port)") }
         let positionals = try arguments.positionals()
         guard positionals.count == 1, let action = positionals.first else {
             throw UsageError("expected one of start, stop, status")

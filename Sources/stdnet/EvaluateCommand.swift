@@ -49,8 +49,9 @@ enum EvaluateCommand: Command {
         guard let motion = Double(motionText), motion >= 0, motion.isFinite else {
             throw UsageError("--motion expects millimetres, 0 or more, got '\(motionText)'")
         }
-        let window = (try arguments.option("window") ?? "32,64,64").split(separator: ",").compactMap { Int($0) }
-        guard window.count == 3, window.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) else { throw UsageError("--window expects three multiples of 8") }
+        let windowText = try arguments.option("window") ?? "32,64,64"
+        let window = windowText.split(separator: ",").compactMap { Int($0) }
+        guard window.count == 3, window.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) else { throw UsageError("--window expects three multiples of 8, got '\(windowText)'") }
         let json = try arguments.option("json")
         if let json {
             // Checked now, so that a typo does not cost the whole evaluation.

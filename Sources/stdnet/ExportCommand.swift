@@ -26,7 +26,9 @@ enum ExportCommand: Command {
         let keyImageFolder = try arguments.option("key-images")
         let client = try parseClient(&arguments, defaultTimeout: .seconds(60))
         let positionals = try arguments.positionals()
-        guard positionals.count == 1, let study = Int64(positionals[0]) else { throw UsageError("expected one study ID (an integer)") }
+        guard positionals.count == 1, let study = Int64(positionals[0]), study > 0 else {
+            throw UsageError("expected one study ID (a positive integer), got '\(positionals.joined(separator: " "))'")
+        }
         guard labelsPath != nil || keyImageFolder != nil else { throw UsageError("name what to export: --labels FILE and/or --key-images DIR") }
         if let labelsPath {
             let name = URL(fileURLWithPath: labelsPath).lastPathComponent

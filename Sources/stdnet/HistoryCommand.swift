@@ -30,7 +30,7 @@ enum HistoryCommand: Command {
         let plot = try arguments.option("plot")
         let client = try parseClient(&arguments)
         let positionals = try arguments.positionals()
-        guard positionals.count == 1 else { throw UsageError("expected one patient ID") }
+        guard positionals.count == 1 else { throw UsageError("expected one patient ID, got \(positionals.count) argument(s)") }
         guard !(json && csv) else { throw UsageError("choose one of --json and --csv") }
 
         // DICOM pads a Patient ID with spaces that are not part of it, and studies are stored

@@ -65,7 +65,7 @@ enum PhantomCommand: Command {
         }
         try arguments.finish()
         let output = try required(givenOutput, "--out DIR")
-        guard patients >= 1, timepoints >= 1 else { throw UsageError("--patients and --timepoints must be at least 1") }
+        guard patients >= 1, timepoints >= 1 else { throw UsageError("--patients and --timepoints must be at least 1, got \(patients) and \(timepoints)") }
 
         let root = URL(fileURLWithPath: output)
         for number in 1...patients {

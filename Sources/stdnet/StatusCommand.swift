@@ -70,6 +70,9 @@ enum CancelCommand: Command {
     static let usage = """
         usage: stdnet cancel JOB [OPTIONS]
 
+        Cancels a queued or running job; the worker running it is told to stop. Exit status 1
+        when the job had already ended. 'stdnet retry JOB' queues it again.
+
         \(clientUsage)
         """
 
@@ -77,7 +80,7 @@ enum CancelCommand: Command {
         let client = try parseClient(&arguments)
         let positionals = try arguments.positionals()
         guard positionals.count == 1, let id = Int64(positionals[0]), id > 0 else {
-            throw UsageError("expected one job ID (a positive integer), got '\(positionals.joined(separator: " "))'")
+            throw UsageError("expected one job ID (a positive integer)" + (positionals.isEmpty ? "" : ", got '\(positionals.joined(separator: " "))'"))
         }
         let reply = try client.request(.cancel(CancelRequest(request: UUID().uuidString, job: id)))
         guard case .cancelReply(let result) = reply else { throw ClientError("unexpected reply \(reply.name) to CANCEL") }
@@ -107,7 +110,7 @@ enum RetryCommand: Command {
         let client = try parseClient(&arguments)
         let positionals = try arguments.positionals()
         guard positionals.count == 1, let id = Int64(positionals[0]), id > 0 else {
-            throw UsageError("expected one job ID (a positive integer), got '\(positionals.joined(separator: " "))'")
+            throw UsageError("expected one job ID (a positive integer)" + (positionals.isEmpty ? "" : ", got '\(positionals.joined(separator: " "))'"))
         }
         let reply = try client.request(.retry(RetryRequest(request: UUID().uuidString, job: id)))
         guard case .retryReply(let result) = reply else { throw ClientError("unexpected reply \(reply.name) to RETRY") }

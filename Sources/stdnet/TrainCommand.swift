@@ -36,9 +36,10 @@ enum TrainCommand: Command {
           --motion MM              largest breathing shift between phases in mm (default 10)
           --lesion-fraction F      share of windows centred on a lesion voxel; the others are
                                    centred anywhere in the liver (default 0.67)
-          --per-lesion-dice W      weight of the per-lesion Dice loss, which gives small lesions
-                                   as much weight as large ones (default 0, left out); the
-                                   checkpoint does not store it, so give it again with --resume
+          --per-lesion-dice W      weight from 0 to 100 of the per-lesion Dice loss, which gives
+                                   small lesions as much weight as large ones (default 0, left
+                                   out); the checkpoint does not store it, so give it again with
+                                   --resume
           --checkpoint-every N     steps between checkpoints (default 200)
         """
 
@@ -139,7 +140,8 @@ enum TrainCommand: Command {
             throw UsageError("this run would train on the phantom patients of seed \(streamSeed), the held-out seed of stdnet evaluate: choose another --seed (a run resumed at step N draws seed --seed + N)")
         }
         var sampler = PhantomPatchSampler(options: patches, seed: streamSeed)
-        report("training \(trainer.model.configuration.architecture.rawValue) with \(trainer.model.weights.parameterCount) parameters from step \(trainer.optimiser.step) to \(steps) on the phantom patients of seed \(streamSeed)")
+        report("training \(trainer.model.configuration.architecture.rawValue) with \(trainer.model.weights.parameterCount) parameters from step \(trainer.optimiser.step) to \(steps) on the phantom patients of seed \(streamSeed)"
+               + (perLesionDiceWeight > 0 ? ", per-lesion Dice weight \(perLesionDiceWeight)" : ""))
 
         var recentLosses: [Float] = []
         var windowStart = ContinuousClock.now

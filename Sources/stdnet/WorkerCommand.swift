@@ -38,6 +38,7 @@ enum WorkerCommand: Command {
         configuration.coordinators = coordinators.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         configuration.concurrency = try arguments.integer("concurrency", environment: "STDNET_WORKER_CONCURRENCY", default: 1)
         configuration.name = try arguments.option("name", environment: "STDNET_WORKER_NAME") ?? WorkerConfiguration.defaultName()
+        guard !configuration.name.isEmpty else { throw UsageError("--name expects a worker name, got an empty one") }
         configuration.heartbeatInterval = try arguments.seconds("heartbeat", environment: "STDNET_HEARTBEAT", default: .seconds(1), positive: true)
         configuration.shutdownTimeout = try arguments.seconds("shutdown-timeout", environment: "STDNET_SHUTDOWN_TIMEOUT", default: .seconds(30))
         let noModel = try arguments.flag("no-model")
@@ -49,7 +50,7 @@ enum WorkerCommand: Command {
         let modelFolder = noModel ? nil : givenModel ?? shippedModelFolder()
         let logger = try parseLogger(&arguments, component: "worker")
         try arguments.finish()
-        guard configuration.concurrency >= 1 else { throw UsageError("--concurrency must be at least 1") }
+        guard configuration.concurrency >= 1 else { throw UsageError("--concurrency must be at least 1, got \(configuration.concurrency)") }
         guard !configuration.coordinators.isEmpty else { throw UsageError("--coordinator needs at least one endpoint") }
 
         let shutdown = ShutdownRequest()

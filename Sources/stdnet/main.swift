@@ -43,8 +43,12 @@ if ["help", "--help", "-h"].contains(name) && argv.count == 1 {
     exit(0)
 }
 if name == "help" || name == "--help" || name == "-h" {
+    if argv[1] == "help" {
+        printHelp()
+        exit(0)
+    }
     guard let command = commands.first(where: { $0.name == argv[1] }) else {
-        standardError("stdnet: unknown command '\(argv[1])'")
+        standardError("stdnet: unknown command '\(argv[1])'; run 'stdnet help' for the list")
         exit(2)
     }
     print(command.usage)

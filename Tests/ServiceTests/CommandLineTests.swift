@@ -21,6 +21,11 @@ import TestSupport
         (["export", "1", "--key-images", "/etc/passwd"], "--key-images names a folder, and /etc/passwd is a file"),
         (["train", "--steps", "5"], "--out DIR is required"),
         (["retry", "0"], "expected one job ID (a positive integer), got '0'"),
+        (["cancel"], "expected one job ID (a positive integer)\nRun 'stdnet cancel --help' for its options."),
+        (["export", "abc"], "expected one study ID (a positive integer), got 'abc'"),
+        (["database", "start", "--port", "99999"], "--port expects a TCP port from 1 to 65535, got 99999"),
+        (["worker", "--no-model", "--name", ""], "--name expects a worker name, got an empty one"),
+        (["help", "bogus"], "unknown command 'bogus'; run 'stdnet help' for the list"),
         // The coordinator's Patient ID checks run before any volume is read.
         (["submit", "--nifti", "NC=/tmp/stdnet-none-nc.nii,PV=/tmp/stdnet-none-pv.nii", "--patient", "TAB\tID"],
          "the Patient ID of --patient contains a control character other than ESC, or a backslash"),
