@@ -67,6 +67,10 @@ enum PhantomCommand: Command {
         let output = try required(givenOutput, "--out DIR")
         guard patients >= 1, timepoints >= 1 else { throw UsageError("--patients and --timepoints must be at least 1, got \(patients) and \(timepoints)") }
 
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: output, isDirectory: &isFolder), !isFolder.boolValue {
+            throw UsageError("--out \(output) is a file; give a folder, which is created if missing")
+        }
         let root = URL(fileURLWithPath: output)
         for number in 1...patients {
             let patient = PhantomPatient(seed: seed, number: number, options: options)

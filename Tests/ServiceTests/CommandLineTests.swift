@@ -26,6 +26,7 @@ import TestSupport
         (["database", "start", "--port", "99999"], "--port expects a TCP port from 1 to 65535, got 99999"),
         (["worker", "--no-model", "--name", ""], "--name expects a worker name, got an empty one"),
         (["help", "bogus"], "unknown command 'bogus'; run 'stdnet help' for the list"),
+        (["phantom", "--out", "/etc/passwd"], "--out /etc/passwd is a file; give a folder, which is created if missing"),
         // The coordinator's Patient ID checks run before any volume is read.
         (["submit", "--nifti", "NC=/tmp/stdnet-none-nc.nii,PV=/tmp/stdnet-none-pv.nii", "--patient", "TAB\tID"],
          "the Patient ID of --patient contains a control character other than ESC, or a backslash"),
