@@ -63,7 +63,7 @@ let package = Package(
         .executableTarget(name: "stdnet", dependencies: ["MemoryPolicy", "JobStore", "Wire", "ServiceSupport", "Coordinator", "Worker", "Imaging", "Phantom", "STDNet", "NeuralEngine", "Lesions", "Reports"]),
         .target(name: "TestSupport", dependencies: ["JobStore"], path: "Tests/TestSupport"),
         .testTarget(name: "JobStoreTests", dependencies: ["JobStore", "TestSupport"]),
-        .testTarget(name: "ServiceTests", dependencies: ["JobStore", "Wire", "Imaging", "STDNet", "TestSupport"]),
+        .testTarget(name: "ServiceTests", dependencies: ["JobStore", "Wire", "Imaging", "STDNet", "TestSupport", "Coordinator"]),
         .testTarget(name: "stdnetTests", dependencies: ["stdnet", "Wire"]),
         .executableTarget(name: "ImagingBenchmark", dependencies: ["Imaging"], path: "Benchmarks/ImagingBenchmark"),
         .executableTarget(name: "CompressedDecodeBenchmark", dependencies: ["Imaging"], path: "Benchmarks/CompressedDecodeBenchmark"),

@@ -45,7 +45,7 @@ final class BackgroundReads: @unchecked Sendable {
         work.takeFinished()
     }
 
-    /// Whether a read is running or waits to.
+    /// Whether a read is running or waits to, or its outcome waits to be taken.
     var isBusy: Bool {
         work.isBusy
     }

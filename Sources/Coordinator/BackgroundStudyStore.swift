@@ -35,7 +35,7 @@ final class BackgroundStudyStore: @unchecked Sendable {
         work.takeFinished()
     }
 
-    /// Whether a study is being stored or waits to be.
+    /// Whether a study is being stored or waits to be, or its outcome waits to be taken.
     var isBusy: Bool {
         work.isBusy
     }

@@ -34,8 +34,9 @@ final class BackgroundWork<Outcome>: @unchecked Sendable {
         }
     }
 
-    /// Whether a step is running or waits to.
+    /// Whether a step is running or waits to, or an outcome waits for `takeFinished()`. A loop
+    /// that stops once this is false has handled every step it handed over.
     var isBusy: Bool {
-        lock.withLock { running > 0 }
+        lock.withLock { running > 0 || !finished.isEmpty }
     }
 }
