@@ -7,7 +7,8 @@ import Darwin
 
 /// Reads a file, or its first `maximumLength` bytes when given.
 ///
-/// - returns: nil when the file cannot be opened or read.
+/// - returns: nil when the file cannot be opened or read. `errno` then gives the reason, and it
+///   is 0 when the file was shorter than its size.
 func readFileBytes(_ path: String, maximumLength: Int? = nil) -> [UInt8]? {
     let descriptor = open(path, O_RDONLY)
     guard descriptor >= 0 else { return nil }
@@ -27,5 +28,13 @@ func readFileBytes(_ path: String, maximumLength: Int? = nil) -> [UInt8]? {
         failed = total < size
         count = total
     }
+    // An interrupted read was retried, so EINTR left in errno is no reason for a failure.
+    if failed && errno == EINTR { errno = 0 }
     return failed ? nil : bytes
+}
+
+/// Returns why `readFileBytes` returned nil, from `errno`: the system's message, such as
+/// "Permission denied" or "Is a directory".
+func fileReadFailure() -> String {
+    errno == 0 ? "the file is shorter than its size" : String(cString: strerror(errno))
 }

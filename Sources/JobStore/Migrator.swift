@@ -65,6 +65,9 @@ public struct Migrator {
         } catch {
             throw JobStoreError.migration("cannot read the migrations folder \(folder.path): \(error.localizedDescription)")
         }
+        guard names.contains(where: { $0.hasSuffix(".sql") }) else {
+            throw JobStoreError.migration("the migrations folder \(folder.path) contains no NNNN_name.sql files: give the Migrations folder of the stdnet source")
+        }
         var migrations: [Migration] = []
         for file in names.sorted() where file.hasSuffix(".sql") {
             let stem = file.dropLast(4)

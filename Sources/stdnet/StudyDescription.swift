@@ -35,7 +35,7 @@ enum StudyDescription {
         do {
             contents = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw UsageError("cannot read the study description \(path): \(error.localizedDescription)")
+            throw ClientError("cannot read the study description \(path): \(error.localizedDescription)")
         }
 
         let description: Fields

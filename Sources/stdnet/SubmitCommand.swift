@@ -230,6 +230,9 @@ enum SubmitCommand: Command {
                 return states.allSatisfy { $0.analysis == "succeeded" && $0.tracking == "succeeded" }
             }
             guard ContinuousClock.now < deadline else {
+                if missingWorkerSince != nil && !warnedAboutWorkers {
+                    print("no connected worker runs analyze jobs; start one with a model ('stdnet worker' loads Models/std-net, or give --model DIR)")
+                }
                 print("stopped waiting after \(timeout); the jobs go on (see 'stdnet status --study ID')")
                 return false
             }

@@ -76,6 +76,14 @@ struct NIfTIReaderTests {
         #expect(error.reason.contains("singular"))
     }
 
+    /// The system's reason, here for a folder; a file without read permission gives "Permission
+    /// denied" the same way, but the tests run as root, which may read any file.
+    @Test func unreadablePathNamesTheReason() throws {
+        let folder = try makeTemporaryFolder("nifti-folder.nii")
+        let error = try #require(throws: NIfTIError.self) { try NIfTIImage(contentsOf: folder.path) }
+        #expect(error.description == "\(folder.path): cannot read the file: Is a directory")
+    }
+
     @Test func truncatedFileNamesFileAndSize() throws {
         let folder = try makeTemporaryFolder("nifti-truncated")
         let bytes = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("nifti/anatomical.nii")))

@@ -70,6 +70,14 @@ import TestSupport
         #expect(try connection.execute("SELECT count(*) FROM extra").scalar == "0")
     }
 
+    @Test func folderWithoutMigrationsRejected() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-no-migrations-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let error = #expect(throws: JobStoreError.self) { try Migrator.loadMigrations(from: folder) }
+        #expect(error?.description.contains("the migrations folder \(folder.path) contains no NNNN_name.sql files") == true, "\(String(describing: error))")
+    }
+
     @Test func failedMigrationRollsBackAndNamesFile() throws {
         let url = try TestDatabase.makeEmptyDatabase()
         let connection = try Connection(conninfo: url)

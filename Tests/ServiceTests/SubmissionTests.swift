@@ -448,6 +448,21 @@ import Wire
         #expect(!status.output.contains("lesion(s)"), "\(status.output)")
     }
 
+    /// A wait shorter than the 10 s before the missing-worker line still names the cause.
+    @Test func shortWaitNamesMissingWorker() throws {
+        let deployment = try Deployment()
+        try deployment.startCoordinator()
+        let folder = try Self.uniformPhases(size: VolumeSize(8, 8, 4), values: [40, 120])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let waiting = try ServiceProcess([
+            "submit", "--nifti", "NC=\(folder.path)/NC.nii,PV=\(folder.path)/PV.nii", "--patient", "WAIT-0002",
+            "--coordinator", deployment.clientEndpoint, "--wait", "--wait-timeout", "2",
+        ], label: "submit-short-wait")
+        #expect(waiting.wait(timeout: .seconds(60)) == 1, "\(waiting.output)")
+        #expect(waiting.output.contains("no connected worker runs analyze jobs; start one with a model"), "\(waiting.output)")
+        #expect(waiting.output.contains("stopped waiting after 2"), "\(waiting.output)")
+    }
+
     @Test func unreachableCoordinatorNamed() throws {
         let endpoint = "tcp://127.0.0.1:\(freePort())"
         let process = try ServiceProcess(["submit", Self.study(patient: 1).appendingPathComponent("dicom").path,

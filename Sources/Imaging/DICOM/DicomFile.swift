@@ -30,8 +30,9 @@ public struct DicomFile: Sendable {
             self = file
             return
         }
+        errno = 0
         guard let bytes = readFileBytes(path) else {
-            throw DicomError(file: path, "cannot read the file")
+            throw DicomError(file: path, "cannot read the file: \(fileReadFailure())")
         }
         try self.init(bytes: bytes, path: path, stopBeforePixelData: stopBeforePixelData)
     }

@@ -14,10 +14,10 @@ public struct NIfTIImage: Sendable {
     ///
     /// - throws: `NIfTIError` naming the file when the header is invalid or the data is short.
     public init(contentsOf path: String) throws {
-        guard let contents = FileManager.default.contents(atPath: path) else {
-            throw NIfTIError(file: path, reason: "cannot read the file")
+        errno = 0
+        guard var bytes = readFileBytes(path) else {
+            throw NIfTIError(file: path, reason: "cannot read the file: \(fileReadFailure())")
         }
-        var bytes = [UInt8](contents)
         if bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B {
             do {
                 bytes = try Zlib.inflate(bytes[...], format: .gzip)
