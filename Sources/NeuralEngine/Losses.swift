@@ -2,38 +2,48 @@ import Foundation
 
 /// Softmax cross-entropy between logits and integer class labels, averaged over rows.
 ///
+/// With class weights w, each row's loss is weighted by the weight of its label and the sum is
+/// divided by the sum of those weights: the weighted mean of PyTorch's `cross_entropy(weight=w)`.
+///
 /// Shapes: logits (..., K) with the classes on the last axis; labels hold one class index in
 /// 0..<K per row, so `labels.count` is the product of the leading axes.
 public enum CrossEntropyLoss {
     /// Computes the mean loss and the softmax probabilities, shape (..., K).
-    public static func forward(logits: Tensor, labels: [UInt8]) -> (loss: Float, probabilities: Tensor) {
+    public static func forward(logits: Tensor, labels: [UInt8], classWeights: [Float]? = nil) -> (loss: Float, probabilities: Tensor) {
         let classes = logits.shape.last ?? 1
         let rows = logits.count / classes
         precondition(labels.count == rows, "cross-entropy needs \(rows) labels, got \(labels.count)")
+        precondition(classWeights.map { $0.count == classes } ?? true, "cross-entropy needs \(classes) class weights")
         let probabilities = Softmax.forward(logits)
         var total: Double = 0
+        var weightSum: Double = 0
         probabilities.scalars.withUnsafeBufferPointer { p in
             for row in 0..<rows {
                 let label = Int(labels[row])
                 precondition(label < classes, "label \(label) at row \(row) is not below the class count \(classes)")
-                total -= Double(logf(max(p[row * classes + label], Float.leastNormalMagnitude)))
+                let weight = Double(classWeights?[label] ?? 1)
+                total -= weight * Double(logf(max(p[row * classes + label], Float.leastNormalMagnitude)))
+                weightSum += weight
             }
         }
-        return (Float(total / Double(rows)), probabilities)
+        return (Float(total / weightSum), probabilities)
     }
 
-    /// Computes dL/dlogits = (p - onehot(label)) / rows from the forward probabilities.
-    public static func backward(probabilities: Tensor, labels: [UInt8]) -> Tensor {
+    /// Computes dL/dlogits = w(label) (p - onehot(label)) / Σ w from the forward probabilities,
+    /// with every w 1 when no class weights are given.
+    public static func backward(probabilities: Tensor, labels: [UInt8], classWeights: [Float]? = nil) -> Tensor {
         let classes = probabilities.shape.last ?? 1
         let rows = probabilities.count / classes
-        let scale = 1 / Float(rows)
+        let weightSum = labels.reduce(0.0) { $0 + Double(classWeights?[Int($1)] ?? 1) }
         var logitsGradient = probabilities
         logitsGradient.scalars.withUnsafeMutableBufferPointer { g in
             for row in 0..<rows {
-                g[row * classes + Int(labels[row])] -= 1
-            }
-            for i in g.indices {
-                g[i] *= scale
+                let label = Int(labels[row])
+                let scale = Float(Double(classWeights?[label] ?? 1) / weightSum)
+                g[row * classes + label] -= 1
+                for k in 0..<classes {
+                    g[row * classes + k] *= scale
+                }
             }
         }
         return logitsGradient

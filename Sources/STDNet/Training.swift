@@ -1,9 +1,23 @@
 // The backward pass and one optimiser step: forward with the values the backward pass needs,
 // then the layers in reverse, each with the engine's backward op. The loss is cross-entropy plus
-// soft Dice on the segmentation, optionally a soft Dice per lesion, plus the characterisation
-// head's cross-entropy per lesion.
+// soft Dice on the segmentation (optionally with lesion voxels weighted in the cross-entropy and a
+// soft Dice per lesion), plus the characterisation head's cross-entropy per lesion.
 import Foundation
 import NeuralEngine
+
+/// The optional terms of the segmentation loss.
+public struct SegmentationLossSettings: Sendable, Equatable {
+    /// Weight of ``InstanceDiceLoss`` over the window's lesions, which counts every lesion once
+    /// whatever its size; 0 leaves it out.
+    public var perLesionDiceWeight: Float
+    /// Weight of lesion voxels in the cross-entropy, against 1 for background and liver.
+    public var lesionCrossEntropyWeight: Float
+
+    public init(perLesionDiceWeight: Float = 0, lesionCrossEntropyWeight: Float = 1) {
+        self.perLesionDiceWeight = perLesionDiceWeight
+        self.lesionCrossEntropyWeight = lesionCrossEntropyWeight
+    }
+}
 
 /// The loss of one window and the gradient of every named parameter.
 public struct SegmentationGradients: Sendable {
@@ -42,10 +56,9 @@ extension STDNetModel {
     ///   - phases: as for ``forward(_:)``.
     ///   - labels: the true class of every voxel, D·H·W values in (d, h, w) order.
     ///   - lesions: the lesions in the window, for the characterisation head and the per-lesion Dice.
-    ///   - perLesionDiceWeight: weight of ``InstanceDiceLoss`` over `lesions`, which counts every
-    ///     lesion once whatever its size; 0 leaves it out.
+    ///   - settings: the optional terms of the loss.
     public func segmentationGradients(_ phases: [Tensor?], labels: [UInt8], lesions: [LesionTarget] = [],
-                                      perLesionDiceWeight: Float = 0) -> SegmentationGradients {
+                                      settings: SegmentationLossSettings = SegmentationLossSettings()) -> SegmentationGradients {
         var gradients: [String: Tensor] = [:]
         let present = phases.map { $0 != nil }
         let shape = phases.compactMap { $0 }.first!.shape
@@ -88,7 +101,10 @@ extension STDNetModel {
         // Loss: cross-entropy and soft Dice on the softmax, and the weighted per-lesion Dice.
         let classes = configuration.segmentationClasses
         let rows = logits.reshaped([logits.count / classes, classes])
-        let (crossEntropy, probabilities) = CrossEntropyLoss.forward(logits: rows, labels: labels)
+        let perLesionDiceWeight = settings.perLesionDiceWeight
+        var classWeights = [Float](repeating: 1, count: classes)
+        classWeights[lesionLabel] = settings.lesionCrossEntropyWeight
+        let (crossEntropy, probabilities) = CrossEntropyLoss.forward(logits: rows, labels: labels, classWeights: classWeights)
         let dice = DiceLoss.forward(probabilities: probabilities, labels: labels)
         var probabilitiesGradient = DiceLoss.backward(probabilities: probabilities, labels: labels)
         var perLesionDice: Float = 0
@@ -100,7 +116,7 @@ extension STDNetModel {
                 probabilitiesGradient.scalars[index] += perLesionDiceWeight * instanceGradient.scalars[index]
             }
         }
-        var logitsGradient = CrossEntropyLoss.backward(probabilities: probabilities, labels: labels)
+        var logitsGradient = CrossEntropyLoss.backward(probabilities: probabilities, labels: labels, classWeights: classWeights)
         let diceGradient = Softmax.backward(outputGradient: probabilitiesGradient, output: probabilities)
         for index in logitsGradient.scalars.indices { logitsGradient.scalars[index] += diceGradient.scalars[index] }
 
@@ -329,13 +345,13 @@ public struct SegmentationTrainer: Sendable {
     /// The trained parameters in the optimiser's order.
     public let parameterNames: [String]
 
-    /// Weight of the per-lesion Dice loss; 0 leaves it out.
-    public var perLesionDiceWeight: Float
+    /// The optional terms of the loss.
+    public var lossSettings: SegmentationLossSettings
 
-    public init(model: STDNetModel, optimiser: AdamW = AdamW(), perLesionDiceWeight: Float = 0) {
+    public init(model: STDNetModel, optimiser: AdamW = AdamW(), lossSettings: SegmentationLossSettings = SegmentationLossSettings()) {
         self.model = model
         self.optimiser = optimiser
-        self.perLesionDiceWeight = perLesionDiceWeight
+        self.lossSettings = lossSettings
         parameterNames = model.weights.tensors.keys.sorted()
     }
 
@@ -352,7 +368,7 @@ public struct SegmentationTrainer: Sendable {
         var totalLoss: Float = 0
         for window in windows {
             let result = model.segmentationGradients(window.phases, labels: window.labels, lesions: window.lesions,
-                                                     perLesionDiceWeight: perLesionDiceWeight)
+                                                     settings: lossSettings)
             totalLoss += result.loss
             for (index, name) in parameterNames.enumerated() {
                 if let gradient = result.gradients[name] { meanGradients[index].add(gradient) }

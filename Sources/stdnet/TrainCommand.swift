@@ -17,7 +17,8 @@ enum TrainCommand: Command {
         scale and shift, extra inter-phase shifts and dropped phases. Writes a checkpoint to DIR
         (config.json, model.safetensors, optimiser.safetensors) every --checkpoint-every steps and
         at the end. Each step averages the gradients of --batch windows, computed one at a time.
-        The loss is cross-entropy plus Dice on the segmentation, plus --per-lesion-dice times a
+        The loss is cross-entropy (lesion voxels weighted by --lesion-weight) plus Dice on the
+        segmentation, plus --per-lesion-dice times a
         Dice loss that counts each lesion once whatever its size, plus the lesion class
         cross-entropy of the characterisation head.
 
@@ -40,6 +41,9 @@ enum TrainCommand: Command {
                                    small lesions as much weight as large ones (default 0, left
                                    out); the checkpoint does not store it, so give it again with
                                    --resume
+          --lesion-weight W        weight from 0.1 to 100 of lesion voxels in the cross-entropy,
+                                   against 1 for background and liver (default 1); not stored
+                                   in the checkpoint either
           --checkpoint-every N     steps between checkpoints (default 200)
         """
 
@@ -96,12 +100,19 @@ enum TrainCommand: Command {
             }
             patches.lesionFraction = value
         }
-        let perLesionDiceWeight = Float(try arguments.option("per-lesion-dice").map { text -> Double in
+        var lossSettings = SegmentationLossSettings()
+        lossSettings.perLesionDiceWeight = Float(try arguments.option("per-lesion-dice").map { text -> Double in
             guard let value = Double(text), (0...100).contains(value) else {
                 throw UsageError("--per-lesion-dice expects a weight from 0 to 100, got '\(text)'")
             }
             return value
         } ?? 0)
+        lossSettings.lesionCrossEntropyWeight = Float(try arguments.option("lesion-weight").map { text -> Double in
+            guard let value = Double(text), (0.1...100).contains(value) else {
+                throw UsageError("--lesion-weight expects a weight from 0.1 to 100, got '\(text)'")
+            }
+            return value
+        } ?? 1)
         try arguments.finish()
         let output = try required(givenOutput, "--out DIR")
         let steps = try required(givenSteps, "--steps N")
@@ -129,7 +140,7 @@ enum TrainCommand: Command {
             if architecture == .earlyFusion { configuration = matchedEarlyFusion(configuration) }
             trainer = SegmentationTrainer(model: .random(configuration, seed: seed), optimiser: AdamW(learningRate: peak))
         }
-        trainer.perLesionDiceWeight = perLesionDiceWeight
+        trainer.lossSettings = lossSettings
         guard trainer.optimiser.step < steps else {
             throw UsageError("the checkpoint in \(folder.path) is at step \(trainer.optimiser.step) already: give --steps above it to train on")
         }
@@ -141,7 +152,8 @@ enum TrainCommand: Command {
         }
         var sampler = PhantomPatchSampler(options: patches, seed: streamSeed)
         report("training \(trainer.model.configuration.architecture.rawValue) with \(trainer.model.weights.parameterCount) parameters from step \(trainer.optimiser.step) to \(steps) on the phantom patients of seed \(streamSeed)"
-               + (perLesionDiceWeight > 0 ? ", per-lesion Dice weight \(perLesionDiceWeight)" : ""))
+               + (lossSettings.perLesionDiceWeight > 0 ? ", per-lesion Dice weight \(lossSettings.perLesionDiceWeight)" : "")
+               + (lossSettings.lesionCrossEntropyWeight != 1 ? ", lesion cross-entropy weight \(lossSettings.lesionCrossEntropyWeight)" : ""))
 
         var recentLosses: [Float] = []
         var windowStart = ContinuousClock.now

@@ -23,6 +23,27 @@ import Testing
         }
     }
 
+    @Test func weightedCrossEntropyValue() {
+        // Softmax of [0, ln 3] is [1/4, 3/4]. Row 0 has label 1 (p = 3/4, weight 3) and row 1
+        // label 0 (p = 1/4, weight 1), so the loss is (3 (-ln 3/4) + 1 (-ln 1/4)) / 4.
+        let logits = Tensor(shape: [2, 2], scalars: [0, logf(3), 0, logf(3)])
+        let (loss, _) = CrossEntropyLoss.forward(logits: logits, labels: [1, 0], classWeights: [1, 3])
+        let expected = (3 * -log(0.75) + 1 * -log(0.25)) / 4
+        #expect(abs(Double(loss) - expected) < 1e-6)
+    }
+
+    @Test mutating func weightedCrossEntropyGradient() {
+        let logits = Tensor.randomNormal(shape: [6, 3], using: &generator)
+        let labels: [UInt8] = [0, 2, 1, 1, 0, 2]
+        let weights: [Float] = [1, 0.5, 4]
+        let (_, probabilities) = CrossEntropyLoss.forward(logits: logits, labels: labels, classWeights: weights)
+        let analytic = CrossEntropyLoss.backward(probabilities: probabilities, labels: labels, classWeights: weights)
+        let unitProbe = Tensor(shape: [1], scalars: [1])
+        GradientCheck.expectMatches(analytic: analytic, input: logits, probe: unitProbe, step: 1e-3) {
+            Tensor(shape: [1], scalars: [CrossEntropyLoss.forward(logits: $0, labels: labels, classWeights: weights).loss])
+        }
+    }
+
     @Test func diceValue() {
         // Each class has I = 0.8, Σp = 1 and Σg = 1, so its Dice is 1.6 / 2 = 0.8 and the loss 0.2.
         let probabilities = Tensor(shape: [2, 2], scalars: [0.8, 0.2, 0.2, 0.8])

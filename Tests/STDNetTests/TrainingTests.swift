@@ -30,18 +30,20 @@ import Testing
         return (phases.map { Optional($0) }, labels)
     }
 
-    /// Each architecture without the per-lesion Dice loss, and STD-Net with it.
-    @Test(arguments: [(Architecture.stdNet, Float(0)), (.earlyFusion, 0), (.stdNet, 1.5)])
-    func gradientsMatchFiniteDifferences(_ architecture: Architecture, perLesionDiceWeight: Float) throws {
+    /// Each architecture with the default loss, and STD-Net with the per-lesion Dice and a
+    /// weighted lesion cross-entropy.
+    @Test(arguments: [(Architecture.stdNet, SegmentationLossSettings()), (.earlyFusion, SegmentationLossSettings()),
+                      (.stdNet, SegmentationLossSettings(perLesionDiceWeight: 1.5, lesionCrossEntropyWeight: 3))])
+    func gradientsMatchFiniteDifferences(_ architecture: Architecture, settings: SegmentationLossSettings) throws {
         var configuration = Self.tiny
         configuration.architecture = architecture
         let model = STDNetModel.random(configuration, seed: 11)
         let (phases, labels) = Self.problem()
         let lesion = LesionTarget(voxels: labels.indices.filter { labels[$0] == 2 }, classIndex: 0)
-        let analytic = model.segmentationGradients(phases, labels: labels, lesions: [lesion], perLesionDiceWeight: perLesionDiceWeight)
+        let analytic = model.segmentationGradients(phases, labels: labels, lesions: [lesion], settings: settings)
         #expect(analytic.lesionClassLoss > 0)
-        #expect((analytic.perLesionDice > 0) == (perLesionDiceWeight > 0))
-        let expectedLoss = analytic.crossEntropy + analytic.dice + perLesionDiceWeight * analytic.perLesionDice + analytic.lesionClassLoss
+        #expect((analytic.perLesionDice > 0) == (settings.perLesionDiceWeight > 0))
+        let expectedLoss = analytic.crossEntropy + analytic.dice + settings.perLesionDiceWeight * analytic.perLesionDice + analytic.lesionClassLoss
         #expect(abs(analytic.loss - expectedLoss) < 1e-5)
 
         var names = ["head.weight", "decoder.0.conv2.weight", "encoder.0.conv1.weight", "encoder.3.norm2.scale", "decoder.2.conv1.bias",
@@ -56,11 +58,13 @@ import Testing
                 var tensors = model.weights.tensors
                 tensors[name]!.scalars[index] += delta
                 return try STDNetModel(configuration: configuration, weights: ModelWeights(tensors: tensors))
-                    .segmentationGradients(phases, labels: labels, lesions: [lesion], perLesionDiceWeight: perLesionDiceWeight).loss
+                    .segmentationGradients(phases, labels: labels, lesions: [lesion], settings: settings).loss
             }
             let numeric = (try loss(shiftedBy: step) - loss(shiftedBy: -step)) / (2 * step)
-            let error = abs(numeric - gradient.scalars[index]) / max(abs(numeric), abs(gradient.scalars[index]), 1e-3)
-            #expect(error < 0.05, "\(architecture.rawValue), per-lesion Dice weight \(perLesionDiceWeight), \(name)[\(index)]: analytic \(gradient.scalars[index]), numeric \(numeric)")
+            // A bias before an instance norm has no gradient, and central differences of a Float32
+            // loss of a few units at this step carry noise near 1e-4, so the floor is 3e-3.
+            let error = abs(numeric - gradient.scalars[index]) / max(abs(numeric), abs(gradient.scalars[index]), 3e-3)
+            #expect(error < 0.05, "\(architecture.rawValue), \(settings), \(name)[\(index)]: analytic \(gradient.scalars[index]), numeric \(numeric)")
         }
     }
 
