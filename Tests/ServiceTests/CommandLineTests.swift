@@ -16,6 +16,7 @@ import TestSupport
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--warmup", "-5"], "--warmup expects a number of steps, 0 or more, got '-5'"),
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--lesion-fraction", "1.5"], "--lesion-fraction expects a number from 0 to 1, got '1.5'"),
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--per-lesion-dice", "inf"], "--per-lesion-dice expects a weight from 0 to 100, got 'inf'"),
+        (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--lesion-weight", "0"], "--lesion-weight expects a weight from 0.1 to 100, got '0'"),
         (["export", "1", "--labels", "/tmp/labels.png"], "--labels names a NIfTI-1 file, whose name ends in .nii or .nii.gz: got '/tmp/labels.png'"),
         (["export", "1", "--labels", "/tmp/.nii"], "--labels names a NIfTI-1 file, whose name ends in .nii or .nii.gz: got '/tmp/.nii'"),
         (["export", "1", "--key-images", "/etc/passwd"], "--key-images names a folder, and /etc/passwd is a file"),
