@@ -10,6 +10,7 @@ import Darwin
 /// - returns: nil when the file cannot be opened or read. `errno` then gives the reason, and it
 ///   is 0 when the file was shorter than its size.
 func readFileBytes(_ path: String, maximumLength: Int? = nil) -> [UInt8]? {
+    errno = 0
     let descriptor = open(path, O_RDONLY)
     guard descriptor >= 0 else { return nil }
     defer { close(descriptor) }

@@ -121,13 +121,12 @@ public final class Worker {
             if heartbeat.hello || restarted {
                 // The coordinator does not know this worker (new, restarted, or it declared the
                 // worker dead): slots granted before are void and are granted again. A READY
-                // without slots tells it at once which job kinds this worker runs, because a
+                // without slots announces at once which job kinds this worker runs, because a
                 // busy worker has no slot to grant and would otherwise stay unknown to clients
                 // until its attempts end.
                 links[index].granted = 0
                 links[index].saidBye = false
-                send(.ready(Ready(worker: configuration.name, session: session, slots: 0, capacity: configuration.concurrency,
-                                  modelVersion: configuration.modelVersion, kinds: handlers.keys.sorted())), on: index)
+                send(ready(slots: 0), on: index)
             }
             links[index].coordinatorSession = heartbeat.session
         }
@@ -185,9 +184,14 @@ public final class Worker {
         }
         for index in links.indices where grants[index] > 0 {
             links[index].granted += grants[index]
-            send(.ready(Ready(worker: configuration.name, session: session, slots: grants[index], capacity: configuration.concurrency,
-                              modelVersion: configuration.modelVersion, kinds: handlers.keys.sorted())), on: index)
+            send(ready(slots: grants[index]), on: index)
         }
+    }
+
+    /// Builds the READY that grants `slots` and names this worker's capacity, model and job kinds.
+    private func ready(slots: Int) -> Message {
+        .ready(Ready(worker: configuration.name, session: session, slots: slots, capacity: configuration.concurrency,
+                     modelVersion: configuration.modelVersion, kinds: handlers.keys.sorted()))
     }
 
     private func load(of index: Int) -> Int {

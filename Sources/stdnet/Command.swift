@@ -76,6 +76,17 @@ struct Arguments {
         return .milliseconds(Int64((value * 1000).rounded()))
     }
 
+    /// Removes `--name VALUE`, a number within `range`, or returns `defaultValue`. `noun` names
+    /// the value in the message, such as "a weight".
+    mutating func number(_ name: String, in range: ClosedRange<Double>, noun: String, default defaultValue: Double) throws -> Double {
+        guard let text = try option(name) else { return defaultValue }
+        guard let value = Double(text), range.contains(value) else {
+            let bounds = String(format: "from %g to %g", range.lowerBound, range.upperBound)
+            throw UsageError("--\(name) expects \(noun) \(bounds), got '\(text)'")
+        }
+        return value
+    }
+
     /// Removes `--name VALUE` given in MiB (fractions allowed) and returns it in bytes.
     mutating func mebibytes(_ name: String, environment: String? = nil, default defaultValue: Int) throws -> Int {
         guard let text = try option(name, environment: environment) else { return defaultValue }

@@ -78,10 +78,7 @@ enum CancelCommand: Command {
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
         let client = try parseClient(&arguments)
-        let positionals = try arguments.positionals()
-        guard positionals.count == 1, let id = Int64(positionals[0]), id > 0 else {
-            throw UsageError("expected one job ID (a positive integer)" + (positionals.isEmpty ? "" : ", got '\(positionals.joined(separator: " "))'"))
-        }
+        let id = try jobID(from: arguments.positionals())
         let reply = try client.request(.cancel(CancelRequest(request: UUID().uuidString, job: id)))
         guard case .cancelReply(let result) = reply else { throw ClientError("unexpected reply \(reply.name) to CANCEL") }
         if result.cancelled {
@@ -108,10 +105,7 @@ enum RetryCommand: Command {
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
         let client = try parseClient(&arguments)
-        let positionals = try arguments.positionals()
-        guard positionals.count == 1, let id = Int64(positionals[0]), id > 0 else {
-            throw UsageError("expected one job ID (a positive integer)" + (positionals.isEmpty ? "" : ", got '\(positionals.joined(separator: " "))'"))
-        }
+        let id = try jobID(from: arguments.positionals())
         let reply = try client.request(.retry(RetryRequest(request: UUID().uuidString, job: id)))
         guard case .retryReply(let result) = reply else { throw ClientError("unexpected reply \(reply.name) to RETRY") }
         if result.retried {
@@ -121,6 +115,14 @@ enum RetryCommand: Command {
         print("job \(id)\(parenthesizedState(of: id, client: client)) is not dead or cancelled; nothing to retry")
         return 1
     }
+}
+
+/// Returns the one job ID among the command's arguments, a positive integer.
+private func jobID(from positionals: [String]) throws -> Int64 {
+    guard positionals.count == 1, let id = Int64(positionals[0]), id > 0 else {
+        throw UsageError("expected one job ID (a positive integer)" + (positionals.isEmpty ? "" : ", got '\(positionals.joined(separator: " "))'"))
+    }
+    return id
 }
 
 /// Returns the state of job `id` as " (state)" for a message, read after CANCEL or RETRY changed

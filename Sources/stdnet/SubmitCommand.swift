@@ -189,6 +189,7 @@ enum SubmitCommand: Command {
         // interval by default) and announce themselves with their next heartbeat, so a missing
         // worker is reported only after 10 s without one.
         let missingWorkerGrace = Duration.seconds(10)
+        let missingWorker = "no connected worker runs analyze jobs; start one with a model ('stdnet worker' loads Models/std-net, or give --model DIR)"
         var missingWorkerSince: ContinuousClock.Instant?
         while true {
             // STATUS gets the 10 s of other requests, not the client's timeout for SUBMIT_STUDY
@@ -204,7 +205,7 @@ enum SubmitCommand: Command {
                 let since = missingWorkerSince ?? ContinuousClock.now
                 missingWorkerSince = since
                 if !warnedAboutWorkers, ContinuousClock.now - since >= missingWorkerGrace {
-                    print("waiting: no connected worker runs analyze jobs; start one with a model ('stdnet worker' loads Models/std-net, or give --model DIR)")
+                    print("waiting: \(missingWorker)")
                     fflush(nil)
                     warnedAboutWorkers = true
                 }
@@ -231,7 +232,7 @@ enum SubmitCommand: Command {
             }
             guard ContinuousClock.now < deadline else {
                 if missingWorkerSince != nil && !warnedAboutWorkers {
-                    print("no connected worker runs analyze jobs; start one with a model ('stdnet worker' loads Models/std-net, or give --model DIR)")
+                    print(missingWorker)
                 }
                 print("stopped waiting after \(timeout); the jobs go on (see 'stdnet status --study ID')")
                 return false

@@ -18,9 +18,8 @@ enum TrainCommand: Command {
         (config.json, model.safetensors, optimiser.safetensors) every --checkpoint-every steps and
         at the end. Each step averages the gradients of --batch windows, computed one at a time.
         The loss is cross-entropy (lesion voxels weighted by --lesion-weight) plus Dice on the
-        segmentation, plus --per-lesion-dice times a
-        Dice loss that counts each lesion once whatever its size, plus the lesion class
-        cross-entropy of the characterisation head.
+        segmentation, plus --per-lesion-dice times a Dice loss that counts each lesion once
+        whatever its size, plus the lesion class cross-entropy of the characterisation head.
 
           --out DIR                checkpoint folder
           --steps N                optimiser steps in all
@@ -94,25 +93,10 @@ enum TrainCommand: Command {
             guard let value = Double(motion), value >= 0 else { throw UsageError("--motion expects millimetres, got '\(motion)'") }
             patches.motionMillimetres = value
         }
-        if let fraction = try arguments.option("lesion-fraction") {
-            guard let value = Double(fraction), (0...1).contains(value) else {
-                throw UsageError("--lesion-fraction expects a number from 0 to 1, got '\(fraction)'")
-            }
-            patches.lesionFraction = value
-        }
+        patches.lesionFraction = try arguments.number("lesion-fraction", in: 0...1, noun: "a number", default: patches.lesionFraction)
         var lossSettings = SegmentationLossSettings()
-        lossSettings.perLesionDiceWeight = Float(try arguments.option("per-lesion-dice").map { text -> Double in
-            guard let value = Double(text), (0...100).contains(value) else {
-                throw UsageError("--per-lesion-dice expects a weight from 0 to 100, got '\(text)'")
-            }
-            return value
-        } ?? 0)
-        lossSettings.lesionCrossEntropyWeight = Float(try arguments.option("lesion-weight").map { text -> Double in
-            guard let value = Double(text), (0.1...100).contains(value) else {
-                throw UsageError("--lesion-weight expects a weight from 0.1 to 100, got '\(text)'")
-            }
-            return value
-        } ?? 1)
+        lossSettings.perLesionDiceWeight = Float(try arguments.number("per-lesion-dice", in: 0...100, noun: "a weight", default: 0))
+        lossSettings.lesionCrossEntropyWeight = Float(try arguments.number("lesion-weight", in: 0.1...100, noun: "a weight", default: 1))
         try arguments.finish()
         let output = try required(givenOutput, "--out DIR")
         let steps = try required(givenSteps, "--steps N")

@@ -76,8 +76,8 @@ struct NIfTIReaderTests {
         #expect(error.reason.contains("singular"))
     }
 
-    /// The system's reason, here for a folder; a file without read permission gives "Permission
-    /// denied" the same way, but the tests run as root, which may read any file.
+    /// The system's reason, here for a folder. A file without read permission gives "Permission
+    /// denied" the same way, but it is untested because the tests run as root.
     @Test func unreadablePathNamesTheReason() throws {
         let folder = try makeTemporaryFolder("nifti-folder.nii")
         let error = try #require(throws: NIfTIError.self) { try NIfTIImage(contentsOf: folder.path) }

@@ -52,8 +52,8 @@ import Testing
     }
 
     @Test func instanceDiceValue() {
-        // Target class 1 with probabilities p1 per row; rows 0-1 are instance A, row 3 instance B,
-        // row 4 is target-class but in no instance, rows 2 and 5 are background.
+        // Target class 1, with its probability p1 per row. Rows 0-1 are instance A and row 3 is
+        // instance B. Row 4 has the target class but lies in no instance. Rows 2 and 5 are background.
         // B = 0.2 + 0.1 = 0.3 from the background rows.
         // A: I = 0.9 + 0.7 = 1.6, Dice = 3.2 / (0.3 + 1.6 + 2) = 3.2 / 3.9.
         // B: I = 0.4, Dice = 0.8 / (0.3 + 0.4 + 1) = 0.8 / 1.7.

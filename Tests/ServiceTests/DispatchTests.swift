@@ -143,7 +143,7 @@ import Wire
     }
 
     /// A restarted coordinator learns a busy worker's job kinds before the worker has a free
-    /// slot, so clients are not told that no worker runs them.
+    /// slot, so STATUS does not report that no worker runs them.
     @Test func restartedCoordinatorKnowsBusyWorker() throws {
         let deployment = try Deployment(lease: "5", heartbeat: "0.2")
         let first = try deployment.startCoordinator(name: "first")

@@ -30,7 +30,6 @@ public struct DicomFile: Sendable {
             self = file
             return
         }
-        errno = 0
         guard let bytes = readFileBytes(path) else {
             throw DicomError(file: path, "cannot read the file: \(fileReadFailure())")
         }

@@ -14,7 +14,6 @@ public struct NIfTIImage: Sendable {
     ///
     /// - throws: `NIfTIError` naming the file when the header is invalid or the data is short.
     public init(contentsOf path: String) throws {
-        errno = 0
         guard var bytes = readFileBytes(path) else {
             throw NIfTIError(file: path, reason: "cannot read the file: \(fileReadFailure())")
         }
