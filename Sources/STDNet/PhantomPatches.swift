@@ -5,6 +5,14 @@ import Imaging
 import NeuralEngine
 import Phantom
 
+/// The rule by which a lesion-centred window picks its centre.
+public enum LesionCentring: String, Sendable, CaseIterable {
+    /// Any lesion voxel alike, so a lesion is a centre in proportion to its volume.
+    case voxel
+    /// A lesion first, each alike whatever its size, then any voxel of it.
+    case lesion
+}
+
 /// Settings of the training data.
 public struct PatchOptions: Sendable {
     /// Window extent (D, H, W) in voxels.
@@ -17,16 +25,20 @@ public struct PatchOptions: Sendable {
     public var windowsPerStudy: Int
     /// Fraction of windows centred on a lesion voxel rather than anywhere in the liver.
     public var lesionFraction: Double
+    /// The rule by which lesion-centred windows pick their centre.
+    public var lesionCentring: LesionCentring
     /// Chance that one phase (never the portal venous one) is dropped from a window.
     public var dropPhaseProbability: Double
 
     public init(window: [Int] = [32, 64, 64], spacing: Vector3 = Vector3(3, 3, 5), motionMillimetres: Double = 10,
-                windowsPerStudy: Int = 8, lesionFraction: Double = 0.67, dropPhaseProbability: Double = 0.1) {
+                windowsPerStudy: Int = 8, lesionFraction: Double = 0.67, lesionCentring: LesionCentring = .voxel,
+                dropPhaseProbability: Double = 0.1) {
         self.window = window
         self.spacing = spacing
         self.motionMillimetres = motionMillimetres
         self.windowsPerStudy = windowsPerStudy
         self.lesionFraction = lesionFraction
+        self.lesionCentring = lesionCentring
         self.dropPhaseProbability = dropPhaseProbability
     }
 }
@@ -84,10 +96,7 @@ public struct PhantomPatchSampler: Sendable {
         let size = study.labels.size
         let extent = [size.z, size.y, size.x]
         let window = options.window
-        let lesionVoxels = study.labels.voxels.indices.filter { study.labels.voxels[$0] == 2 }
-        let liverVoxels = study.labels.voxels.indices.filter { study.labels.voxels[$0] != 0 }
-        let pool = !lesionVoxels.isEmpty && Double.random(in: 0..<1, using: &random) < options.lesionFraction ? lesionVoxels : liverVoxels
-        let centre = pool.isEmpty ? study.labels.voxels.count / 2 : pool[Int.random(in: 0..<pool.count, using: &random)]
+        let centre = chooseCentre(in: study)
         let position = [centre / (size.x * size.y), (centre / size.x) % size.y, centre % size.x]
         let origin = (0..<3).map { axis in min(max(position[axis] - window[axis] / 2, 0), max(extent[axis] - window[axis], 0)) }
 
@@ -134,5 +143,30 @@ public struct PhantomPatchSampler: Sendable {
             return LesionTarget(voxels: voxels, classIndex: classIndex)
         }
         return TrainingWindow(phases: phases, labels: labels, lesions: lesions)
+    }
+
+    /// Picks the index of the voxel a window is centred on. It is a lesion voxel with the chance
+    /// `lesionFraction`, otherwise any liver or lesion voxel. A study without liver gives its middle voxel.
+    mutating func chooseCentre(in study: PhantomStudy) -> Int {
+        let lesionVoxels = study.labels.voxels.indices.filter { study.labels.voxels[$0] == 2 }
+        let liverVoxels = study.labels.voxels.indices.filter { study.labels.voxels[$0] != 0 }
+        let centredOnLesion = !lesionVoxels.isEmpty && Double.random(in: 0..<1, using: &random) < options.lesionFraction
+        let pool: [Int]
+        switch (centredOnLesion, options.lesionCentring) {
+        case (false, _): pool = liverVoxels
+        case (true, .voxel): pool = lesionVoxels
+        case (true, .lesion): pool = voxelsOfOneLesion(study, among: lesionVoxels)
+        }
+        return pool.isEmpty ? study.labels.voxels.count / 2 : pool[Int.random(in: 0..<pool.count, using: &random)]
+    }
+
+    /// Picks one of the study's lesions, each alike, and returns its voxels among `lesionVoxels`.
+    private mutating func voxelsOfOneLesion(_ study: PhantomStudy, among lesionVoxels: [Int]) -> [Int] {
+        var voxelsByLesion: [Int: [Int]] = [:]
+        for index in lesionVoxels {
+            voxelsByLesion[Int(study.lesionInstances.voxels[index]), default: []].append(index)
+        }
+        let ids = voxelsByLesion.keys.sorted()
+        return voxelsByLesion[ids[Int.random(in: 0..<ids.count, using: &random)]]!
     }
 }

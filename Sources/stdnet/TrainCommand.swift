@@ -36,6 +36,10 @@ enum TrainCommand: Command {
           --motion MM              largest breathing shift between phases in mm (default 10)
           --lesion-fraction F      share of windows centred on a lesion voxel; the others are
                                    centred anywhere in the liver (default 0.67)
+          --lesion-centring HOW    how a lesion-centred window picks its centre: voxel (any
+                                   lesion voxel, so large lesions are centres more often) or
+                                   lesion (a lesion first, each alike, then any voxel of it)
+                                   (default voxel); not stored in the checkpoint
           --per-lesion-dice W      weight from 0 to 100 of the per-lesion Dice loss, which gives
                                    small lesions as much weight as large ones (default 0, left
                                    out); the checkpoint does not store it, so give it again with
@@ -94,6 +98,12 @@ enum TrainCommand: Command {
             patches.motionMillimetres = value
         }
         patches.lesionFraction = try arguments.number("lesion-fraction", in: 0...1, noun: "a number", default: patches.lesionFraction)
+        if let centring = try arguments.option("lesion-centring") {
+            guard let value = LesionCentring(rawValue: centring) else {
+                throw UsageError("--lesion-centring must be voxel or lesion, got '\(centring)'")
+            }
+            patches.lesionCentring = value
+        }
         var lossSettings = SegmentationLossSettings()
         lossSettings.perLesionDiceWeight = Float(try arguments.number("per-lesion-dice", in: 0...100, noun: "a weight", default: 0))
         lossSettings.lesionCrossEntropyWeight = Float(try arguments.number("lesion-weight", in: 0.1...100, noun: "a weight", default: 1))
@@ -137,7 +147,8 @@ enum TrainCommand: Command {
         var sampler = PhantomPatchSampler(options: patches, seed: streamSeed)
         report("training \(trainer.model.configuration.architecture.rawValue) with \(trainer.model.weights.parameterCount) parameters from step \(trainer.optimiser.step) to \(steps) on the phantom patients of seed \(streamSeed)"
                + (lossSettings.perLesionDiceWeight > 0 ? ", per-lesion Dice weight \(lossSettings.perLesionDiceWeight)" : "")
-               + (lossSettings.lesionCrossEntropyWeight != 1 ? ", lesion cross-entropy weight \(lossSettings.lesionCrossEntropyWeight)" : ""))
+               + (lossSettings.lesionCrossEntropyWeight != 1 ? ", lesion cross-entropy weight \(lossSettings.lesionCrossEntropyWeight)" : "")
+               + (patches.lesionCentring == .lesion ? ", lesion-centred windows on each lesion alike" : ""))
 
         var recentLosses: [Float] = []
         var windowStart = ContinuousClock.now

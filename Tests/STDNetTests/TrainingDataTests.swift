@@ -1,7 +1,8 @@
 import Foundation
 import Imaging
 import NeuralEngine
-import STDNet
+import Phantom
+@testable import STDNet
 import Testing
 
 @Suite struct TrainingDataTests {
@@ -30,5 +31,36 @@ import Testing
             #expect(window.phases.compactMap { $0 }.allSatisfy { $0.scalars.allSatisfy { abs($0) <= 1.25 } })
         }
         #expect(windowsWithLesion >= 5, "only \(windowsWithLesion) of 6 lesion-centred windows hold lesion voxels")
+    }
+
+    @Test func centresFollowLesionCentring() throws {
+        let spacing = Vector3(6, 6, 10)
+        let patient = PhantomPatient(seed: 3, number: 1, options: PhantomOptions(size: VolumeSize(60, 44, 18), spacing: spacing, lesionCount: 4...5))
+        let study = patient.renderStudy(timepoint: 0)
+        let instances = study.lesionInstances.voxels
+        var volumes: [UInt16: Int] = [:]
+        for (index, label) in study.labels.voxels.enumerated() where label == 2 { volumes[instances[index], default: 0] += 1 }
+        try #require(volumes.count >= 2, "the study needs lesions of different sizes")
+        let lesionVoxelCount = volumes.values.reduce(0, +)
+
+        let draws = 300
+        for centring in LesionCentring.allCases {
+            var sampler = PhantomPatchSampler(options: PatchOptions(spacing: spacing, lesionFraction: 1, lesionCentring: centring), seed: 5)
+            var centres: [UInt16: Int] = [:]
+            for _ in 0..<draws {
+                let centre = sampler.chooseCentre(in: study)
+                #expect(study.labels.voxels[centre] == 2)
+                centres[instances[centre], default: 0] += 1
+            }
+            for (lesion, volume) in volumes {
+                let expected = centring == .lesion
+                    ? Double(draws) / Double(volumes.count)
+                    : Double(draws) * Double(volume) / Double(lesionVoxelCount)
+                // Four standard deviations of the binomial count.
+                let tolerance = 4 * (expected * (1 - expected / Double(draws))).squareRoot() + 1
+                let count = Double(centres[lesion] ?? 0)
+                #expect(abs(count - expected) <= tolerance, "\(centring): lesion \(lesion) of \(volume) voxels was the centre \(count) times, expected about \(expected)")
+            }
+        }
     }
 }
