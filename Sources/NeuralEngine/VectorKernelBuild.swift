@@ -13,11 +13,10 @@ import VectorKernelsAVX512
 /// The name of the VectorKernels build this process runs, "baseline" or "avx512", for logs.
 public var vectorKernelBuildInUse: String { VectorKernelBuild.selected.name }
 
-/// The value of `STDNET_VECTOR_KERNELS` when it is set to anything but "baseline" or empty. The
-/// engine ignores such a value, so the worker, train and evaluate report it at start.
-public var ignoredVectorKernelSetting: String? {
-    let value = ProcessInfo.processInfo.environment["STDNET_VECTOR_KERNELS"] ?? ""
-    return value.isEmpty || value == "baseline" ? nil : value
+/// The value of `STDNET_VECTOR_KERNELS` and the reason when the engine ignores it, so that the
+/// worker, train and evaluate can report it at start.
+public var ignoredVectorKernelSetting: (value: String, reason: String)? {
+    VectorKernelBuild.selection.ignoredReason.map { (VectorKernelBuild.setting ?? "", $0) }
 }
 
 struct VectorKernelBuild: Sendable {
@@ -60,13 +59,24 @@ struct VectorKernelBuild: Sendable {
         return [baseline]
     }
 
-    /// The AVX-512 build where the CPU can run it, else the baseline. `STDNET_VECTOR_KERNELS=baseline`
-    /// selects the baseline on any CPU, to compare the two; other values are ignored
-    /// (``ignoredVectorKernelSetting``).
-    static let selected: VectorKernelBuild = {
-        if ProcessInfo.processInfo.environment["STDNET_VECTOR_KERNELS"] == "baseline" { return baseline }
-        return runnable.last!
-    }()
+    /// The build this process runs.
+    static var selected: VectorKernelBuild { selection.build }
+
+    static let setting = ProcessInfo.processInfo.environment["STDNET_VECTOR_KERNELS"]
+
+    static let selection = select(setting: setting, runnable: runnable)
+
+    /// Chooses the build for a value of `STDNET_VECTOR_KERNELS`: by default the last of `runnable`
+    /// (the AVX-512 build where the CPU can run it), or the build the value names. The reason is
+    /// set when the value is ignored: a name that is no build, or a build the CPU cannot run.
+    static func select(setting: String?, runnable: [VectorKernelBuild]) -> (build: VectorKernelBuild, ignoredReason: String?) {
+        guard let setting, !setting.isEmpty else { return (runnable.last!, nil) }
+        if let named = runnable.first(where: { $0.name == setting }) { return (named, nil) }
+        if setting == "avx512" {
+            return (runnable.last!, "this CPU or build cannot run the AVX-512 kernels, so the \(runnable.last!.name) build runs")
+        }
+        return (runnable.last!, "invalid value: set it to baseline or avx512, or leave it unset")
+    }
 
     /// Whether the CPU and the operating system support what `-target-cpu skylake-avx512`
     /// compiles for: the AVX-512 subsets F, CD, BW, DQ and VL, the register state the operating

@@ -42,8 +42,8 @@ public final class Worker {
         logger.info("worker started", ["worker": configuration.name, "concurrency": configuration.concurrency,
                                        "coordinators": configuration.coordinators.joined(separator: ","),
                                        "vector_kernels": vectorKernelBuildInUse])
-        if let value = ignoredVectorKernelSetting {
-            logger.warning("invalid STDNET_VECTOR_KERNELS ignored: set it to baseline or leave it unset", ["value": value])
+        if let ignored = ignoredVectorKernelSetting {
+            logger.warning("STDNET_VECTOR_KERNELS ignored", ["value": ignored.value, "reason": ignored.reason])
         }
         let clock = ContinuousClock()
         var nextHeartbeat = clock.now

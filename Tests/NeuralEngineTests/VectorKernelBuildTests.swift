@@ -43,3 +43,37 @@ struct VectorKernelBuildTests {
         #expect(backward.baseline.allSatisfy { $0.isFinite })
     }
 }
+
+/// The build chosen for each value of `STDNET_VECTOR_KERNELS`.
+@Suite struct VectorKernelSelectionTests {
+    @Test func unsetTakesWidestBuild() {
+        for setting in [nil, ""] {
+            let selection = VectorKernelBuild.select(setting: setting, runnable: VectorKernelBuild.runnable)
+            #expect(selection.build.name == VectorKernelBuild.runnable.last!.name)
+            #expect(selection.ignoredReason == nil)
+        }
+    }
+
+    @Test func namedBuildsAreSelected() {
+        let baseline = VectorKernelBuild.select(setting: "baseline", runnable: VectorKernelBuild.runnable)
+        #expect(baseline.build.name == "baseline")
+        #expect(baseline.ignoredReason == nil)
+        if VectorKernelBuild.runnable.count > 1 {
+            let wide = VectorKernelBuild.select(setting: "avx512", runnable: VectorKernelBuild.runnable)
+            #expect(wide.build.name == "avx512")
+            #expect(wide.ignoredReason == nil)
+        }
+    }
+
+    @Test func avx512WithoutCPUSupportFallsBack() {
+        let selection = VectorKernelBuild.select(setting: "avx512", runnable: [.baseline])
+        #expect(selection.build.name == "baseline")
+        #expect(selection.ignoredReason?.contains("cannot run the AVX-512 kernels") == true)
+    }
+
+    @Test func unknownNameIsIgnored() {
+        let selection = VectorKernelBuild.select(setting: "AVX-512", runnable: [.baseline])
+        #expect(selection.build.name == "baseline")
+        #expect(selection.ignoredReason == "invalid value: set it to baseline or avx512, or leave it unset")
+    }
+}
