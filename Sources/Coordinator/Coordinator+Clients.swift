@@ -54,6 +54,9 @@ extension Coordinator {
             default:
                 reply(.error(ErrorReply(request: nil, message: "\(message.name) is not a client request")), to: client)
             }
+        } catch JobStoreError.jobNotFound(let job) {
+            // The client named a job that does not exist, which is no database failure to log.
+            reply(.error(ErrorReply(request: requestID(of: message), message: "job \(job) not found")), to: client)
         } catch {
             databaseErrors.report("client request failed", error)
             reply(.error(ErrorReply(request: requestID(of: message), message: "request failed: \(error)")), to: client)
