@@ -15,8 +15,8 @@ enum TrainCommand: Command {
         Trains on windows cut from phantom studies generated on the fly (seeds never shared with
         evaluation sets drawn with other seeds), with lesion-balanced sampling, flips, intensity
         scale and shift, extra inter-phase shifts and dropped phases. Writes a checkpoint to DIR
-        (config.json, model.safetensors, optimiser.safetensors) every --checkpoint-every steps and
-        at the end. Each step averages the gradients of --batch windows, computed one at a time.
+        (config.json, model.safetensors, optimiser.safetensors, and training.json with the
+        settings below) every --checkpoint-every steps and at the end. Each step averages the gradients of --batch windows, computed one at a time.
         The loss is cross-entropy (lesion voxels weighted by --lesion-weight) plus Dice on the
         segmentation, plus --per-lesion-dice times a Dice loss that counts each lesion once
         whatever its size, plus the lesion class cross-entropy of the characterisation head.
@@ -25,7 +25,8 @@ enum TrainCommand: Command {
           --steps N                optimiser steps in all
           --batch N                windows per step (default 1)
           --resume                 continue from the checkpoint in DIR, with its architecture
-                                   and spacing
+                                   and spacing and the settings in its training.json; options
+                                   given replace the stored settings
           --architecture NAME      std-net or early-fusion (default std-net; early-fusion is scaled
                                    to the same parameter count)
           --seed S                 phantom and initialisation seed (default 1)
@@ -39,14 +40,12 @@ enum TrainCommand: Command {
           --lesion-centring HOW    how a lesion-centred window picks its centre: voxel (any
                                    lesion voxel, so large lesions are centres more often) or
                                    lesion (a lesion first, each alike, then any voxel of it)
-                                   (default voxel); not stored in the checkpoint
+                                   (default voxel)
           --per-lesion-dice W      weight from 0 to 100 of the per-lesion Dice loss, which gives
                                    small lesions as much weight as large ones (default 0, left
-                                   out); the checkpoint does not store it, so give it again with
-                                   --resume
+                                   out)
           --lesion-weight W        weight from 0.1 to 100 of lesion voxels in the cross-entropy,
-                                   against 1 for background and liver (default 1); not stored
-                                   in the checkpoint either
+                                   against 1 for background and liver (default 1)
           --checkpoint-every N     steps between checkpoints (default 200)
         """
 
@@ -56,61 +55,34 @@ enum TrainCommand: Command {
         keepFreedMemoryForReuse()
         warnAboutIgnoredVectorKernelSetting()
         let givenOutput = try arguments.option("out")
-        let givenSteps = try arguments.option("steps").map { text -> Int in
-            guard let value = Int(text), value > 0 else { throw UsageError("--steps expects a positive number of steps, got '\(text)'") }
-            return value
-        }
         let resume = try arguments.flag("resume")
         let givenArchitecture = try arguments.option("architecture")
         let architectureName = givenArchitecture ?? Architecture.stdNet.rawValue
         guard let architecture = Architecture(rawValue: architectureName) else {
             throw UsageError("--architecture must be std-net or early-fusion, got '\(architectureName)'")
         }
-        let seed = try arguments.nonNegativeInteger("seed", default: 1)
-        let peak = Float(try arguments.option("learning-rate").map { text -> Double in
-            guard let value = Double(text), value > 0 else { throw UsageError("--learning-rate expects a positive number, got '\(text)'") }
-            return value
-        } ?? 0.002)
-        let givenWarmup = try arguments.option("warmup").map { text -> Int in
-            guard let value = Int(text), value >= 0 else { throw UsageError("--warmup expects a number of steps, 0 or more, got '\(text)'") }
-            return value
+        let givenSpacing = try arguments.option("spacing").map { text -> Vector3 in
+            let values = text.split(separator: ",").compactMap { Double($0) }
+            guard values.count == 3, values.allSatisfy({ $0 > 0 }) else { throw UsageError("--spacing expects three positive numbers, got '\(text)'") }
+            return Vector3(values[0], values[1], values[2])
         }
-        let checkpointEvery = try arguments.integer("checkpoint-every", default: 200)
-        guard checkpointEvery > 0 else { throw UsageError("--checkpoint-every expects a positive number of steps, got \(checkpointEvery)") }
-        let batch = try arguments.integer("batch", default: 1)
-        guard batch > 0 else { throw UsageError("--batch expects a positive number of windows, got \(batch)") }
-        var patches = PatchOptions()
-        if let window = try arguments.option("window") {
-            let values = window.split(separator: ",").compactMap { Int($0) }
-            guard values.count == 3, values.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) else {
-                throw UsageError("--window expects three multiples of 8, got '\(window)'")
-            }
-            patches.window = values
-        }
-        let givenSpacing = try arguments.option("spacing")
-        if let spacing = givenSpacing {
-            let values = spacing.split(separator: ",").compactMap { Double($0) }
-            guard values.count == 3, values.allSatisfy({ $0 > 0 }) else { throw UsageError("--spacing expects three positive numbers, got '\(spacing)'") }
-            patches.spacing = Vector3(values[0], values[1], values[2])
-        }
-        if let motion = try arguments.option("motion") {
-            guard let value = Double(motion), value >= 0 else { throw UsageError("--motion expects millimetres, got '\(motion)'") }
-            patches.motionMillimetres = value
-        }
-        patches.lesionFraction = try arguments.number("lesion-fraction", in: 0...1, noun: "a number", default: patches.lesionFraction)
-        if let centring = try arguments.option("lesion-centring") {
-            guard let value = LesionCentring(rawValue: centring) else {
-                throw UsageError("--lesion-centring must be voxel or lesion, got '\(centring)'")
-            }
-            patches.lesionCentring = value
-        }
-        var lossSettings = SegmentationLossSettings()
-        lossSettings.perLesionDiceWeight = Float(try arguments.number("per-lesion-dice", in: 0...100, noun: "a weight", default: 0))
-        lossSettings.lesionCrossEntropyWeight = Float(try arguments.number("lesion-weight", in: 0.1...100, noun: "a weight", default: 1))
+        // A resumed run starts from the settings stored with its checkpoint; options override them.
+        let stored = resume ? try givenOutput.flatMap { try TrainingSettings.load(from: URL(fileURLWithPath: $0)) } : nil
+        var settings = stored ?? TrainingSettings()
+        try settings.override(from: &arguments)
         try arguments.finish()
         let output = try required(givenOutput, "--out DIR")
-        let steps = try required(givenSteps, "--steps N")
-        let warmup = givenWarmup ?? max(1, steps / 20)
+        let steps = try required(settings.steps, "--steps N")
+        // Stored resolved, so that a resume with other --steps keeps the warm-up of the run.
+        let warmup = settings.warmup ?? max(1, steps / 20)
+        settings.warmup = warmup
+        var patches = PatchOptions(window: settings.window, motionMillimetres: settings.motion, lesionFraction: settings.lesionFraction,
+                                   lesionCentring: LesionCentring(rawValue: settings.lesionCentring) ?? .voxel)
+        if let givenSpacing { patches.spacing = givenSpacing }
+        var lossSettings = SegmentationLossSettings()
+        lossSettings.perLesionDiceWeight = Float(settings.perLesionDice)
+        lossSettings.lesionCrossEntropyWeight = Float(settings.lesionWeight)
+        let peak = Float(settings.learningRate)
 
         let folder = URL(fileURLWithPath: output)
         var trainer: SegmentationTrainer
@@ -120,19 +92,19 @@ enum TrainCommand: Command {
             }
             trainer = try SegmentationTrainer.loadCheckpoint(from: folder, optimiser: AdamW(learningRate: peak))
             // The checkpoint fixes the architecture and the spacing the model works at.
-            let stored = trainer.model.configuration
-            if givenArchitecture != nil, stored.architecture != architecture {
-                throw UsageError("--architecture \(architecture.rawValue) differs from the checkpoint in \(folder.path), which is \(stored.architecture.rawValue): leave the option out to resume it")
+            let checkpoint = trainer.model.configuration
+            if givenArchitecture != nil, checkpoint.architecture != architecture {
+                throw UsageError("--architecture \(architecture.rawValue) differs from the checkpoint in \(folder.path), which is \(checkpoint.architecture.rawValue): leave the option out to resume it")
             }
-            let storedSpacing = Vector3(stored.spacing[0], stored.spacing[1], stored.spacing[2])
+            let storedSpacing = Vector3(checkpoint.spacing[0], checkpoint.spacing[1], checkpoint.spacing[2])
             if givenSpacing != nil, patches.spacing != storedSpacing {
-                throw UsageError("--spacing differs from the checkpoint in \(folder.path), which works at \(stored.spacing.map { String($0) }.joined(separator: ",")) mm: leave the option out to resume it")
+                throw UsageError("--spacing differs from the checkpoint in \(folder.path), which works at \(checkpoint.spacing.map { String($0) }.joined(separator: ",")) mm: leave the option out to resume it")
             }
             patches.spacing = storedSpacing
         } else {
             var configuration = ModelConfiguration(spacing: [patches.spacing.x, patches.spacing.y, patches.spacing.z])
             if architecture == .earlyFusion { configuration = matchedEarlyFusion(configuration) }
-            trainer = SegmentationTrainer(model: .random(configuration, seed: seed), optimiser: AdamW(learningRate: peak))
+            trainer = SegmentationTrainer(model: .random(configuration, seed: settings.seed), optimiser: AdamW(learningRate: peak))
         }
         trainer.lossSettings = lossSettings
         guard trainer.optimiser.step < steps else {
@@ -140,15 +112,13 @@ enum TrainCommand: Command {
         }
         let schedule = LearningRateSchedule(peak: peak, warmupSteps: warmup, totalSteps: steps)
         // A resumed run draws a new stream of patients rather than repeating the first ones.
-        let streamSeed = seed &+ UInt64(trainer.optimiser.step)
+        let streamSeed = settings.seed &+ UInt64(trainer.optimiser.step)
         guard streamSeed != STDNetModel.heldOutSeed else {
             throw UsageError("this run would train on the phantom patients of seed \(streamSeed), the held-out seed of stdnet evaluate: choose another --seed (a run resumed at step N draws seed --seed + N)")
         }
         var sampler = PhantomPatchSampler(options: patches, seed: streamSeed)
-        report("training \(trainer.model.configuration.architecture.rawValue) with \(trainer.model.weights.parameterCount) parameters from step \(trainer.optimiser.step) to \(steps) on the phantom patients of seed \(streamSeed)"
-               + (lossSettings.perLesionDiceWeight > 0 ? ", per-lesion Dice weight \(lossSettings.perLesionDiceWeight)" : "")
-               + (lossSettings.lesionCrossEntropyWeight != 1 ? ", lesion cross-entropy weight \(lossSettings.lesionCrossEntropyWeight)" : "")
-               + (patches.lesionCentring == .lesion ? ", lesion-centred windows on each lesion alike" : ""))
+        report("training \(trainer.model.configuration.architecture.rawValue) with \(trainer.model.weights.parameterCount) parameters from step \(trainer.optimiser.step) to \(steps) on the phantom patients of seed \(streamSeed)")
+        report((stored == nil ? "settings: " : "settings (from \(TrainingSettings.fileName) and the options given): ") + settings.summary)
 
         var recentLosses: [Float] = []
         var windowStart = ContinuousClock.now
@@ -156,9 +126,9 @@ enum TrainCommand: Command {
         while trainer.optimiser.step < steps {
             let step = trainer.optimiser.step
             trainer.optimiser.learningRate = schedule.rate(atStep: step)
-            let windows = (0..<batch).map { _ in sampler.next() }
+            let windows = (0..<settings.batch).map { _ in sampler.next() }
             recentLosses.append(try trainer.step(windows))
-            windowsSinceReport += batch
+            windowsSinceReport += settings.batch
             if recentLosses.count > 20 { recentLosses.removeFirst() }
 
             if (step + 1) % 10 == 0 || step + 1 == steps {
@@ -170,8 +140,9 @@ enum TrainCommand: Command {
                 windowStart = ContinuousClock.now
                 windowsSinceReport = 0
             }
-            if (step + 1) % checkpointEvery == 0 || step + 1 == steps {
+            if (step + 1) % settings.checkpointEvery == 0 || step + 1 == steps {
                 try trainer.saveCheckpoint(to: folder)
+                try settings.save(to: folder)
             }
         }
         report("checkpoint in \(folder.path)")

@@ -106,6 +106,29 @@ import TestSupport
         }
     }
 
+    /// A resume continues with the settings stored beside the checkpoint; an option given
+    /// replaces its stored value.
+    @Test func resumeKeepsStoredSettings() throws {
+        let folder = try EvaluateCommandTests.trainOneStep()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let settingsURL = folder.appendingPathComponent("training.json")
+        let first = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: settingsURL)) as? [String: Any])
+        #expect(first["steps"] as? Int == 1)
+        #expect(first["window"] as? [Int] == [8, 16, 16])
+        #expect(first["warmup"] as? Int == 1)
+        #expect(first["learningRate"] as? Double == 0.002)
+
+        let resume = try ServiceProcess(["train", "--out", folder.path, "--resume", "--steps", "2", "--learning-rate", "0.0005"],
+                                        label: "train-resume-settings")
+        #expect(resume.wait(timeout: .seconds(120)) == 0, "\(resume.output)")
+        #expect(resume.output.contains("settings (from training.json and the options given): batch 1, seed 1, peak learning rate 0.0005, warm-up 1 steps, window 8,16,16, motion 10.0 mm"),
+                "\(resume.output)")
+        let second = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: settingsURL)) as? [String: Any])
+        #expect(second["steps"] as? Int == 2)
+        #expect(second["window"] as? [Int] == [8, 16, 16])
+        #expect(second["learningRate"] as? Double == 0.0005)
+    }
+
     /// A study JSON file's mistakes are named by the file and field, not by the options.
     @Test func studyDescriptionFieldsNamed() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-study-\(UUID().uuidString).json")
