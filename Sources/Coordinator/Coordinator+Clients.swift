@@ -55,7 +55,8 @@ extension Coordinator {
                 reply(.error(ErrorReply(request: nil, message: "\(message.name) is not a client request")), to: client)
             }
         } catch JobStoreError.jobNotFound(let job) {
-            // The client named a job that does not exist, which is no database failure to log.
+            // The client's mistake, so it is logged as information, not among the database errors.
+            logger.info("requested job not found", ["job": job, "request": message.name])
             reply(.error(ErrorReply(request: requestID(of: message), message: "job \(job) not found")), to: client)
         } catch {
             databaseErrors.report("client request failed", error)

@@ -60,7 +60,7 @@ struct VectorKernelBuild: Sendable {
     }
 
     /// The build this process runs.
-    static var selected: VectorKernelBuild { selection.build }
+    static let selected = selection.build
 
     static let setting = ProcessInfo.processInfo.environment["STDNET_VECTOR_KERNELS"]
 
@@ -75,7 +75,7 @@ struct VectorKernelBuild: Sendable {
         if setting == "avx512" {
             return (runnable.last!, "this CPU or build cannot run the AVX-512 kernels, so the \(runnable.last!.name) build runs")
         }
-        return (runnable.last!, "invalid value: set it to baseline or avx512, or leave it unset")
+        return (runnable.last!, "it is not baseline or avx512, so the \(runnable.last!.name) build runs; set one of them or leave it unset")
     }
 
     /// Whether the CPU and the operating system support what `-target-cpu skylake-avx512`

@@ -6,7 +6,7 @@ import NeuralEngine
 import Phantom
 
 /// The rule by which a lesion-centred window picks its centre.
-public enum LesionCentring: String, Sendable, CaseIterable {
+public enum LesionCentring: String, Codable, Sendable, CaseIterable {
     /// Any lesion voxel alike, so a lesion is a centre in proportion to its volume.
     case voxel
     /// A lesion first, each alike whatever its size, then any voxel of it.
@@ -146,7 +146,8 @@ public struct PhantomPatchSampler: Sendable {
     }
 
     /// Picks the index of the voxel a window is centred on. It is a lesion voxel with the chance
-    /// `lesionFraction`, otherwise any liver or lesion voxel. A study without liver gives its middle voxel.
+    /// `lesionFraction`, picked as `lesionCentring` says, otherwise any liver or lesion voxel. A
+    /// study without liver gives its middle voxel.
     mutating func chooseCentre(in study: PhantomStudy) -> Int {
         let lesionVoxels = study.labels.voxels.indices.filter { study.labels.voxels[$0] == 2 }
         let liverVoxels = study.labels.voxels.indices.filter { study.labels.voxels[$0] != 0 }
@@ -161,11 +162,15 @@ public struct PhantomPatchSampler: Sendable {
     }
 
     /// Picks one of the study's lesions, each alike, and returns its voxels among `lesionVoxels`.
+    /// A lesion of under 8 voxels gets its share too, although `cut` gives it no class target.
     private mutating func voxelsOfOneLesion(_ study: PhantomStudy, among lesionVoxels: [Int]) -> [Int] {
         var voxelsByLesion: [Int: [Int]] = [:]
         for index in lesionVoxels {
-            voxelsByLesion[Int(study.lesionInstances.voxels[index]), default: []].append(index)
+            let id = Int(study.lesionInstances.voxels[index])
+            if id != 0 { voxelsByLesion[id, default: []].append(index) }
         }
+        // The phantom gives every lesion voxel its lesion's ID; without IDs, any lesion voxel will do.
+        guard !voxelsByLesion.isEmpty else { return lesionVoxels }
         let ids = voxelsByLesion.keys.sorted()
         return voxelsByLesion[ids[Int.random(in: 0..<ids.count, using: &random)]]!
     }

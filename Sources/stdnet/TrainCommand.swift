@@ -16,8 +16,8 @@ enum TrainCommand: Command {
         evaluation sets drawn with other seeds), with lesion-balanced sampling, flips, intensity
         scale and shift, extra inter-phase shifts and dropped phases. Writes a checkpoint to DIR
         (config.json, model.safetensors, optimiser.safetensors, and training.json with the
-        settings below) every --checkpoint-every steps and at the end. Each step averages the gradients of --batch windows, computed one at a time.
-        The loss is cross-entropy (lesion voxels weighted by --lesion-weight) plus Dice on the
+        settings below) every --checkpoint-every steps and at the end. Each step averages the
+        gradients of --batch windows, computed one at a time. The loss is cross-entropy (lesion voxels weighted by --lesion-weight) plus Dice on the
         segmentation, plus --per-lesion-dice times a Dice loss that counts each lesion once
         whatever its size, plus the lesion class cross-entropy of the characterisation head.
 
@@ -73,11 +73,9 @@ enum TrainCommand: Command {
         try arguments.finish()
         let output = try required(givenOutput, "--out DIR")
         let steps = try required(settings.steps, "--steps N")
-        // Stored resolved, so that a resume with other --steps keeps the warm-up of the run.
         let warmup = settings.warmup ?? max(1, steps / 20)
-        settings.warmup = warmup
         var patches = PatchOptions(window: settings.window, motionMillimetres: settings.motion, lesionFraction: settings.lesionFraction,
-                                   lesionCentring: LesionCentring(rawValue: settings.lesionCentring) ?? .voxel)
+                                   lesionCentring: settings.lesionCentring)
         if let givenSpacing { patches.spacing = givenSpacing }
         var lossSettings = SegmentationLossSettings()
         lossSettings.perLesionDiceWeight = Float(settings.perLesionDice)
@@ -118,7 +116,10 @@ enum TrainCommand: Command {
         }
         var sampler = PhantomPatchSampler(options: patches, seed: streamSeed)
         report("training \(trainer.model.configuration.architecture.rawValue) with \(trainer.model.weights.parameterCount) parameters from step \(trainer.optimiser.step) to \(steps) on the phantom patients of seed \(streamSeed)")
-        report((stored == nil ? "settings: " : "settings (from \(TrainingSettings.fileName) and the options given): ") + settings.summary)
+        if resume, stored == nil {
+            report("no \(TrainingSettings.fileName) in \(folder.path): resuming with the default settings and the options given")
+        }
+        report((stored == nil ? "settings: " : "settings (from \(TrainingSettings.fileName) and the options given): ") + settings.summary(warmupSteps: warmup))
 
         var recentLosses: [Float] = []
         var windowStart = ContinuousClock.now

@@ -20,21 +20,65 @@ struct TrainingSettings: Codable, Equatable {
     /// Largest breathing shift between phases, in mm.
     var motion = 10.0
     var lesionFraction = 0.67
-    var lesionCentring = LesionCentring.voxel.rawValue
+    var lesionCentring = LesionCentring.voxel
     var perLesionDice = 0.0
     var lesionWeight = 1.0
     var checkpointEvery = 200
+
+    static let lesionFractionRange = 0.0...1
+    static let perLesionDiceRange = 0.0...100
+    static let lesionWeightRange = 0.1...100
+
+    init() {}
+
+    /// Decodes the stored settings; a field the file lacks keeps its default, so files written
+    /// before a setting existed still load.
+    init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        steps = try container.decodeIfPresent(Int.self, forKey: .steps)
+        batch = try container.decodeIfPresent(Int.self, forKey: .batch) ?? batch
+        seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+        learningRate = try container.decodeIfPresent(Double.self, forKey: .learningRate) ?? learningRate
+        warmup = try container.decodeIfPresent(Int.self, forKey: .warmup)
+        window = try container.decodeIfPresent([Int].self, forKey: .window) ?? window
+        motion = try container.decodeIfPresent(Double.self, forKey: .motion) ?? motion
+        lesionFraction = try container.decodeIfPresent(Double.self, forKey: .lesionFraction) ?? lesionFraction
+        lesionCentring = try container.decodeIfPresent(LesionCentring.self, forKey: .lesionCentring) ?? lesionCentring
+        perLesionDice = try container.decodeIfPresent(Double.self, forKey: .perLesionDice) ?? perLesionDice
+        lesionWeight = try container.decodeIfPresent(Double.self, forKey: .lesionWeight) ?? lesionWeight
+        checkpointEvery = try container.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? checkpointEvery
+    }
 
     /// Reads the settings stored in `folder`, or returns nil when the folder has none (a
     /// checkpoint written before the settings were stored, or a copied model folder).
     static func load(from folder: URL) throws -> TrainingSettings? {
         let url = folder.appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        let settings: TrainingSettings
         do {
-            return try JSONDecoder().decode(TrainingSettings.self, from: Data(contentsOf: url))
+            settings = try JSONDecoder().decode(TrainingSettings.self, from: Data(contentsOf: url))
         } catch {
-            throw ClientError("\(url.path) is not a valid training settings file (\(error)); remove it to resume with the default settings and the options given")
+            throw ClientError("\(url.path) is invalid (\(error)). Correct it, or remove it to resume with the defaults and the options given")
         }
+        if let problem = settings.invalidValue {
+            throw ClientError("\(url.path): \(problem). Correct it, or remove it to resume with the defaults and the options given")
+        }
+        return settings
+    }
+
+    /// The first stored value outside what the options accept, described by its field.
+    private var invalidValue: String? {
+        if let steps, steps <= 0 { return "steps must be positive, got \(steps)" }
+        if batch <= 0 { return "batch must be positive, got \(batch)" }
+        if !(learningRate > 0 && learningRate.isFinite) { return "learningRate must be positive, got \(learningRate)" }
+        if let warmup, warmup < 0 { return "warmup must be 0 or more, got \(warmup)" }
+        if window.count != 3 || !window.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) { return "window must be three multiples of 8, got \(window)" }
+        if !(motion >= 0 && motion.isFinite) { return "motion must be 0 mm or more, got \(motion)" }
+        if !Self.lesionFractionRange.contains(lesionFraction) { return "lesionFraction must be from 0 to 1, got \(lesionFraction)" }
+        if !Self.perLesionDiceRange.contains(perLesionDice) { return "perLesionDice must be from 0 to 100, got \(perLesionDice)" }
+        if !Self.lesionWeightRange.contains(lesionWeight) { return "lesionWeight must be from 0.1 to 100, got \(lesionWeight)" }
+        if checkpointEvery <= 0 { return "checkpointEvery must be positive, got \(checkpointEvery)" }
+        return nil
     }
 
     func save(to folder: URL) throws {
@@ -76,23 +120,24 @@ struct TrainingSettings: Codable, Equatable {
             guard let value = Double(text), value >= 0, value.isFinite else { throw UsageError("--motion expects millimetres, got '\(text)'") }
             motion = value
         }
-        lesionFraction = try arguments.number("lesion-fraction", in: 0...1, noun: "a number", default: lesionFraction)
+        lesionFraction = try arguments.number("lesion-fraction", in: Self.lesionFractionRange, noun: "a number", default: lesionFraction)
         if let text = try arguments.option("lesion-centring") {
-            guard LesionCentring(rawValue: text) != nil else { throw UsageError("--lesion-centring must be voxel or lesion, got '\(text)'") }
-            lesionCentring = text
+            guard let value = LesionCentring(rawValue: text) else { throw UsageError("--lesion-centring must be voxel or lesion, got '\(text)'") }
+            lesionCentring = value
         }
 
-        perLesionDice = try arguments.number("per-lesion-dice", in: 0...100, noun: "a weight", default: perLesionDice)
-        lesionWeight = try arguments.number("lesion-weight", in: 0.1...100, noun: "a weight", default: lesionWeight)
+        perLesionDice = try arguments.number("per-lesion-dice", in: Self.perLesionDiceRange, noun: "a weight", default: perLesionDice)
+        lesionWeight = try arguments.number("lesion-weight", in: Self.lesionWeightRange, noun: "a weight", default: lesionWeight)
     }
 
-    /// One line for the training log.
-    var summary: String {
-        var parts = ["batch \(batch)", "seed \(seed)", "peak learning rate \(learningRate)"]
-        if let warmup { parts.append("warm-up \(warmup) steps") }
-        parts += ["window \(window.map(String.init).joined(separator: ","))", "motion \(motion) mm", "lesion fraction \(lesionFraction)",
-                  "lesion centring \(lesionCentring)", "per-lesion Dice weight \(perLesionDice)", "lesion cross-entropy weight \(lesionWeight)",
-                  "checkpoint every \(checkpointEvery) steps"]
+    /// One line for the training log, with the warm-up the schedule uses.
+    func summary(warmupSteps: Int) -> String {
+        let parts = [
+            "batch \(batch)", "seed \(seed)", "peak learning rate \(learningRate)", "warm-up steps \(warmupSteps)",
+            "window \(window.map(String.init).joined(separator: ","))", "motion \(motion) mm", "lesion fraction \(lesionFraction)",
+            "lesion centring \(lesionCentring.rawValue)", "per-lesion Dice weight \(perLesionDice)",
+            "lesion cross-entropy weight \(lesionWeight)", "checkpoint every \(checkpointEvery) steps",
+        ]
         return parts.joined(separator: ", ")
     }
 }

@@ -115,18 +115,36 @@ import TestSupport
         let first = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: settingsURL)) as? [String: Any])
         #expect(first["steps"] as? Int == 1)
         #expect(first["window"] as? [Int] == [8, 16, 16])
-        #expect(first["warmup"] as? Int == 1)
         #expect(first["learningRate"] as? Double == 0.002)
 
-        let resume = try ServiceProcess(["train", "--out", folder.path, "--resume", "--steps", "2", "--learning-rate", "0.0005"],
-                                        label: "train-resume-settings")
-        #expect(resume.wait(timeout: .seconds(120)) == 0, "\(resume.output)")
-        #expect(resume.output.contains("settings (from training.json and the options given): batch 1, seed 1, peak learning rate 0.0005, warm-up 1 steps, window 8,16,16, motion 10.0 mm"),
-                "\(resume.output)")
-        let second = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: settingsURL)) as? [String: Any])
-        #expect(second["steps"] as? Int == 2)
-        #expect(second["window"] as? [Int] == [8, 16, 16])
-        #expect(second["learningRate"] as? Double == 0.0005)
+        func resume(_ arguments: [String]) throws -> ServiceProcess {
+            let process = try ServiceProcess(["train", "--out", folder.path, "--resume"] + arguments, label: "train-resume-settings")
+            #expect(process.wait(timeout: .seconds(120)) == 0, "\(process.output)")
+            return process
+        }
+        let second = try resume(["--steps", "2", "--learning-rate", "0.0005", "--lesion-weight", "2", "--lesion-centring", "lesion"])
+        #expect(second.output.contains("settings (from training.json and the options given): batch 1, seed 1, peak learning rate 0.0005, warm-up steps 1, window 8,16,16, motion 10.0 mm"),
+                "\(second.output)")
+        let stored = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: settingsURL)) as? [String: Any])
+        #expect(stored["steps"] as? Int == 2)
+        #expect(stored["learningRate"] as? Double == 0.0005)
+        #expect(stored["lesionWeight"] as? Double == 2)
+        #expect(stored["lesionCentring"] as? String == "lesion")
+
+        // Only --steps given: the loss weight and the centring of the second run carry over.
+        let third = try resume(["--steps", "3"])
+        #expect(third.output.contains("lesion centring lesion, per-lesion Dice weight 0.0, lesion cross-entropy weight 2.0"), "\(third.output)")
+
+        try FileManager.default.removeItem(at: settingsURL)
+        let withoutSettings = try resume(["--steps", "4", "--window", "8,16,16"])
+        #expect(withoutSettings.output.contains("no training.json in \(folder.path): resuming with the default settings and the options given"),
+                "\(withoutSettings.output)")
+        #expect(withoutSettings.output.contains("lesion cross-entropy weight 1.0"), "\(withoutSettings.output)")
+
+        try Data(#"{"steps": 5, "lesionFraction": 2}"#.utf8).write(to: settingsURL)
+        let invalid = try ServiceProcess(["train", "--out", folder.path, "--resume"], label: "train-resume-invalid")
+        #expect(invalid.wait(timeout: .seconds(120)) == 1, "\(invalid.output)")
+        #expect(invalid.output.contains("\(settingsURL.path): lesionFraction must be from 0 to 1, got 2.0"), "\(invalid.output)")
     }
 
     /// A study JSON file's mistakes are named by the file and field, not by the options.
