@@ -146,8 +146,8 @@ public struct PhantomPatchSampler: Sendable {
     }
 
     /// Picks the index of the voxel a window is centred on. It is a lesion voxel with the chance
-    /// `lesionFraction`, picked as `lesionCentring` says, otherwise any liver or lesion voxel. A
-    /// study without liver gives its middle voxel.
+    /// `lesionFraction`, picked by the `lesionCentring` rule, otherwise any liver or lesion voxel.
+    /// A study without liver gives its middle voxel.
     mutating func chooseCentre(in study: PhantomStudy) -> Int {
         let lesionVoxels = study.labels.voxels.indices.filter { study.labels.voxels[$0] == 2 }
         let liverVoxels = study.labels.voxels.indices.filter { study.labels.voxels[$0] != 0 }

@@ -130,7 +130,7 @@ struct TrainingSettings: Codable, Equatable {
         lesionWeight = try arguments.number("lesion-weight", in: Self.lesionWeightRange, noun: "a weight", default: lesionWeight)
     }
 
-    /// One line for the training log, with the warm-up the schedule uses.
+    /// Describes the settings in one line for the training log, with the warm-up the schedule uses.
     func summary(warmupSteps: Int) -> String {
         let parts = [
             "batch \(batch)", "seed \(seed)", "peak learning rate \(learningRate)", "warm-up steps \(warmupSteps)",
