@@ -14,7 +14,8 @@ enum ExportCommand: Command {
         show each lesion's slice in the NC, AP, PV and DP phases with its contour, numbered as in
         'stdnet history'. The coordinator writes each export to the audit log with the user named.
 
-          --labels FILE       NIfTI-1 file for the label map (.nii or .nii.gz)
+          --labels FILE       NIfTI-1 file for the label map (.nii or .nii.gz), in an existing
+                              folder
           --key-images DIR    folder for key-image-N.png, created if missing
           --user NAME         who asks, for the audit log (env STDNET_USER, then USER, then the account name)
         \(clientUsage)
@@ -35,6 +36,13 @@ enum ExportCommand: Command {
             guard name.hasSuffix(".nii") || name.hasSuffix(".nii.gz"), ![".nii", ".nii.gz"].contains(name) else {
                 throw UsageError("--labels names a NIfTI-1 file, whose name ends in .nii or .nii.gz: got '\(labelsPath)'")
             }
+            // Unlike --key-images, --labels creates no folder, so that a mistyped folder fails
+            // before the export is requested and recorded.
+            let folder = URL(fileURLWithPath: labelsPath).deletingLastPathComponent().path
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+                throw UsageError("the folder of --labels, \(folder), does not exist; create it first")
+            }
         }
         if let keyImageFolder {
             var isFolder: ObjCBool = false
@@ -50,9 +58,6 @@ enum ExportCommand: Command {
                 throw ClientError("the analysis of study \(study) has no label map stored")
             }
             let volume = try labelVolume(labels.data, on: export.labelGrid)
-            // As for --key-images, a folder that does not exist yet is created.
-            let folder = URL(fileURLWithPath: labelsPath).deletingLastPathComponent()
-            try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try NIfTIWriter.write(volume, to: labelsPath, description: "stdnet labels: 0 background, 1 liver, 2 lesion")
             print("label map written to \(labelsPath)")
         }

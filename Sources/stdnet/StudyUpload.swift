@@ -78,8 +78,10 @@ struct StudyUpload {
             guard !isFolder.boolValue else {
                 throw ClientError("the \(phase.rawValue) volume \(path) is a folder; give a NIfTI file (.nii or .nii.gz)")
             }
+            let volumeCount: Int
             do {
                 let image = try NIfTIImage(contentsOf: path)
+                volumeCount = image.header.volumeCount
                 volume = try image.volume()
                 // nibabel's fallback grid, which the reader follows, places the volume nowhere in
                 // particular and reads a voxel size of 0 as 1 mm.
@@ -91,6 +93,9 @@ struct StudyUpload {
                 }
             } catch {
                 throw ClientError("cannot read the \(phase.rawValue) volume \(path): \(error)")
+            }
+            guard volumeCount == 1 else {
+                throw ClientError("the \(phase.rawValue) volume \(path) holds \(volumeCount) volumes (a 4D file); give one 3D volume per phase")
             }
             let hash = sha256Hex(volume.voxels.withUnsafeBytes { Data($0) })
             if let twin = zip(series, contentHashes).first(where: { $0.1 == hash })?.0 {

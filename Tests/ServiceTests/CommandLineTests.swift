@@ -20,6 +20,8 @@ import TestSupport
         (["export", "1", "--labels", "/tmp/labels.png"], "--labels names a NIfTI-1 file, whose name ends in .nii or .nii.gz: got '/tmp/labels.png'"),
         (["export", "1", "--labels", "/tmp/.nii"], "--labels names a NIfTI-1 file, whose name ends in .nii or .nii.gz: got '/tmp/.nii'"),
         (["export", "1", "--key-images", "/etc/passwd"], "--key-images names a folder, and /etc/passwd is a file"),
+        (["export", "1", "--labels", "/tmp/stdnet-no-such-folder/labels.nii.gz"],
+         "the folder of --labels, /tmp/stdnet-no-such-folder, does not exist; create it first"),
         (["train", "--steps", "5"], "--out DIR is required"),
         (["retry", "0"], "expected one job ID (a positive integer), got '0'"),
         (["cancel"], "expected one job ID (a positive integer)\nRun 'stdnet cancel --help' for its options."),

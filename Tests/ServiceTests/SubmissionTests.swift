@@ -391,6 +391,16 @@ import Wire
         #expect(missing.status == 1)
         #expect(missing.output.contains("the PV volume \(folder.path)/none.nii was not found"), "\(missing.output)")
 
+        // A 4D file: dim[0] = 4 and dim[4] = 2 (header bytes 40 and 48), with a second volume.
+        var fourD = try Data(contentsOf: folder.appendingPathComponent("PV.nii"))
+        fourD.replaceSubrange(40..<42, with: [4, 0])
+        fourD.replaceSubrange(48..<50, with: [2, 0])
+        fourD.append(fourD.suffix(8 * 8 * 4 * 4))
+        try fourD.write(to: folder.appendingPathComponent("PV-4d.nii"))
+        let series = try submit([], to: deployment, extra: ["--nifti", "NC=\(folder.path)/NC.nii,PV=\(folder.path)/PV-4d.nii", "--patient", "MR-0001"])
+        #expect(series.status == 1)
+        #expect(series.output.contains("the PV volume \(folder.path)/PV-4d.nii holds 2 volumes (a 4D file); give one 3D volume per phase"), "\(series.output)")
+
         // A NIfTI-1 file without sform and qform codes and with pixdim[1] = 0 (header bytes 252,
         // 254 and 80), whose grid the reader guesses as nibabel does.
         var bytes = try Data(contentsOf: folder.appendingPathComponent("NC.nii"))
