@@ -315,6 +315,12 @@ enum SubmitCommand: Command {
             guard parts.count == 2, let phase = Phase(code: parts[1]) else {
                 throw UsageError("--phase expects SERIES=PHASE pairs with PHASE one of NC, AP, PV, DP; got '\(pair)'")
             }
+            if let earlier = mapping[parts[0]] {
+                throw UsageError("--phase maps series \(parts[0]) twice (\(earlier.rawValue) and \(phase.rawValue)); give each series one phase")
+            }
+            if let other = mapping.first(where: { $0.value == phase })?.key {
+                throw UsageError("--phase maps series \(other) and \(parts[0]) both to \(phase.rawValue); a study has one series per phase")
+            }
             mapping[parts[0]] = phase
         }
         return mapping

@@ -73,6 +73,8 @@ import TestSupport
         (["submit", "--nifti", "PV=pv.nii", "--patient", "P"], "--nifti gives 1 phase(s); multiphase analysis needs at least two of NC, AP, PV, DP"),
         (["submit", "/tmp/stdnet-no-such-folder", "--patient", "P"], "--patient applies to NIfTI volumes only: DICOM files carry their own patient, date and modality"),
         (["submit", "/tmp/stdnet-no-such-folder", "--modality", "MR"], "--modality applies to NIfTI volumes only"),
+        (["submit", "/tmp/stdnet-no-such-folder", "--phase", "1=NC,1=AP"], "--phase maps series 1 twice (NC and AP); give each series one phase"),
+        (["submit", "/tmp/stdnet-no-such-folder", "--phase", "1=AP,2=AP"], "--phase maps series 1 and 2 both to AP; a study has one series per phase"),
     ]
 
     /// A usage error names the mistake and points to the help, without the whole usage text.
