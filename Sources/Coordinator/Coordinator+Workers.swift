@@ -240,6 +240,11 @@ extension Coordinator {
     func declareSilentWorkersDead() {
         let deadline = ContinuousClock.now - configuration.heartbeatInterval * configuration.missedHeartbeats
         for worker in workers.removeSilent(since: deadline) {
+            // A worker that announced its exit with BYE and ended its attempts has left as it said.
+            if worker.leaving && worker.inFlight.isEmpty {
+                logger.info("worker left", ["worker": worker.name])
+                continue
+            }
             logger.warning("worker declared dead", ["worker": worker.name, "missed_heartbeats": configuration.missedHeartbeats,
                                                     "in_flight": worker.inFlight.count])
             for attempt in worker.inFlight {

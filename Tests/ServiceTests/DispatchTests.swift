@@ -213,7 +213,7 @@ import Wire
 @Suite(.serialized) struct ShutdownTests {
     @Test func workerFinishesJobOnSigterm() throws {
         let deployment = try Deployment(lease: "5", heartbeat: "0.5")
-        try deployment.startCoordinator()
+        let coordinator = try deployment.startCoordinator()
         let worker = try deployment.startWorker(name: "leaving", concurrency: 1)
         let jobs = try deployment.submit(2, payload: "{\"sleepMilliseconds\": 1000}")
         try waitUntil("the first job never started") {
@@ -231,6 +231,9 @@ import Wire
         try deployment.startWorker(name: "next", concurrency: 1)
         try deployment.waitForAllJobsToEnd()
         #expect(try deployment.value("SELECT state::text || ' ' || attempt || ' ' || lease_owner FROM jobs WHERE id = $1", [jobs[1]]) == "succeeded 1 next")
+        // A worker that said BYE and finished its job left; it did not die.
+        try waitUntil("the coordinator never forgot the worker that left") { coordinator.output.contains("worker left") }
+        #expect(!coordinator.output.contains("worker declared dead"), "\(coordinator.output)")
     }
 
     @Test func workerHandsBackJobAfterTimeout() throws {
