@@ -84,7 +84,8 @@ extension STDNetModel {
             let study = patient.renderStudy(timepoint: 0)
             let extent = [size.z, size.y, size.x]
             let phases = Phase.allCases.map { phase in study.phases[phase].map { $0.voxels.map(normaliseHounsfieldUnits) } }
-            let segmentation = segment(phases, extent: extent, options: SlidingWindowOptions(window: window, overlap: 0.25))
+            let air = study.phases[.portalVenous]?.voxels.map { isAir(hounsfieldUnits: $0) }
+            let segmentation = segment(phases, extent: extent, options: SlidingWindowOptions(window: window, overlap: 0.25), knownBackground: air)
 
             let truthLiver = study.labels.voxels.map { $0 != 0 }
             let truthLesion = study.labels.voxels.map { $0 == 2 }

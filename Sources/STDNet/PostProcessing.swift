@@ -4,6 +4,13 @@
 import Imaging
 import Lesions
 
+/// Whether a CT voxel is air (below -500 HU), which no liver or lesion is. The network sees
+/// intensities clipped at -200 HU, so it cannot tell air from fat, and the phantom-trained
+/// model labels liver in air outside the field of view it was trained on.
+public func isAir(hounsfieldUnits value: Float) -> Bool {
+    value < -500
+}
+
 /// Sets every foreground voxel outside the largest 26-connected foreground region (liver and
 /// lesion labels together) to background. `labels` contains D·H·W values in (d, h, w) order with
 /// `extent` = [D, H, W].

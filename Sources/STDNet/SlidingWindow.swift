@@ -23,8 +23,9 @@ public struct VolumeSegmentation: Sendable {
     /// Class probabilities, shape (D, H, W, classes).
     public let probabilities: Tensor
     /// The class of each voxel (see `label(probabilities:lesionThreshold:)`), D·H·W values in
-    /// (d, h, w) order, lesions grown down to the model's `lesionGrowThreshold`, with foreground
-    /// outside the largest connected foreground region set to background.
+    /// (d, h, w) order, lesions grown down to the model's `lesionGrowThreshold`, with the voxels
+    /// known to be background and then foreground outside the largest connected foreground
+    /// region set to background.
     public let labels: [UInt8]
     public let timings: StageTimings
     public let windowCount: Int
@@ -36,7 +37,10 @@ extension STDNetModel {
     /// - parameter phases: one volume per phase slot, each (D, H, W) flattened in (d, h, w)
     ///   order with `extent` = [D, H, W]; nil for a missing phase. Volumes smaller than the
     ///   window are padded with zeros (the normalised background) for the pass.
-    public func segment(_ phases: [[Float]?], extent: [Int], options: SlidingWindowOptions = SlidingWindowOptions()) -> VolumeSegmentation {
+    /// - parameter knownBackground: true for each voxel that cannot be liver or lesion whatever
+    ///   the network says, such as air on CT (see ``isAir(hounsfieldUnits:)``); nil for none.
+    public func segment(_ phases: [[Float]?], extent: [Int], options: SlidingWindowOptions = SlidingWindowOptions(),
+                        knownBackground: [Bool]? = nil) -> VolumeSegmentation {
         let classes = configuration.segmentationClasses
         let multiple = configuration.gridMultiple
         precondition(options.window.allSatisfy { $0 % multiple == 0 }, "window \(options.window) must be multiples of \(multiple)")
@@ -77,6 +81,9 @@ extension STDNetModel {
         if let growThreshold = configuration.lesionGrowThreshold {
             growLesions(&labels, lesionProbabilities: { sums[$0 * classes + Int(SegmentationLabel.lesion)] },
                         threshold: Float(growThreshold), extent: extent)
+        }
+        if let knownBackground {
+            for voxel in 0..<voxelCount where knownBackground[voxel] { labels[voxel] = SegmentationLabel.background }
         }
         keepLargestForegroundRegion(&labels, extent: extent)
         return VolumeSegmentation(probabilities: Tensor(shape: extent + [classes], scalars: sums), labels: labels,

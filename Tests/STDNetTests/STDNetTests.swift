@@ -1,4 +1,5 @@
 import Foundation
+import Lesions
 import NeuralEngine
 import STDNet
 import Testing
@@ -126,6 +127,27 @@ import Testing
             let largest = zip(expected, produced).map { abs($0 - $1) }.max() ?? 1
             #expect(largest < 1e-6, "window \(half): largest difference \(largest)")
         }
+    }
+
+    @Test func knownBackgroundStaysBackground() {
+        // Every voxel liver for the random model: without a threshold, each voxel takes its most
+        // probable class, and the liver logits are raised far above the others.
+        var configuration = Self.small
+        configuration.lesionThreshold = nil
+        var tensors = STDNetModel.random(configuration, seed: 5).weights.tensors
+        tensors["head.bias"]!.scalars = [-50, 50, -50]
+        let model = try! STDNetModel(configuration: configuration, weights: ModelWeights(tensors: tensors))
+        let extent = [8, 8, 8]
+        let volumes = (0..<4).map { Optional(Self.phase(UInt64(40 + $0), extent: extent).scalars) }
+        let options = SlidingWindowOptions(window: [8, 8, 8], overlap: 0)
+
+        let unmasked = model.segment(volumes, extent: extent, options: options)
+        #expect(unmasked.labels.allSatisfy { $0 == SegmentationLabel.liver })
+        // The first half of the slices is air: background there, liver in the rest.
+        let air = (0..<512).map { $0 < 256 }
+        let masked = model.segment(volumes, extent: extent, options: options, knownBackground: air)
+        #expect(masked.labels[..<256].allSatisfy { $0 == SegmentationLabel.background })
+        #expect(masked.labels[256...].allSatisfy { $0 == SegmentationLabel.liver })
     }
 
     @Test func earlyFusionMatchesParameterCount() {
