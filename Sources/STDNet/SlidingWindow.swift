@@ -41,6 +41,14 @@ extension STDNetModel {
     ///   the network says, such as air on CT (see ``isAir(hounsfieldUnits:)``); nil for none.
     public func segment(_ phases: [[Float]?], extent: [Int], options: SlidingWindowOptions = SlidingWindowOptions(),
                         knownBackground: [Bool]? = nil) -> VolumeSegmentation {
+        segment(phases, extent: extent, options: options, knownBackground: knownBackground, beforeWindow: {})
+    }
+
+    /// Segments whole volumes as ``segment(_:extent:options:knownBackground:)`` does, and calls
+    /// `beforeWindow` before each window's pass. An error it throws stops the segmentation and is
+    /// rethrown, so that a cancelled job need not wait for the last window.
+    public func segment(_ phases: [[Float]?], extent: [Int], options: SlidingWindowOptions = SlidingWindowOptions(),
+                        knownBackground: [Bool]? = nil, beforeWindow: () throws -> Void) rethrows -> VolumeSegmentation {
         let classes = configuration.segmentationClasses
         let multiple = configuration.gridMultiple
         precondition(options.window.allSatisfy { $0 % multiple == 0 }, "window \(options.window) must be multiples of \(multiple)")
@@ -57,6 +65,7 @@ extension STDNetModel {
         for d0 in starts[0] {
             for h0 in starts[1] {
                 for w0 in starts[2] {
+                    try beforeWindow()
                     let origin = [d0, h0, w0]
                     let inputs = phases.map { $0.map { crop($0, extent: extent, origin: origin, window: window) } }
                     let output = forward(inputs)

@@ -101,8 +101,10 @@ public struct AnalyzeJobHandler: JobHandler {
 
         // On CT, air on the label grid (the reference phase's) is background whatever the model says.
         let air = isCT ? resampled[referencePhase]!.voxels.map { isAir(hounsfieldUnits: $0) } : nil
-        let segmentation = model.segment(phases, extent: [size.z, size.y, size.x], options: SlidingWindowOptions(window: window, overlap: 0.25),
-                                         knownBackground: air)
+        let segmentation = try model.segment(phases, extent: [size.z, size.y, size.x], options: SlidingWindowOptions(window: window, overlap: 0.25),
+                                             knownBackground: air) {
+            guard !context.isAbandoned() else { throw JobError("abandoned", retryable: true) }
+        }
         finishStage("network_ms")
         context.reportProgress(0.8, "segmented")
 

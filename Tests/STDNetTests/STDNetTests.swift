@@ -129,6 +129,22 @@ import Testing
         }
     }
 
+    @Test func segmentationStopsWhenCheckThrows() {
+        struct Stop: Error {}
+        let model = STDNetModel.random(Self.small, seed: 3)
+        let extent = [24, 8, 8]
+        let volumes = (0..<4).map { Optional(Self.phase(UInt64(50 + $0), extent: extent).scalars) }
+        var checks = 0
+        #expect(throws: Stop.self) {
+            _ = try model.segment(volumes, extent: extent, options: SlidingWindowOptions(window: [8, 8, 8], overlap: 0)) {
+                checks += 1
+                if checks == 2 { throw Stop() }
+            }
+        }
+        // Three windows along D; the second check stopped the pass before the second window.
+        #expect(checks == 2)
+    }
+
     @Test func knownBackgroundStaysBackground() {
         // Every voxel liver for the random model: without a threshold, each voxel takes its most
         // probable class, and the liver logits are raised far above the others.
