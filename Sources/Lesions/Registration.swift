@@ -36,7 +36,8 @@ public func liverSurfacePoints(_ labels: Volume<UInt8>, limit: Int = 4000) -> [V
             }
         }
     }
-    let stride = max(1, surface.count / limit)
+    // Rounded up, so that no more than `limit` points are returned.
+    let stride = max(1, (surface.count + limit - 1) / limit)
     return Swift.stride(from: 0, to: surface.count, by: stride).map { position in
         let index = surface[position]
         return labels.geometry.world(atIndex: Vector3(Double(index % size.x), Double((index / size.x) % size.y), Double(index / (size.x * size.y))))

@@ -30,6 +30,17 @@ import Testing
         return labels
     }
 
+    @Test func surfacePointsStayWithinLimit() {
+        let liver = Self.liver(moved: .identity)
+        let all = liverSurfacePoints(liver, limit: Int.max / 2)
+        // Limits from just under the surface's size to a small fraction of it.
+        for limit in [all.count - 1, all.count * 2 / 3, all.count / 2 + 1, 100] {
+            let points = liverSurfacePoints(liver, limit: limit)
+            #expect(points.count <= limit, "\(points.count) points returned for a limit of \(limit)")
+            #expect(points.count > limit / 2, "\(points.count) points returned for a limit of \(limit)")
+        }
+    }
+
     @Test func liverAlignmentRecoversRepositioning() {
         let movement = Self.reposition(degrees: 8, shift: Vector3(12, -9, 15))
         let earlier = liverSurfacePoints(Self.liver(moved: .identity))
