@@ -36,6 +36,7 @@ enum HistoryCommand: Command {
         // DICOM pads a Patient ID with spaces that are not part of it, and studies are stored
         // without them.
         let patientKey = positionals[0].trimmingCharacters(in: .whitespaces)
+        guard !patientKey.isEmpty else { throw UsageError("the patient ID is empty; give the Patient ID of the studies") }
         let reply = try client.request(.history(HistoryRequest(request: UUID().uuidString, patientKey: patientKey, user: user)))
         guard case .historyReply(let history) = reply else { throw ClientError("unexpected reply \(reply.name) to HISTORY") }
         if json {

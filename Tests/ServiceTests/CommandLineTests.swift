@@ -26,6 +26,7 @@ import TestSupport
         (["retry", "0"], "expected one job ID (a positive integer), got '0'"),
         (["cancel"], "expected one job ID (a positive integer)\nRun 'stdnet cancel --help' for its options."),
         (["export", "abc"], "expected one study ID (a positive integer), got 'abc'"),
+        (["history", " ", "--user", "test"], "the patient ID is empty; give the Patient ID of the studies"),
         (["database", "start", "--port", "99999"], "--port expects a TCP port from 1 to 65535, got 99999"),
         (["worker", "--no-model", "--name", ""], "--name expects a worker name, got an empty one"),
         (["help", "bogus"], "unknown command 'bogus'; run 'stdnet help' for the list"),
