@@ -313,7 +313,8 @@ import Wire
                                  to: mixed.appendingPathComponent("AP").path)
         let wrongPatient = try submit([mixed.path], to: deployment)
         #expect(wrongPatient.status == 1)
-        #expect(wrongPatient.output.contains("holds series of 2 different patients"), "\(wrongPatient.output)")
+        #expect(wrongPatient.output.contains("holds series of 2 different patients, split by Patient ID into (series "), "\(wrongPatient.output)")
+        #expect(wrongPatient.output.contains(") and (series "), "\(wrongPatient.output)")
         #expect(!wrongPatient.output.contains("SOMEONE-ELSE"), "the message names a Patient ID")
 
         // One slice of another patient in the middle of this patient's arterial series.

@@ -96,10 +96,11 @@ public enum StudyCollector {
                 // The series grouped by patient, largest group first, without the Patient IDs.
                 let groups = Dictionary(grouping: members) { $0.attributes.patientID ?? "" }.values
                     .sorted { $0.count > $1.count }
-                    .map { group in group.map { "series \($0.attributes.seriesNumber.map(String.init) ?? $0.attributes.seriesInstanceUID)" }.joined(separator: ", ") }
+                    .map { group in "(series " + group.map { $0.attributes.seriesNumber.map(String.init) ?? $0.attributes.seriesInstanceUID }.joined(separator: ", ") + ")" }
+                let groupList = groups.dropLast().joined(separator: ", ") + " and " + (groups.last ?? "")
                 throw CollectionError(description: patients.count > 1
-                    ? "study \(studyUID) holds series of \(patients.count) different patients (one patient each: \(groups.joined(separator: "; "))); submit each patient's series separately"
-                    : "study \(studyUID) has no Patient ID")
+                    ? "study \(studyUID) holds series of \(patients.count) different patients, split by Patient ID into \(groupList); submit each patient's series separately"
+                    : "study \(studyUID) has no Patient ID; set it in the files, or convert the series to NIfTI with 'stdnet convert' and submit them with --patient")
             }
 
             let phases = PhaseIdentifier.identify(members.map { PhaseCandidate($0.attributes) }, userMapping: phaseMapping)
