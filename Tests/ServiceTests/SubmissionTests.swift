@@ -135,6 +135,19 @@ import Wire
         #expect(twice.output.contains("already stored as study"), "\(twice.output)")
         #expect(!twice.output.contains("duplicate slice ignored"), "\(twice.output)")
         #expect(try deployment.value("SELECT count(*) FROM studies") == "1")
+        #expect(!twice.output.contains("will not run"), "\(twice.output)")
+
+        // The same study again after its analysis was cancelled: it is not analysed on its own.
+        let jobText = try #require(try deployment.value("SELECT id FROM jobs WHERE kind = 'analyze'"))
+        let job = try #require(Int64(jobText))
+        guard case .cancelReply(let cancelled) = try deployment.request(.cancel(CancelRequest(request: "cancel", job: job))), cancelled.cancelled else {
+            Issue.record("the analyze job was not cancelled")
+            return
+        }
+        let afterCancel = try submit([dicom], to: deployment)
+        #expect(afterCancel.status == 0, "\(afterCancel.output)")
+        #expect(afterCancel.output.contains("analyze job \(job) of study 1 is cancelled and will not run: 'stdnet retry \(job)' runs it again"),
+                "\(afterCancel.output)")
     }
 
     @Test func smallPartsStoreExactVolumes() throws {
