@@ -76,6 +76,14 @@ public struct PrivateCluster: Sendable {
         (try? run("pg_ctl", ["-D", dataDirectory.path, "status"])) != nil
     }
 
+    /// The port of the running server, from the fourth line of postmaster.pid, which PostgreSQL
+    /// writes at start; nil when the file is missing or has no port.
+    public var runningPort: Int? {
+        guard let text = try? String(contentsOf: dataDirectory.appendingPathComponent("postmaster.pid"), encoding: .utf8) else { return nil }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        return lines.count > 3 ? Int(lines[3].trimmingCharacters(in: .whitespaces)) : nil
+    }
+
     // MARK: Running the server programs
 
     /// Returns the folder of the PostgreSQL server programs, from Debian's layout or the PATH.

@@ -47,6 +47,8 @@ enum DatabaseCommand: Command {
                 } catch where isNew {
                     throw ClientError(removeUnstartedCluster(cluster, restoringFolder: folderAttributes, after: error))
                 }
+            } else if let running = cluster.runningPort, running != port {
+                throw ClientError("PostgreSQL in \(dataDirectory.path) already runs on port \(running), not \(port): give --port \(running), or stop it with 'stdnet database stop --data \(dataDirectory.path)' first")
             }
             let connection = try Connection(conninfo: cluster.url())
             let exists = try connection.execute("SELECT 1 FROM pg_database WHERE datname = 'stdnet'").rows.isEmpty == false
@@ -64,8 +66,14 @@ enum DatabaseCommand: Command {
                 print("PostgreSQL in \(dataDirectory.path) was not running")
             }
         case "status":
-            print(cluster.isRunning ? "running: \(cluster.url(database: "stdnet"))" : "not running")
-            return cluster.isRunning ? 0 : 3
+            guard cluster.isRunning else {
+                print("not running")
+                return 3
+            }
+            // The server's own port, which may differ from --port.
+            let running = PrivateCluster(dataDirectory: dataDirectory, port: cluster.runningPort ?? port)
+            print("running: \(running.url(database: "stdnet"))")
+            return 0
         default:
             throw UsageError("unknown action '\(action)'; expected start, stop or status")
         }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// `stdnet database` on folders that hold no cluster.
+/// `stdnet database` on folders that hold no cluster, a taken port, and a running cluster.
 @Suite struct DatabaseCommandTests {
     @Test func stopNamesFolderWithoutCluster() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-no-cluster-\(UUID().uuidString)")
@@ -58,5 +58,28 @@ import TestSupport
         if let againLog = again.output.firstMatch(of: /server log: (\S+\.log)/).map({ String($0.1) }) {
             try? FileManager.default.removeItem(atPath: againLog)
         }
+    }
+
+    /// A start with another port than the running cluster's names the port it runs on, and
+    /// status gives the URL with that port.
+    @Test func startOnOtherPortNamesRunningPort() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-running-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let port = freePort()
+        let start = try ServiceProcess(["database", "start", "--data", folder.path, "--port", String(port)], label: "database-start")
+        #expect(start.wait(timeout: .seconds(120)) == 0, "\(start.output)")
+        defer {
+            let stop = try? ServiceProcess(["database", "stop", "--data", folder.path], label: "database-stop")
+            _ = stop?.wait(timeout: .seconds(60))
+        }
+
+        let other = port == 65535 ? port - 1 : port + 1
+        let again = try ServiceProcess(["database", "start", "--data", folder.path, "--port", String(other)], label: "database-start-other")
+        #expect(again.wait(timeout: .seconds(60)) == 1, "\(again.output)")
+        #expect(again.output.contains("PostgreSQL in \(folder.path) already runs on port \(port), not \(other): give --port \(port)"),
+                "\(again.output)")
+        let status = try ServiceProcess(["database", "status", "--data", folder.path, "--port", String(other)], label: "database-status")
+        #expect(status.wait(timeout: .seconds(60)) == 0, "\(status.output)")
+        #expect(status.output.contains("running: postgresql://postgres@127.0.0.1:\(port)/stdnet"), "\(status.output)")
     }
 }
