@@ -12,14 +12,16 @@ enum TrainCommand: Command {
     static let usage = """
         usage: stdnet train --out DIR --steps N [OPTIONS]
 
-        Trains on windows cut from phantom studies generated on the fly (seeds never shared with
-        evaluation sets drawn with other seeds), with lesion-balanced sampling, flips, intensity
-        scale and shift, extra inter-phase shifts and dropped phases. Writes a checkpoint to DIR
-        (config.json, model.safetensors, optimiser.safetensors, and training.json with the
-        settings below) every --checkpoint-every steps and at the end. Each step averages the
-        gradients of --batch windows, computed one at a time. The loss is cross-entropy (lesion voxels weighted by --lesion-weight) plus Dice on the
-        segmentation, plus --per-lesion-dice times a Dice loss that counts each lesion once
-        whatever its size, plus the lesion class cross-entropy of the characterisation head.
+        Trains on windows cut from phantom studies generated on the fly (seeds never shared
+        with evaluation sets drawn with other seeds), with lesion-balanced sampling, flips,
+        intensity scale and shift, extra inter-phase shifts and dropped phases. Writes a
+        checkpoint to DIR (config.json, model.safetensors, optimiser.safetensors, and
+        training.json with the settings below) every --checkpoint-every steps and at the
+        end. Each step averages the gradients of --batch windows, computed one at a time.
+        The loss is cross-entropy (lesion voxels weighted by --lesion-weight) plus Dice on
+        the segmentation, plus --per-lesion-dice times a Dice loss that counts each lesion
+        once whatever its size, plus the lesion class cross-entropy of the characterisation
+        head.
 
           --out DIR                checkpoint folder
           --steps N                optimiser steps in all
