@@ -41,6 +41,32 @@ import Testing
         }
     }
 
+    /// A later scan that covers less of the liver, as one that starts lower: the missing part
+    /// must not rotate the fit.
+    @Test func liverAlignmentToleratesTruncation() {
+        let movement = Self.reposition(degrees: 3, shift: Vector3(5, -4, 10))
+        var later = Self.liver(moved: movement)
+        let size = later.size
+        for k in 0..<size.z {
+            for j in 0..<size.y {
+                for i in 0..<size.x {
+                    if k < 16 { later[i, j, k] = SegmentationLabel.background }
+                    // A false region along one side, joined to the liver, as segmentations of the body wall give.
+                    if k >= 16 && k < 34 && i >= 40 && i < 50 && j >= 2 && j < 45 { later[i, j, k] = SegmentationLabel.liver }
+                }
+            }
+        }
+        let transform = alignRigidly(moving: liverSurfacePoints(later), onto: liverSurfacePoints(Self.liver(moved: .identity)))
+        // NOTE: closest-point matching without outlier rejection follows the surface that one scan
+        // lacks or the segmentation added, and lands 18-28 mm off here.
+        withKnownIssue("the rigid alignment has no outlier rejection") {
+            for original in [Vector3(30, 10, 5), Vector3(-40, 25, -10), Vector3(0, -20, 20)] {
+                let error = length(transform.apply(movement.apply(original)) - original)
+                #expect(error < 5, "point \(original) lands \(error) mm away")
+            }
+        }
+    }
+
     @Test func liverAlignmentRecoversRepositioning() {
         let movement = Self.reposition(degrees: 8, shift: Vector3(12, -9, 15))
         let earlier = liverSurfacePoints(Self.liver(moved: .identity))
