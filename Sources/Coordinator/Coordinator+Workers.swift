@@ -240,7 +240,7 @@ extension Coordinator {
     func declareSilentWorkersDead() {
         let deadline = ContinuousClock.now - configuration.heartbeatInterval * configuration.missedHeartbeats
         for worker in workers.removeSilent(since: deadline) {
-            // A worker that announced its exit with BYE and ended its attempts has left as it said.
+            // A worker that announced its exit with BYE and ended its attempts has left as announced.
             if worker.leaving && worker.inFlight.isEmpty {
                 logger.info("worker left", ["worker": worker.name])
                 continue

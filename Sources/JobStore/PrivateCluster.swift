@@ -76,8 +76,8 @@ public struct PrivateCluster: Sendable {
         (try? run("pg_ctl", ["-D", dataDirectory.path, "status"])) != nil
     }
 
-    /// The port of the running server, from the fourth line of postmaster.pid, which PostgreSQL
-    /// writes at start; nil when the file is missing or has no port.
+    /// The port of the running server, read from the fourth line of postmaster.pid. PostgreSQL
+    /// writes that file at start. Nil when the file is missing or has no port.
     public var runningPort: Int? {
         guard let text = try? String(contentsOf: dataDirectory.appendingPathComponent("postmaster.pid"), encoding: .utf8) else { return nil }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)

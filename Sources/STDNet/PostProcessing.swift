@@ -4,9 +4,9 @@
 import Imaging
 import Lesions
 
-/// Whether a CT voxel is air (below -500 HU), which no liver or lesion is. The network sees
-/// intensities clipped at -200 HU, so it cannot tell air from fat, and the phantom-trained
-/// model labels liver in air outside the field of view it was trained on.
+/// Whether a CT voxel is air (below -500 HU), which no liver or lesion is. The network's input is
+/// clipped at -200 HU, so it cannot tell air from fat, and the phantom-trained model labels
+/// liver in air outside the field of view it was trained on.
 public func isAir(hounsfieldUnits value: Float) -> Bool {
     value < -500
 }

@@ -38,7 +38,7 @@ extension STDNetModel {
     ///   order with `extent` = [D, H, W]; nil for a missing phase. Volumes smaller than the
     ///   window are padded with zeros (the normalised background) for the pass.
     /// - parameter knownBackground: true for each voxel that cannot be liver or lesion whatever
-    ///   the network says, such as air on CT (see ``isAir(hounsfieldUnits:)``); nil for none.
+    ///   the network outputs, such as air on CT (see ``isAir(hounsfieldUnits:)``); nil for none.
     public func segment(_ phases: [[Float]?], extent: [Int], options: SlidingWindowOptions = SlidingWindowOptions(),
                         knownBackground: [Bool]? = nil) -> VolumeSegmentation {
         segment(phases, extent: extent, options: options, knownBackground: knownBackground, beforeWindow: {})

@@ -99,7 +99,7 @@ public struct AnalyzeJobHandler: JobHandler {
         finishStage("normalise_ms")
         guard !context.isAbandoned() else { throw JobError("abandoned", retryable: true) }
 
-        // On CT, air on the label grid (the reference phase's) is background whatever the model says.
+        // On CT, air on the label grid (the reference phase's) is background whatever the model outputs.
         let air = isCT ? resampled[referencePhase]!.voxels.map { isAir(hounsfieldUnits: $0) } : nil
         let segmentation = try model.segment(phases, extent: [size.z, size.y, size.x], options: SlidingWindowOptions(window: window, overlap: 0.25),
                                              knownBackground: air) {

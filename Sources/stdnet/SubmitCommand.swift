@@ -305,7 +305,7 @@ enum SubmitCommand: Command {
             print("study \(study.studyInstanceUID): \(stored.alreadyStored ? "already stored as" : "stored as") study \(stored.study), analyze job \(stored.job); phases \(phases)")
         }
         if stored.alreadyStored, let job = try client.jobStatuses([stored.job]).first, ["cancelled", "dead"].contains(job.state) {
-            // A stored study is not analysed again on its own; say so rather than leave the user waiting.
+            // A stored study is not analysed again on its own, so the user learns here that no analysis will come.
             print("analyze job \(job.id) of study \(stored.study) is \(job.state) and will not run: 'stdnet retry \(job.id)' runs it again")
         }
         return (stored.study, stored.job)
