@@ -20,16 +20,8 @@ struct ConvertCommand: Command {
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
         let reject = try arguments.flag("reject-irregular")
-        var mapping: [String: Phase] = [:]
-        if let text = try arguments.option("phase") {
-            for entry in text.split(separator: ",") {
-                let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2, let phase = Phase(code: parts[1]) else {
-                    throw UsageError("--phase expects SERIES=PHASE with PHASE one of NC, AP, PV, DP; got '\(entry)'")
-                }
-                mapping[parts[0]] = phase
-            }
-        }
+        // A folder may hold several studies, whose series can share a phase.
+        let mapping = try arguments.option("phase").map { try parsePhaseMapping($0, sharedPhases: true) } ?? [:]
         let positionals = try arguments.positionals()
         guard positionals.count == 2 else { throw UsageError("expected DICOM_FOLDER and OUT_DIR, got \(positionals.count) argument(s)") }
 

@@ -56,7 +56,7 @@ enum SubmitCommand: Command {
         let partSize = try arguments.mebibytes("part-size", default: VolumeUpload.defaultPartSize)
         let client = try parseClient(&arguments, defaultTimeout: .seconds(300))
         let paths = try arguments.positionals()
-        let mapping = try parsePhaseMapping(mappingText)
+        let mapping = try mappingText.map { try parsePhaseMapping($0, sharedPhases: false) } ?? [:]
 
         var uploads: [StudyUpload] = []
         var failures = 0
@@ -309,25 +309,6 @@ enum SubmitCommand: Command {
             print("analyze job \(job.id) of study \(stored.study) is \(job.state) and will not run: 'stdnet retry \(job.id)' runs it again")
         }
         return (stored.study, stored.job)
-    }
-
-    private static func parsePhaseMapping(_ text: String?) throws -> [String: Phase] {
-        guard let text else { return [:] }
-        var mapping: [String: Phase] = [:]
-        for pair in text.split(separator: ",") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let phase = Phase(code: parts[1]) else {
-                throw UsageError("--phase expects SERIES=PHASE pairs with PHASE one of NC, AP, PV, DP; got '\(pair)'")
-            }
-            if let earlier = mapping[parts[0]] {
-                throw UsageError("--phase maps series \(parts[0]) twice (\(earlier.rawValue) and \(phase.rawValue)); give each series one phase")
-            }
-            if let other = mapping.first(where: { $0.value == phase })?.key {
-                throw UsageError("--phase maps series \(other) and \(parts[0]) both to \(phase.rawValue); a study has one series per phase")
-            }
-            mapping[parts[0]] = phase
-        }
-        return mapping
     }
 
     private static func submitNoop(_ countText: String, _ arguments: inout Arguments) throws -> Int32 {

@@ -76,6 +76,7 @@ import TestSupport
         (["submit", "/tmp/stdnet-no-such-folder", "--modality", "MR"], "--modality applies to NIfTI volumes only"),
         (["submit", "/tmp/stdnet-no-such-folder", "--phase", "1=NC,1=AP"], "--phase maps series 1 twice (NC and AP); give each series one phase"),
         (["submit", "/tmp/stdnet-no-such-folder", "--phase", "1=AP,2=AP"], "--phase maps series 1 and 2 both to AP; a study has one series per phase"),
+        (["convert", "/tmp/stdnet-no-such-folder", "/tmp/stdnet-unused", "--phase", "3=PV,3=DP"], "--phase maps series 3 twice (PV and DP); give each series one phase"),
     ]
 
     /// A usage error names the mistake and points to the help, without the whole usage text.
