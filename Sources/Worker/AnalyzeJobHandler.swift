@@ -97,12 +97,12 @@ public struct AnalyzeJobHandler: JobHandler {
         // NOTE: MRI inputs are normalised with the CT window too; per-phase percentiles are not implemented yet.
         let phases = Phase.allCases.map { phase in resampled[phase].map { $0.voxels.map(normaliseHounsfieldUnits) } }
         finishStage("normalise_ms")
-        guard !context.isAbandoned() else { throw JobError("abandoned", retryable: true) }
 
         // On CT, air on the label grid (the reference phase's) is background whatever the model outputs.
         let air = isCT ? resampled[referencePhase]!.voxels.map { isAir(hounsfieldUnits: $0) } : nil
         let segmentation = try model.segment(phases, extent: [size.z, size.y, size.x], options: SlidingWindowOptions(window: window, overlap: 0.25),
                                              knownBackground: air) {
+            // Runs before every window, the first included, so an abandoned attempt stops here.
             guard !context.isAbandoned() else { throw JobError("abandoned", retryable: true) }
         }
         finishStage("network_ms")
