@@ -169,7 +169,7 @@ public struct PhantomPatchSampler: Sendable {
             let id = Int(study.lesionInstances.voxels[index])
             if id != 0 { voxelsByLesion[id, default: []].append(index) }
         }
-        // The phantom gives every lesion voxel its lesion's ID; without IDs, any lesion voxel will do.
+        // The phantom gives every lesion voxel its lesion's ID. Without IDs, any lesion voxel will do.
         guard !voxelsByLesion.isEmpty else { return lesionVoxels }
         let ids = voxelsByLesion.keys.sorted()
         return voxelsByLesion[ids[Int.random(in: 0..<ids.count, using: &random)]]!

@@ -4,7 +4,7 @@
 import Imaging
 import Lesions
 
-/// Whether a CT voxel is air (below -500 HU), which no liver or lesion is. The network's input is
+/// Returns whether a CT voxel is air (below -500 HU), which no liver or lesion is. The network's input is
 /// clipped at -200 HU, so it cannot tell air from fat, and the phantom-trained model labels
 /// liver in air outside the field of view it was trained on.
 public func isAir(hounsfieldUnits value: Float) -> Bool {

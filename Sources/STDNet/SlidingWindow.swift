@@ -37,8 +37,8 @@ extension STDNetModel {
     /// - parameter phases: one volume per phase slot, each (D, H, W) flattened in (d, h, w)
     ///   order with `extent` = [D, H, W]; nil for a missing phase. Volumes smaller than the
     ///   window are padded with zeros (the normalised background) for the pass.
-    /// - parameter knownBackground: true for each voxel that cannot be liver or lesion whatever
-    ///   the network outputs, such as air on CT (see ``isAir(hounsfieldUnits:)``); nil for none.
+    /// - parameter knownBackground: true for each voxel that is background whatever the network
+    ///   outputs, such as air on CT (see ``isAir(hounsfieldUnits:)``). Nil sets no such voxel.
     public func segment(_ phases: [[Float]?], extent: [Int], options: SlidingWindowOptions = SlidingWindowOptions(),
                         knownBackground: [Bool]? = nil) -> VolumeSegmentation {
         segment(phases, extent: extent, options: options, knownBackground: knownBackground, beforeWindow: {})

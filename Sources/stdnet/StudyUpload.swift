@@ -95,7 +95,7 @@ struct StudyUpload {
                 throw ClientError("cannot read the \(phase.rawValue) volume \(path): \(error)")
             }
             guard volumeCount == 1 else {
-                throw ClientError("the \(phase.rawValue) volume \(path) holds \(volumeCount) volumes (a 4D file); give one 3D volume per phase")
+                throw ClientError("the \(phase.rawValue) volume \(path) contains \(volumeCount) volumes (a 4D file); give one 3D volume per phase")
             }
             let hash = sha256Hex(volume.voxels.withUnsafeBytes { Data($0) })
             if let twin = zip(series, contentHashes).first(where: { $0.1 == hash })?.0 {

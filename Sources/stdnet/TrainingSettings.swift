@@ -31,7 +31,7 @@ struct TrainingSettings: Codable, Equatable {
 
     init() {}
 
-    /// Decodes the stored settings; a field the file lacks keeps its default, so files written
+    /// Decodes the stored settings. A field the file lacks keeps its default, so files written
     /// before a setting existed still load.
     init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// `stdnet database` on folders that hold no cluster, a taken port, and a running cluster.
+/// `stdnet database` on folders that contain no cluster, a taken port, and a running cluster.
 @Suite struct DatabaseCommandTests {
     @Test func stopNamesFolderWithoutCluster() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-no-cluster-\(UUID().uuidString)")

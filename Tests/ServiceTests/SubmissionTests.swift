@@ -413,7 +413,7 @@ import Wire
         try fourD.write(to: folder.appendingPathComponent("PV-4d.nii"))
         let series = try submit([], to: deployment, extra: ["--nifti", "NC=\(folder.path)/NC.nii,PV=\(folder.path)/PV-4d.nii", "--patient", "MR-0001"])
         #expect(series.status == 1)
-        #expect(series.output.contains("the PV volume \(folder.path)/PV-4d.nii holds 2 volumes (a 4D file); give one 3D volume per phase"), "\(series.output)")
+        #expect(series.output.contains("the PV volume \(folder.path)/PV-4d.nii contains 2 volumes (a 4D file); give one 3D volume per phase"), "\(series.output)")
 
         // A NIfTI-1 file without sform and qform codes and with pixdim[1] = 0 (header bytes 252,
         // 254 and 80), whose grid the reader guesses as nibabel does.
