@@ -1,5 +1,6 @@
 // Rigid alignment of two livers imaged in different positions: centroids first, then iterative
-// closest points on the liver surfaces with the Kabsch-Horn solution for each step.
+// closest points on the liver surfaces, trimmed to the closest pairs, with the Kabsch-Horn
+// solution for each step.
 import Foundation
 import Imaging
 
@@ -18,8 +19,9 @@ public struct RigidTransform: Sendable, Equatable {
     public func apply(_ point: Vector3) -> Vector3 { rotation * point + translation }
 }
 
-/// Surface points of the liver label, at most `limit` of them spread evenly, in LPS mm.
-public func liverSurfacePoints(_ labels: Volume<UInt8>, limit: Int = 4000) -> [Vector3] {
+/// Surface points of the liver label, at most `limit` of them spread evenly, in LPS mm. The
+/// default is the number an analysis stores for tracking.
+public func liverSurfacePoints(_ labels: Volume<UInt8>, limit: Int = 2000) -> [Vector3] {
     let size = labels.size
     var surface: [Int] = []
     for k in 0..<size.z {
@@ -44,22 +46,66 @@ public func liverSurfacePoints(_ labels: Volume<UInt8>, limit: Int = 4000) -> [V
     }
 }
 
-/// Finds the rigid transform that maps `moving` points onto `fixed` points: the centroid
-/// translation first, then `iterations` rounds of closest-point matching and Kabsch-Horn fitting.
-public func alignRigidly(moving: [Vector3], onto fixed: [Vector3], iterations: Int = 30) -> RigidTransform {
+/// Finds the rigid transform that maps `moving` points onto `fixed` points by iterative closest
+/// points with a Kabsch-Horn fit in each round. Surface that only one side has (a liver the later
+/// scan cuts off, a region the segmentation added) pulls little.
+///
+/// Each round fits only the closest pairs, as many as minimise their RMS distance divided by the
+/// square of their share of all pairs (fractional ICP); at least `minimumShare` of the pairs
+/// count. A distance counts as at least `distanceFloorMillimetres`, so that a small set of points
+/// that coincides exactly, as points on two voxel grids can, does not score better than the
+/// whole surface. The fit starts three times, from the centroid translation with the moving
+/// points turned by -15, 0 and 15 degrees about the head-foot axis, and the best score wins.
+public func alignRigidly(moving: [Vector3], onto fixed: [Vector3], iterations: Int = 50) -> RigidTransform {
     guard !moving.isEmpty, !fixed.isEmpty else { return .identity }
-    var transform = RigidTransform(rotation: .identity, translation: mean(fixed) - mean(moving))
     let grid = PointGrid(fixed, cellSize: 8)
-
-    for _ in 0..<iterations {
-        let moved = moving.map(transform.apply)
-        let matches = moved.map { grid.nearest(to: $0) }
-        let step = kabsch(from: moved, to: matches)
-        transform = RigidTransform(rotation: step.rotation * transform.rotation,
-                                   translation: step.rotation * transform.translation + step.translation)
-        if length(step.translation) < 1e-3 && abs(3 - trace(step.rotation)) < 1e-8 { break }
+    let movingCentre = mean(moving)
+    let fixedCentre = mean(fixed)
+    var best: (transform: RigidTransform, score: Double)?
+    for degrees in [0.0, -15, 15] {
+        let turn = rotation(aboutHeadFootAxisDegrees: degrees)
+        var transform = RigidTransform(rotation: turn, translation: fixedCentre - turn * movingCentre)
+        var score = Double.infinity
+        for _ in 0..<iterations {
+            let pairs = moving.map { point in
+                let moved = transform.apply(point)
+                let match = grid.nearest(to: moved)
+                return (moved: moved, match: match, distance: length(moved - match))
+            }.sorted { $0.distance < $1.distance }
+            let fitted: Int
+            (fitted, score) = closestShare(distances: pairs.map(\.distance))
+            let step = kabsch(from: pairs.prefix(fitted).map(\.moved), to: pairs.prefix(fitted).map(\.match))
+            transform = RigidTransform(rotation: step.rotation * transform.rotation,
+                                       translation: step.rotation * transform.translation + step.translation)
+            if length(step.translation) < 1e-3 && abs(3 - trace(step.rotation)) < 1e-8 { break }
+        }
+        if best == nil || score < best!.score { best = (transform, score) }
     }
-    return transform
+    return best!.transform
+}
+
+private let minimumShare = 0.4
+private let distanceFloorMillimetres = 1.5
+
+/// Returns how many of the closest pairs to fit, from `distances` sorted ascending, and their
+/// score: RMS distance over the square of their share.
+private func closestShare(distances: [Double]) -> (count: Int, score: Double) {
+    var best = (count: distances.count, score: Double.infinity)
+    var sumOfSquares = 0.0
+    for (index, distance) in distances.enumerated() {
+        sumOfSquares += pow(max(distance, distanceFloorMillimetres), 2)
+        let count = index + 1
+        let share = Double(count) / Double(distances.count)
+        guard share >= minimumShare else { continue }
+        let score = (sumOfSquares / Double(count)).squareRoot() / (share * share)
+        if score < best.score { best = (count, score) }
+    }
+    return best
+}
+
+private func rotation(aboutHeadFootAxisDegrees degrees: Double) -> Matrix3 {
+    let angle = degrees * .pi / 180
+    return Matrix3(rows: Vector3(cos(angle), -sin(angle), 0), Vector3(sin(angle), cos(angle), 0), Vector3(0, 0, 1))
 }
 
 private func mean(_ points: [Vector3]) -> Vector3 {
@@ -108,40 +154,75 @@ private func kabsch(from source: [Vector3], to target: [Vector3]) -> RigidTransf
     return RigidTransform(rotation: rotation, translation: targetCentre - rotation * sourceCentre)
 }
 
-/// Points hashed into cubic cells for nearest-neighbour queries.
-private struct PointGrid {
+/// Points sorted into the cubic cells of their bounding box for nearest-neighbour queries.
+/// Scalar arithmetic throughout: SIMD and generic calls are slow in debug builds.
+struct PointGrid {
     let cellSize: Double
-    var cells: [SIMD3<Int>: [Vector3]] = [:]
+    let origin: Vector3
+    let cellCounts: (x: Int, y: Int, z: Int)
+    /// The points of cell `c` are `points[cellStarts[c]..<cellStarts[c + 1]]`.
+    let cellStarts: [Int]
+    let points: [Vector3]
 
     init(_ points: [Vector3], cellSize: Double) {
         self.cellSize = cellSize
-        for point in points { cells[cell(of: point), default: []].append(point) }
+        origin = points.dropFirst().reduce(points[0]) { pointwiseMin($0, $1) }
+        let extent = points.dropFirst().reduce(points[0]) { pointwiseMax($0, $1) } - origin
+        let counts = (x: Int(extent.x / cellSize) + 1, y: Int(extent.y / cellSize) + 1, z: Int(extent.z / cellSize) + 1)
+        let corner = origin
+        let cellOfPoint = points.map { point in
+            Int((point.x - corner.x) / cellSize) + counts.x * (Int((point.y - corner.y) / cellSize) + counts.y * Int((point.z - corner.z) / cellSize))
+        }
+        var starts = [Int](repeating: 0, count: counts.x * counts.y * counts.z + 1)
+        for cell in cellOfPoint { starts[cell + 1] += 1 }
+        for cell in 0..<(starts.count - 1) { starts[cell + 1] += starts[cell] }
+        var sorted = [Vector3](repeating: .zero, count: points.count)
+        var next = starts
+        for (point, cell) in zip(points, cellOfPoint) {
+            sorted[next[cell]] = point
+            next[cell] += 1
+        }
+        cellCounts = counts
+        cellStarts = starts
+        self.points = sorted
     }
 
-    func cell(of point: Vector3) -> SIMD3<Int> {
-        SIMD3(Int((point.x / cellSize).rounded(.down)), Int((point.y / cellSize).rounded(.down)), Int((point.z / cellSize).rounded(.down)))
-    }
-
-    /// Returns the nearest stored point, searching rings of cells outward until one contains a point.
+    /// Returns the nearest stored point, searching shells of cells outward from the query's
+    /// cell until no further shell can hold a nearer point.
     func nearest(to point: Vector3) -> Vector3 {
-        let centre = cell(of: point)
-        var best: (distance: Double, point: Vector3)?
-        var ring = 0
-        while ring < 64 {
-            for dz in -ring...ring {
-                for dy in -ring...ring {
-                    for dx in -ring...ring where max(abs(dx), abs(dy), abs(dz)) == ring {
-                        for candidate in cells[centre &+ SIMD3(dx, dy, dz)] ?? [] {
-                            let distance = length(candidate - point)
-                            if best == nil || distance < best!.distance { best = (distance, candidate) }
+        let centre = (x: Int(((point.x - origin.x) / cellSize).rounded(.down)), y: Int(((point.y - origin.y) / cellSize).rounded(.down)),
+                      z: Int(((point.z - origin.z) / cellSize).rounded(.down)))
+        // Beyond this shell every cell of the box has been searched.
+        let lastShell = [centre.x, cellCounts.x - 1 - centre.x, centre.y, cellCounts.y - 1 - centre.y, centre.z, cellCounts.z - 1 - centre.z]
+            .map { $0 < 0 ? -$0 : $0 }.max()!
+        var bestSquared = Double.infinity
+        var best = point
+        for shell in 0...lastShell {
+            // Strides rather than ranges: a query outside the box has empty ones.
+            for z in stride(from: Swift.max(centre.z - shell, 0), through: Swift.min(centre.z + shell, cellCounts.z - 1), by: 1) {
+                for y in stride(from: Swift.max(centre.y - shell, 0), through: Swift.min(centre.y + shell, cellCounts.y - 1), by: 1) {
+                    let onFace = z == centre.z - shell || z == centre.z + shell || y == centre.y - shell || y == centre.y + shell
+                    // Inside the shell's faces only its two x ends belong to it.
+                    let xs = onFace ? Array(stride(from: Swift.max(centre.x - shell, 0), through: Swift.min(centre.x + shell, cellCounts.x - 1), by: 1))
+                        : [centre.x - shell, centre.x + shell].filter { $0 >= 0 && $0 < cellCounts.x }
+                    for x in xs {
+                        let cell = x + cellCounts.x * (y + cellCounts.y * z)
+                        for index in cellStarts[cell]..<cellStarts[cell + 1] {
+                            let candidate = points[index]
+                            let dx = candidate.x - point.x, dy = candidate.y - point.y, dz = candidate.z - point.z
+                            let squared = dx * dx + dy * dy + dz * dz
+                            if squared < bestSquared {
+                                bestSquared = squared
+                                best = candidate
+                            }
                         }
                     }
                 }
             }
-            // Points in further rings are at least `ring * cellSize` away.
-            if let best, best.distance <= Double(ring) * cellSize { return best.point }
-            ring += 1
+            // Points in further shells are at least `shell * cellSize` away.
+            let reach = Double(shell) * cellSize
+            if bestSquared <= reach * reach { return best }
         }
-        return best?.point ?? point
+        return best
     }
 }

@@ -144,7 +144,7 @@ public struct AnalyzeJobHandler: JobHandler {
         finishStage("key_images_ms")
 
         // A tenth of a millimetre is far below the grid's resolution and keeps the JSON short.
-        let surface = liverSurfacePoints(labels, limit: 2000).flatMap { point in
+        let surface = liverSurfacePoints(labels).flatMap { point in
             [point.x, point.y, point.z].map { ($0 * 10).rounded() / 10 }
         }
         let result = AnalyzeResult(study: payload.study, modelArchitecture: model.configuration.architecture.rawValue,
