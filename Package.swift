@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "PhantomTests", dependencies: ["Phantom", "Lesions", "Imaging", "CLibCrypto"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Lesions", "Imaging", "TestSupport"]),
         .executableTarget(name: "QueueBenchmark", dependencies: ["JobStore"], path: "Benchmarks/QueueBenchmark"),
-        .executableTarget(name: "PhantomBenchmark", dependencies: ["Phantom"], path: "Benchmarks/PhantomBenchmark"),
+        .executableTarget(name: "PhantomBenchmark", dependencies: ["Phantom", "Imaging"], path: "Benchmarks/PhantomBenchmark"),
         .testTarget(name: "NeuralEngineTests", dependencies: ["NeuralEngine", "VectorKernels"]),
         .testTarget(name: "STDNetTests", dependencies: ["STDNet", "NeuralEngine"], exclude: ["Fixtures"]),
         .executableTarget(name: "NeuralEngineBenchmarks", dependencies: ["NeuralEngine"], path: "Benchmarks/NeuralEngineBenchmarks"),

@@ -3,6 +3,7 @@
 //
 // usage: PhantomBenchmark [RUNS] [OUTPUT_DIR]
 import Foundation
+import Imaging
 import Phantom
 
 let runs = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 3 : 3
@@ -12,7 +13,7 @@ let output = URL(fileURLWithPath: CommandLine.arguments.count > 2 ? CommandLine.
 var renderTimes: [Double] = []
 var writeTimes: [Double] = []
 for run in 0..<runs {
-    let patient = PhantomPatient(seed: UInt64(run + 1), number: 1, options: PhantomOptions())
+    let patient = PhantomPatient(seed: UInt64(run + 1), number: 1, options: PhantomOptions(size: VolumeSize(256, 256, 120), spacing: Vector3(1.4, 1.4, 2.5)))
     let clock = ContinuousClock()
     let start = clock.now
     let study = patient.renderStudy(timepoint: 0)

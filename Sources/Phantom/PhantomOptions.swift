@@ -20,10 +20,22 @@ public struct PhantomOptions: Sendable {
     /// Months between timepoints.
     public var monthsBetweenStudies: Double
 
-    public init(size: VolumeSize = VolumeSize(256, 256, 120), spacing: Vector3 = Vector3(1.4, 1.4, 2.5),
+    /// The field of view, in mm (x, y, z), of the phantoms the shipped model was trained and
+    /// evaluated on.
+    public static let abdomenFieldOfView = Vector3(360, 264, 180)
+
+    /// Returns the grid that covers ``abdomenFieldOfView`` at `spacing`, in whole voxels
+    /// (rounded down, at least one).
+    public static func abdomenGrid(spacing: Vector3) -> VolumeSize {
+        let voxels = abdomenFieldOfView / spacing
+        return VolumeSize(max(Int(voxels.x), 1), max(Int(voxels.y), 1), max(Int(voxels.z), 1))
+    }
+
+    /// Without a `size`, the grid covers ``abdomenFieldOfView`` at `spacing`.
+    public init(size: VolumeSize? = nil, spacing: Vector3 = Vector3(1.4, 1.4, 2.5),
                 sliceSpacing: [Phase: Double] = [:], motionMillimetres: Double = 10, droppedPhases: Set<Phase> = [],
                 mriLike: Bool = false, lesionCount: ClosedRange<Int> = 2...5, monthsBetweenStudies: Double = 3) {
-        self.size = size
+        self.size = size ?? Self.abdomenGrid(spacing: spacing)
         self.spacing = spacing
         self.sliceSpacing = sliceSpacing
         self.motionMillimetres = motionMillimetres

@@ -76,7 +76,7 @@ extension STDNetModel {
     public func evaluate(seed: UInt64, patients: Int, motionMillimetres: Double, window: [Int],
                          progress: (String) -> Void = { _ in }) -> EvaluationReport {
         let spacing = Vector3(configuration.spacing[0], configuration.spacing[1], configuration.spacing[2])
-        let size = VolumeSize(Int(360 / spacing.x), Int(264 / spacing.y), Int(180 / spacing.z))
+        let size = PhantomOptions.abdomenGrid(spacing: spacing)
         var studies: [StudyEvaluation] = []
         var classifications: [LesionClassification] = []
         for number in 1...max(patients, 1) {

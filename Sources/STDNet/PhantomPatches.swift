@@ -82,8 +82,7 @@ public struct PhantomPatchSampler: Sendable {
         if windowsLeft == 0 || study == nil {
             patientNumber += 1
             // A grid over the abdomen at the training spacing; the phantom centres it on the body.
-            let size = VolumeSize(Int(360 / options.spacing.x), Int(264 / options.spacing.y), Int(180 / options.spacing.z))
-            let phantomOptions = PhantomOptions(size: size, spacing: options.spacing, motionMillimetres: options.motionMillimetres)
+            let phantomOptions = PhantomOptions(spacing: options.spacing, motionMillimetres: options.motionMillimetres)
             let patient = PhantomPatient(seed: seed, number: patientNumber, options: phantomOptions)
             study = patient.renderStudy(timepoint: Int.random(in: 0...2, using: &random))
             windowsLeft = options.windowsPerStudy

@@ -17,7 +17,9 @@ enum PhantomCommand: Command {
           --patients N           patients (default 1)
           --timepoints T         studies per patient, months apart (default 1)
           --seed S               random seed (default 1)
-          --size X,Y,Z           voxels of the portal venous grid (default 256,256,120)
+          --size X,Y,Z           voxels of the portal venous grid (default: 360 x 264 x 180 mm,
+                                 the field of view the shipped model was trained on, at
+                                 --spacing; 257,188,72 at the default spacing)
           --spacing X,Y,Z        voxel spacing in mm (default 1.4,1.4,2.5)
           --motion MM            largest breathing shift between phases in mm (default 10)
           --drop-phase PHASES    comma-separated phases to leave out (NC, AP, PV, DP)
@@ -32,15 +34,24 @@ enum PhantomCommand: Command {
         let timepoints = try arguments.integer("timepoints", default: 1)
         let seed = try arguments.nonNegativeInteger("seed", default: 1)
         var options = PhantomOptions()
+        // Four phases of Float voxels, and the label maps, must fit in memory.
+        let voxelLimit = 1 << 28
+        let spacing = try arguments.option("spacing")
+        if let spacing { options.spacing = try triple(spacing, option: "spacing", Vector3.self) }
         if let size = try arguments.option("size") {
             options.size = try triple(size, option: "size", VolumeSize.self)
-            // Four phases of Float voxels, and the label maps, must fit in memory. Each value is
-            // below a million, so the product cannot overflow.
-            guard options.size.x * options.size.y * options.size.z <= 1 << 28 else {
-                throw UsageError("--size \(size) has more than \(1 << 28) voxels (for example 1024,1024,256); give a smaller size")
+            // Each value is below a million, so the product cannot overflow.
+            guard options.size.x * options.size.y * options.size.z <= voxelLimit else {
+                throw UsageError("--size \(size) has more than \(voxelLimit) voxels (for example 1024,1024,256); give a smaller size")
             }
+        } else if let spacing {
+            let fieldOfView = PhantomOptions.abdomenFieldOfView
+            let voxels = fieldOfView.x / options.spacing.x * fieldOfView.y / options.spacing.y * fieldOfView.z / options.spacing.z
+            guard voxels <= Double(voxelLimit) else {
+                throw UsageError("--spacing \(spacing) takes more than \(voxelLimit) voxels to cover the default field of view of 360 x 264 x 180 mm; give a coarser spacing or a --size")
+            }
+            options.size = PhantomOptions.abdomenGrid(spacing: options.spacing)
         }
-        if let spacing = try arguments.option("spacing") { options.spacing = try triple(spacing, option: "spacing", Vector3.self) }
         if let motion = try arguments.option("motion") {
             guard let value = Double(motion), value >= 0 else { throw UsageError("--motion expects millimetres, got '\(motion)'") }
             options.motionMillimetres = value

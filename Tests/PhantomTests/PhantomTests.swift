@@ -49,6 +49,14 @@ import Testing
         }
     }
 
+    /// Without a size the grid covers the 360 x 264 x 180 mm the shipped model was trained on,
+    /// in whole voxels: 360 / 1.4 = 257.1, 264 / 1.4 = 188.6, 180 / 2.5 = 72.
+    @Test func defaultGridCoversTheTrainingFieldOfView() {
+        #expect(PhantomOptions().size == VolumeSize(257, 188, 72))
+        #expect(PhantomOptions(spacing: Vector3(3, 3, 5)).size == VolumeSize(120, 88, 36))
+        #expect(PhantomOptions(spacing: Vector3(500, 500, 500)).size == VolumeSize(1, 1, 1))
+    }
+
     @Test func manifestSizesMatchLabelMap() throws {
         // A finer grid around the liver, portal venous phase only.
         var options = PhantomOptions(size: VolumeSize(120, 80, 48), spacing: Vector3(2, 2, 2.5), motionMillimetres: 0,
