@@ -55,10 +55,20 @@ struct TrainingSettings: Codable, Equatable {
         let url = folder.appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         let settings: TrainingSettings
+        let fields: [String]
         do {
-            settings = try JSONDecoder().decode(TrainingSettings.self, from: Data(contentsOf: url))
+            let data = try Data(contentsOf: url)
+            settings = try JSONDecoder().decode(TrainingSettings.self, from: data)
+            fields = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?.keys.map { $0 } ?? []
         } catch {
             throw ClientError("\(url.path) is invalid (\(error)). Correct it, or remove it to resume with the defaults and the options given")
+        }
+        // A setting this version does not know, from a newer stdnet or a typing mistake, would
+        // be dropped without a word and the run resumed without it.
+        let unknown = fields.filter { CodingKeys(stringValue: $0) == nil }.sorted()
+        guard unknown.isEmpty else {
+            throw ClientError("\(url.path) has settings this stdnet does not know: \(unknown.joined(separator: ", ")). "
+                + "Resume with the stdnet that wrote them, or remove them to resume without them")
         }
         if let problem = settings.invalidValue {
             throw ClientError("\(url.path): \(problem). Correct it, or remove it to resume with the defaults and the options given")

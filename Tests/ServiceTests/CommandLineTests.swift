@@ -153,6 +153,12 @@ import TestSupport
         let invalid = try ServiceProcess(["train", "--out", folder.path, "--resume"], label: "train-resume-invalid")
         #expect(invalid.wait(timeout: .seconds(120)) == 1, "\(invalid.output)")
         #expect(invalid.output.contains("\(settingsURL.path): lesionFraction must be from 0 to 1, got 2.0"), "\(invalid.output)")
+
+        try Data(#"{"steps": 5, "lesionWieght": 3, "dropPhaseRate": 0.2}"#.utf8).write(to: settingsURL)
+        let unknown = try ServiceProcess(["train", "--out", folder.path, "--resume"], label: "train-resume-unknown")
+        #expect(unknown.wait(timeout: .seconds(120)) == 1, "\(unknown.output)")
+        #expect(unknown.output.contains("\(settingsURL.path) has settings this stdnet does not know: dropPhaseRate, lesionWieght. "
+                                        + "Resume with the stdnet that wrote them, or remove them to resume without them"), "\(unknown.output)")
     }
 
     /// A study JSON file's mistakes are named by the file and field, not by the options.
