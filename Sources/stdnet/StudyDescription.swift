@@ -45,6 +45,8 @@ enum StudyDescription {
             throw UsageError("\(path): \(describe(error))")
         }
 
+        // Foundation's parsers keep one value of a repeated key without a word.
+        if let repeated = repeatedKey(in: contents) { throw UsageError("\(path): \(repeated) is given twice") }
         // A misspelt optional field would otherwise be dropped without a word.
         if let object = try? JSONSerialization.jsonObject(with: contents) as? [String: Any] {
             for key in object.keys.sorted() where !Fields.names.contains(key) {
@@ -63,6 +65,49 @@ enum StudyDescription {
 
         return try StudyUpload(nifti: files, patientID: description.patient, studyDate: description.studyDate,
                                modality: description.modality ?? "CT", descriptionFile: path)
+    }
+
+    /// Returns the first key that an object in the JSON text `data` repeats, named with the keys
+    /// of the objects that hold it ("phases.NC"), or nil. `data` must be valid JSON.
+    private static func repeatedKey(in data: Data) -> String? {
+        struct Container {
+            let isObject: Bool
+            let path: [String]
+            var keys: Set<String> = []
+            var lastKey: String?
+            var expectsKey: Bool
+        }
+        let bytes = [UInt8](data)
+        var open: [Container] = []
+        var position = 0
+        while position < bytes.count {
+            switch bytes[position] {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                let path = open.last.map { $0.path + ($0.lastKey.map { [$0] } ?? []) } ?? []
+                let isObject = bytes[position] == UInt8(ascii: "{")
+                open.append(Container(isObject: isObject, path: path, expectsKey: isObject))
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                open.removeLast()
+            case UInt8(ascii: ","):
+                if open.last?.isObject == true { open[open.count - 1].expectsKey = true }
+            case UInt8(ascii: "\""):
+                let start = position
+                position += 1
+                while bytes[position] != UInt8(ascii: "\"") { position += bytes[position] == UInt8(ascii: "\\") ? 2 : 1 }
+                guard var container = open.last, container.isObject, container.expectsKey else { break }
+                // Decoded, so that escapes such as \u0043 compare as the letters they stand for.
+                let key = (try? JSONSerialization.jsonObject(with: Data(bytes[start...position]), options: .fragmentsAllowed)) as? String ?? ""
+                if container.keys.contains(key) { return (container.path + [key]).joined(separator: ".") }
+                container.keys.insert(key)
+                container.lastKey = key
+                container.expectsKey = false
+                open[open.count - 1] = container
+            default:
+                break
+            }
+            position += 1
+        }
+        return nil
     }
 
     /// Names the field and the mistake of a study description that does not decode.

@@ -182,6 +182,8 @@ import TestSupport
              "\(file.path): unknown field 'studyDat'; the fields are patient, studyDate, modality, phases"),
             (#"{"patient": " ", "phases": {"NC": "nc.nii", "PV": "pv.nii"}}"#, "\(file.path): patient is empty; give the Patient ID"),
             (#"{"patient": "P-1", "phases": {}}"#, "\(file.path): phases gives 0 phase(s); multiphase analysis needs at least two of NC, AP, PV, DP"),
+            (#"{"patient": "P-1", "phases": {"NC": "nc.nii", "PV": "pv.nii", "N\u0043": "ap.nii"}}"#, "\(file.path): phases.NC is given twice"),
+            (#"{"patient": "P-1", "phases": {"NC": "a\"PV\".nii", "PV": "pv.nii"}, "patient": "P-2"}"#, "\(file.path): patient is given twice"),
         ]
         for (text, message) in cases {
             try Data(text.utf8).write(to: file)
