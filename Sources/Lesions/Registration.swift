@@ -47,12 +47,11 @@ public func liverSurfacePoints(_ labels: Volume<UInt8>, limit: Int = 2000) -> [V
 }
 
 /// Finds the rigid transform that maps `moving` points onto `fixed` points by iterative closest
-/// points with a Kabsch-Horn fit in each round. Surface that only one side has (a liver the later
-/// scan cuts off, a region the segmentation added) pulls little.
+/// points with a Kabsch-Horn fit in each round. Surface that only one side has pulls little: a
+/// liver the later scan cuts off, or a region the segmentation added.
 ///
-/// Each round fits only the closest pairs, as many as minimise their RMS distance divided by the
-/// square of their share of all pairs (fractional ICP); at least `minimumShare` of the pairs
-/// count. A distance counts as at least `distanceFloorMillimetres`, so that a small set of points
+/// Each round fits only the closest pairs (fractional ICP): as many as minimise their RMS distance
+/// divided by the square of their share of all pairs, and at least `minimumShare` of them. A distance counts as at least `distanceFloorMillimetres`, so that a small set of points
 /// that coincides exactly, as points on two voxel grids can, does not score better than the
 /// whole surface. The fit starts three times, from the centroid translation with the moving
 /// points turned by -15, 0 and 15 degrees about the head-foot axis, and the best score wins.
@@ -62,23 +61,27 @@ public func alignRigidly(moving: [Vector3], onto fixed: [Vector3], iterations: I
     let movingCentre = mean(moving)
     let fixedCentre = mean(fixed)
     var best: (transform: RigidTransform, score: Double)?
+    // The moved points, their nearest fixed points and distances, nearest first.
+    func pairs(under transform: RigidTransform) -> [(moved: Vector3, match: Vector3, distance: Double)] {
+        moving.map { point in
+            let moved = transform.apply(point)
+            let match = grid.nearest(to: moved)
+            return (moved: moved, match: match, distance: length(moved - match))
+        }.sorted { $0.distance < $1.distance }
+    }
     for degrees in [0.0, -15, 15] {
         let turn = rotation(aboutHeadFootAxisDegrees: degrees)
         var transform = RigidTransform(rotation: turn, translation: fixedCentre - turn * movingCentre)
-        var score = Double.infinity
         for _ in 0..<iterations {
-            let pairs = moving.map { point in
-                let moved = transform.apply(point)
-                let match = grid.nearest(to: moved)
-                return (moved: moved, match: match, distance: length(moved - match))
-            }.sorted { $0.distance < $1.distance }
-            let fitted: Int
-            (fitted, score) = closestShare(distances: pairs.map(\.distance))
-            let step = kabsch(from: pairs.prefix(fitted).map(\.moved), to: pairs.prefix(fitted).map(\.match))
+            let closest = pairs(under: transform)
+            let fitted = closestShare(distances: closest.map(\.distance)).count
+            let step = kabsch(from: closest.prefix(fitted).map(\.moved), to: closest.prefix(fitted).map(\.match))
             transform = RigidTransform(rotation: step.rotation * transform.rotation,
                                        translation: step.rotation * transform.translation + step.translation)
             if length(step.translation) < 1e-3 && abs(3 - trace(step.rotation)) < 1e-8 { break }
         }
+        // Scored where the fit ended, not one round before.
+        let score = closestShare(distances: pairs(under: transform).map(\.distance)).score
         if best == nil || score < best!.score { best = (transform, score) }
     }
     return best!.transform
@@ -155,7 +158,7 @@ private func kabsch(from source: [Vector3], to target: [Vector3]) -> RigidTransf
 }
 
 /// Points sorted into the cubic cells of their bounding box for nearest-neighbour queries.
-/// Scalar arithmetic throughout: SIMD and generic calls are slow in debug builds.
+/// Queries use scalar arithmetic: SIMD and generic calls are slow in debug builds.
 struct PointGrid {
     let cellSize: Double
     let origin: Vector3
@@ -165,6 +168,7 @@ struct PointGrid {
     let points: [Vector3]
 
     init(_ points: [Vector3], cellSize: Double) {
+        precondition(!points.isEmpty, "a point grid needs at least one point")
         self.cellSize = cellSize
         origin = points.dropFirst().reduce(points[0]) { pointwiseMin($0, $1) }
         let extent = points.dropFirst().reduce(points[0]) { pointwiseMax($0, $1) } - origin
@@ -188,34 +192,43 @@ struct PointGrid {
     }
 
     /// Returns the nearest stored point, searching shells of cells outward from the query's
-    /// cell until no further shell can hold a nearer point.
+    /// cell, from the first shell that reaches the box, until no further shell can hold a
+    /// nearer point.
     func nearest(to point: Vector3) -> Vector3 {
         let centre = (x: Int(((point.x - origin.x) / cellSize).rounded(.down)), y: Int(((point.y - origin.y) / cellSize).rounded(.down)),
                       z: Int(((point.z - origin.z) / cellSize).rounded(.down)))
-        // Beyond this shell every cell of the box has been searched.
-        let lastShell = [centre.x, cellCounts.x - 1 - centre.x, centre.y, cellCounts.y - 1 - centre.y, centre.z, cellCounts.z - 1 - centre.z]
-            .map { $0 < 0 ? -$0 : $0 }.max()!
+        // Shells are counted in cells along the farthest axis. A query outside the box reaches
+        // it at `firstShell`; at `lastShell` every cell of the box has been searched.
+        let below = (x: -centre.x, y: -centre.y, z: -centre.z)
+        let above = (x: centre.x - (cellCounts.x - 1), y: centre.y - (cellCounts.y - 1), z: centre.z - (cellCounts.z - 1))
+        let firstShell = Swift.max(0, Swift.max(below.x, above.x), Swift.max(below.y, above.y), Swift.max(below.z, above.z))
+        let lastShell = Swift.max(Swift.max(-below.x, -above.x), Swift.max(-below.y, -above.y), Swift.max(-below.z, -above.z), firstShell)
         var bestSquared = Double.infinity
         var best = point
-        for shell in 0...lastShell {
-            // Strides rather than ranges: a query outside the box has empty ones.
-            for z in stride(from: Swift.max(centre.z - shell, 0), through: Swift.min(centre.z + shell, cellCounts.z - 1), by: 1) {
-                for y in stride(from: Swift.max(centre.y - shell, 0), through: Swift.min(centre.y + shell, cellCounts.y - 1), by: 1) {
-                    let onFace = z == centre.z - shell || z == centre.z + shell || y == centre.y - shell || y == centre.y + shell
-                    // Inside the shell's faces only its two x ends belong to it.
-                    let xs = onFace ? Array(stride(from: Swift.max(centre.x - shell, 0), through: Swift.min(centre.x + shell, cellCounts.x - 1), by: 1))
-                        : [centre.x - shell, centre.x + shell].filter { $0 >= 0 && $0 < cellCounts.x }
-                    for x in xs {
-                        let cell = x + cellCounts.x * (y + cellCounts.y * z)
-                        for index in cellStarts[cell]..<cellStarts[cell + 1] {
-                            let candidate = points[index]
-                            let dx = candidate.x - point.x, dy = candidate.y - point.y, dz = candidate.z - point.z
-                            let squared = dx * dx + dy * dy + dz * dz
-                            if squared < bestSquared {
-                                bestSquared = squared
-                                best = candidate
-                            }
-                        }
+
+        func search(_ x: Int, _ y: Int, _ z: Int) {
+            let cell = x + cellCounts.x * (y + cellCounts.y * z)
+            for index in cellStarts[cell]..<cellStarts[cell + 1] {
+                let candidate = points[index]
+                let dx = candidate.x - point.x, dy = candidate.y - point.y, dz = candidate.z - point.z
+                let squared = dx * dx + dy * dy + dz * dz
+                if squared < bestSquared {
+                    bestSquared = squared
+                    best = candidate
+                }
+            }
+        }
+
+        for shell in firstShell...lastShell {
+            let xRange = (low: Swift.max(centre.x - shell, 0), high: Swift.min(centre.x + shell, cellCounts.x - 1))
+            for z in Swift.max(centre.z - shell, 0)...Swift.min(centre.z + shell, cellCounts.z - 1) {
+                for y in Swift.max(centre.y - shell, 0)...Swift.min(centre.y + shell, cellCounts.y - 1) {
+                    if z == centre.z - shell || z == centre.z + shell || y == centre.y - shell || y == centre.y + shell {
+                        for x in xRange.low...xRange.high { search(x, y, z) }
+                    } else {
+                        // Inside the shell's faces only its two x ends belong to it.
+                        if centre.x - shell >= 0 { search(centre.x - shell, y, z) }
+                        if centre.x + shell < cellCounts.x { search(centre.x + shell, y, z) }
                     }
                 }
             }

@@ -24,14 +24,15 @@ public struct PhantomOptions: Sendable {
     /// evaluated on.
     public static let abdomenFieldOfView = Vector3(360, 264, 180)
 
-    /// Returns the grid that covers ``abdomenFieldOfView`` at `spacing`, in whole voxels
-    /// (rounded down, at least one).
+    /// Returns the grid of whole voxels at `spacing` that spans at most ``abdomenFieldOfView``,
+    /// and at least one voxel, on each axis.
     public static func abdomenGrid(spacing: Vector3) -> VolumeSize {
-        let voxels = abdomenFieldOfView / spacing
+        // The tolerance keeps 264 / 1.1 = 239.99999999999997 at 240 voxels.
+        let voxels = abdomenFieldOfView / spacing + Vector3(repeating: 1e-9)
         return VolumeSize(max(Int(voxels.x), 1), max(Int(voxels.y), 1), max(Int(voxels.z), 1))
     }
 
-    /// Without a `size`, the grid covers ``abdomenFieldOfView`` at `spacing`.
+    /// Without a `size`, the grid spans ``abdomenFieldOfView`` at `spacing` (see ``abdomenGrid(spacing:)``).
     public init(size: VolumeSize? = nil, spacing: Vector3 = Vector3(1.4, 1.4, 2.5),
                 sliceSpacing: [Phase: Double] = [:], motionMillimetres: Double = 10, droppedPhases: Set<Phase> = [],
                 mriLike: Bool = false, lesionCount: ClosedRange<Int> = 2...5, monthsBetweenStudies: Double = 3) {

@@ -17,9 +17,10 @@ enum PhantomCommand: Command {
           --patients N           patients (default 1)
           --timepoints T         studies per patient, months apart (default 1)
           --seed S               random seed (default 1)
-          --size X,Y,Z           voxels of the portal venous grid (default: 360 x 264 x 180 mm,
-                                 the field of view the shipped model was trained on, at
-                                 --spacing; 257,188,72 at the default spacing)
+          --size X,Y,Z           voxels of the portal venous grid (default: as many as span
+                                 360 x 264 x 180 mm, the field of view the shipped model
+                                 was trained on, at --spacing; 257,188,72 at the default
+                                 spacing)
           --spacing X,Y,Z        voxel spacing in mm (default 1.4,1.4,2.5)
           --motion MM            largest breathing shift between phases in mm (default 10)
           --drop-phase PHASES    comma-separated phases to leave out (NC, AP, PV, DP)
@@ -46,11 +47,15 @@ enum PhantomCommand: Command {
             }
         } else if let spacing {
             let fieldOfView = PhantomOptions.abdomenFieldOfView
-            let voxels = fieldOfView.x / options.spacing.x * fieldOfView.y / options.spacing.y * fieldOfView.z / options.spacing.z
-            guard voxels <= Double(voxelLimit) else {
-                throw UsageError("--spacing \(spacing) takes more than \(voxelLimit) voxels to cover the default field of view of 360 x 264 x 180 mm; give a coarser spacing or a --size")
+            // Checked per axis before the grid is counted in integers, which a spacing of
+            // 1e-12 mm would overflow.
+            let perAxis = fieldOfView / options.spacing
+            let size = perAxis.max() <= Double(voxelLimit) ? PhantomOptions.abdomenGrid(spacing: options.spacing) : nil
+            guard let size, size.x * size.y * size.z <= voxelLimit else {
+                let millimetres = [fieldOfView.x, fieldOfView.y, fieldOfView.z].map { String(Int($0)) }.joined(separator: " x ")
+                throw UsageError("--spacing \(spacing) takes more than \(voxelLimit) voxels to span the default field of view of \(millimetres) mm; give a coarser spacing or a --size")
             }
-            options.size = PhantomOptions.abdomenGrid(spacing: options.spacing)
+            options.size = size
         }
         if let motion = try arguments.option("motion") {
             guard let value = Double(motion), value >= 0 else { throw UsageError("--motion expects millimetres, got '\(motion)'") }

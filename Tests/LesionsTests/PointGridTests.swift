@@ -15,6 +15,12 @@ import Testing
                            90 * (n * 0.5698402910).truncatingRemainder(dividingBy: 1))
         }
         let grid = PointGrid(points, cellSize: 8)
+        // A single point, and points all in one place: a box of one cell.
+        for degenerate in [[Vector3(3, -4, 5)], [Vector3](repeating: Vector3(-7, 2, 9), count: 20)] {
+            for query in [Vector3(3, -4, 5), Vector3(100, 0, -50), Vector3(-7, 2, 9.5)] {
+                #expect(PointGrid(degenerate, cellSize: 8).nearest(to: query) == degenerate[0])
+            }
+        }
         for x in stride(from: -200.0, through: 150, by: 23) {
             for y in stride(from: -100.0, through: 120, by: 17) {
                 for z in stride(from: -100.0, through: 200, by: 19) {

@@ -52,7 +52,10 @@ import TestSupport
         (["phantom", "--out", "/tmp/stdnet-unused", "--size", "3000000,3000000,3000000"], "--size expects three comma-separated numbers above 0 and below 1000000"),
         (["phantom", "--out", "/tmp/stdnet-unused", "--spacing", "1,inf,1"], "--spacing expects three comma-separated numbers above 0 and below 1000000, got '1,inf,1'"),
         (["phantom", "--out", "/tmp/stdnet-unused", "--spacing", "0.1,0.1,0.1"],
-         "--spacing 0.1,0.1,0.1 takes more than 268435456 voxels to cover the default field of view of 360 x 264 x 180 mm; give a coarser spacing or a --size"),
+         "--spacing 0.1,0.1,0.1 takes more than 268435456 voxels to span the default field of view of 360 x 264 x 180 mm; give a coarser spacing or a --size"),
+        // 360,000,000 voxels along x and one along each other axis.
+        (["phantom", "--out", "/tmp/stdnet-unused", "--spacing", "0.000001,999999,999999"],
+         "--spacing 0.000001,999999,999999 takes more than 268435456 voxels to span the default field of view of 360 x 264 x 180 mm; give a coarser spacing or a --size"),
         (["phantom", "--out", "/tmp/stdnet-unused", "--size", "1,x,2,3"], "--size expects three comma-separated numbers above 0 and below 1000000, got '1,x,2,3'"),
         (["evaluate", "--modle", "Models/std-net"], "unexpected argument '--modle'"),
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--batch", "0"], "--batch expects a positive number of windows, got 0"),
