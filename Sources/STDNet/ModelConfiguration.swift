@@ -36,6 +36,9 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     /// voxels connected to it (hysteresis thresholding), chosen on validation phantoms. Nil
     /// labels lesion only from `lesionThreshold`.
     public var lesionGrowThreshold: Double?
+    /// Window (D, H, W) in voxels of the model's last training run, which the analysis slides.
+    /// Nil in files written before it was stored (see ``slidingWindow``).
+    public var window: [Int]?
 
     public init(architecture: Architecture = .stdNet, channels: [Int] = [16, 32, 64, 128], phaseSlots: Int = 4, heads: Int = 4,
                 mlpRatio: Int = 2, segmentationClasses: Int = 3,
@@ -54,6 +57,10 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
         self.lesionThreshold = lesionThreshold
         self.lesionGrowThreshold = lesionGrowThreshold
     }
+
+    /// The sliding window in voxels (D, H, W) that analyses and evaluations use: the training
+    /// window, or 32 x 64 x 64, the window of the shipped weights, when none is stored.
+    public var slidingWindow: [Int] { window ?? [32, 64, 64] }
 
     /// Grid extents must be multiples of this, so every downsampling halves them exactly.
     public var gridMultiple: Int { 1 << (channels.count - 1) }

@@ -45,6 +45,12 @@ extension STDNetModel {
                 throw SafetensorsError(description: "\(configurationURL.path): lesionGrowThreshold \(growThreshold) must be greater than 0 and at most lesionThreshold \(threshold)")
             }
         }
+        if let window = configuration.window {
+            let multiple = configuration.gridMultiple
+            guard window.count == 3, window.allSatisfy({ $0 > 0 && $0 % multiple == 0 }) else {
+                throw SafetensorsError(description: "\(configurationURL.path): window \(window) must be three positive multiples of \(multiple) (D, H, W)")
+            }
+        }
         let weightsURL = folder.appendingPathComponent("model.safetensors")
         let tensors: [String: Tensor]
         do {

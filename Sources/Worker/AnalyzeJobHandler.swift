@@ -27,9 +27,10 @@ public struct AnalyzeJobHandler: JobHandler {
     /// and its lesions lie above most fat (about -100 HU) and below bone and undiluted contrast.
     static let liverAttenuation: ClosedRange<Float> = -100...400
 
-    public init(model: STDNetModel, window: [Int] = [32, 64, 64]) {
+    /// Slides the model's ``ModelConfiguration/slidingWindow`` over each study.
+    public init(model: STDNetModel) {
         self.model = model
-        self.window = window
+        window = model.configuration.slidingWindow
     }
 
     struct Payload: Decodable {

@@ -23,7 +23,8 @@ enum EvaluateCommand: Command {
           --seed S         phantom seed of the held-out set (default 1000)
           --patients N     patients (default 5)
           --motion MM      largest breathing shift between phases in mm (default 10)
-          --window D,H,W   sliding window in voxels (default 32,64,64)
+          --window D,H,W   sliding window in voxels (default: the model's training window
+                           from config.json, or 32,64,64 when it stores none)
           --lesion-threshold P
                            label a voxel lesion from this lesion probability on (0 < P < 1),
                            in place of the model's own setting
@@ -49,9 +50,11 @@ enum EvaluateCommand: Command {
         guard let motion = Double(motionText), motion >= 0, motion.isFinite else {
             throw UsageError("--motion expects millimetres, 0 or more, got '\(motionText)'")
         }
-        let windowText = try arguments.option("window") ?? "32,64,64"
-        let window = windowText.split(separator: ",").compactMap { Int($0) }
-        guard window.count == 3, window.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) else { throw UsageError("--window expects three multiples of 8, got '\(windowText)'") }
+        let givenWindow = try arguments.option("window").map { text -> [Int] in
+            let window = text.split(separator: ",").compactMap { Int($0) }
+            guard window.count == 3, window.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) else { throw UsageError("--window expects three multiples of 8, got '\(text)'") }
+            return window
+        }
         let json = try arguments.option("json")
         if let json {
             // Checked now, so that a typo does not cost the whole evaluation.
@@ -96,6 +99,7 @@ enum EvaluateCommand: Command {
         guard model.configuration.lesionClasses == phantomClasses else {
             throw UsageError("the model's lesion classes \(model.configuration.lesionClasses) differ from the phantom's \(phantomClasses), in which evaluate scores the characterisation")
         }
+        let window = givenWindow ?? model.configuration.slidingWindow
         let report = model.evaluate(seed: seed, patients: patients, motionMillimetres: motion, window: window) { print($0) }
         print("")
         print("| metric | value |")

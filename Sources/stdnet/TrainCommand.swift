@@ -34,7 +34,8 @@ enum TrainCommand: Command {
           --seed S                 phantom and initialisation seed (default 1)
           --learning-rate LR       peak learning rate after warm-up (default 0.002)
           --warmup N               warm-up steps (default 5% of --steps)
-          --window D,H,W           window in voxels, multiples of 8 (default 32,64,64)
+          --window D,H,W           window in voxels, multiples of 8, stored in config.json
+                                   for the analysis to slide (default 32,64,64)
           --spacing X,Y,Z          voxel spacing of the studies in mm (default 3,3,5)
           --motion MM              largest breathing shift between phases in mm (default 10)
           --lesion-fraction F      share of windows centred on a lesion voxel; the others are
@@ -101,9 +102,17 @@ enum TrainCommand: Command {
                 throw UsageError("--spacing differs from the checkpoint in \(folder.path), which works at \(checkpoint.spacing.map { String($0) }.joined(separator: ",")) mm: leave the option out to resume it")
             }
             patches.spacing = storedSpacing
+            if checkpoint.window != settings.window {
+                // The analysis slides the window the model was last trained on.
+                var configuration = checkpoint
+                configuration.window = settings.window
+                trainer = SegmentationTrainer(model: try STDNetModel(configuration: configuration, weights: trainer.model.weights),
+                                              optimiser: trainer.optimiser)
+            }
         } else {
             var configuration = ModelConfiguration(spacing: [patches.spacing.x, patches.spacing.y, patches.spacing.z])
             if architecture == .earlyFusion { configuration = matchedEarlyFusion(configuration) }
+            configuration.window = settings.window
             trainer = SegmentationTrainer(model: .random(configuration, seed: settings.seed), optimiser: AdamW(learningRate: peak))
         }
         trainer.lossSettings = lossSettings

@@ -54,6 +54,24 @@ import Testing
                 "\(String(describing: error))")
     }
 
+    @Test func slidingWindowRoundTripsAndIsChecked() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-window-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // Files written before the window was stored slide the shipped weights' window.
+        try Self.saveSmallModel(Self.small, to: folder)
+        #expect(try STDNetModel.load(from: folder).configuration.slidingWindow == [32, 64, 64])
+
+        var configuration = Self.small
+        configuration.window = [16, 40, 48]
+        try Self.saveSmallModel(configuration, to: folder)
+        #expect(try STDNetModel.load(from: folder).configuration.slidingWindow == [16, 40, 48])
+
+        // 36 voxels cannot be halved three times.
+        let error = try Self.loadError(of: folder, afterReplacing: "40", with: "36")
+        #expect(error?.description.contains("window [16, 36, 48] must be three positive multiples of \(Self.small.gridMultiple) (D, H, W)") == true,
+                "\(String(describing: error))")
+    }
+
     /// Saves random weights of the small model with `configuration` into `folder`.
     static func saveSmallModel(_ configuration: ModelConfiguration, to folder: URL) throws {
         try STDNetModel(configuration: configuration, weights: STDNetModel.random(small, seed: 1).weights).save(to: folder)

@@ -8,6 +8,7 @@ import TestSupport
         struct Settings: Decodable {
             let lesionThreshold: Double?
             let lesionGrowThreshold: Double?
+            let window: [Int]
         }
         let settings: Settings
     }
@@ -35,12 +36,14 @@ import TestSupport
         func evaluatedSettings(_ options: [String]) throws -> Report.Settings {
             let json = folder.appendingPathComponent("report.json")
             let evaluation = try ServiceProcess(
-                ["evaluate", "--model", folder.path, "--patients", "1", "--window", "8,16,16", "--json", json.path] + options,
+                ["evaluate", "--model", folder.path, "--patients", "1", "--json", json.path] + options,
                 label: "evaluate")
             #expect(evaluation.wait(timeout: .seconds(300)) == 0, "\(evaluation.output)")
             return try JSONDecoder().decode(Report.self, from: Data(contentsOf: json)).settings
         }
         let configured = try evaluatedSettings([])
+        // Without --window, the window the model was trained on, stored in config.json.
+        #expect(configured.window == [8, 16, 16])
         #expect(configured.lesionThreshold == 0.9)
         #expect(configured.lesionGrowThreshold == 0.5)
         let switchedOff = try evaluatedSettings(["--lesion-grow-threshold", "none"])
