@@ -58,6 +58,10 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
         self.lesionGrowThreshold = lesionGrowThreshold
     }
 
+    /// The largest number of voxels a stored window may hold: 16 times the shipped 32 x 64 x
+    /// 64, as in 64 x 128 x 256. It bounds the activation memory a config.json can demand.
+    public static let largestWindowVoxels = 1 << 21
+
     /// The sliding window in voxels (D, H, W) that analyses and evaluations use: the training
     /// window, or 32 x 64 x 64, the window of the shipped weights, when none is stored.
     public var slidingWindow: [Int] { window ?? [32, 64, 64] }

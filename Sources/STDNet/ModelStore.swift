@@ -47,8 +47,10 @@ extension STDNetModel {
         }
         if let window = configuration.window {
             let multiple = configuration.gridMultiple
-            guard window.count == 3, window.allSatisfy({ $0 > 0 && $0 % multiple == 0 }) else {
-                throw SafetensorsError(description: "\(configurationURL.path): window \(window) must be three positive multiples of \(multiple) (D, H, W)")
+            let limit = ModelConfiguration.largestWindowVoxels
+            // Each extent is checked against the limit first, so the product cannot overflow.
+            guard window.count == 3, window.allSatisfy({ $0 > 0 && $0 % multiple == 0 && $0 <= limit }), window.reduce(1, *) <= limit else {
+                throw SafetensorsError(description: "\(configurationURL.path): window \(window) must be three positive multiples of \(multiple) (D, H, W) with at most \(limit) voxels in all")
             }
         }
         let weightsURL = folder.appendingPathComponent("model.safetensors")

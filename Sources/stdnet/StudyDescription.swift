@@ -67,17 +67,38 @@ enum StudyDescription {
                                modality: description.modality ?? "CT", descriptionFile: path)
     }
 
+    /// Returns the JSON text `data` in UTF-8, from UTF-8, UTF-16 or UTF-32 with or without a
+    /// byte order mark (RFC 8259 and its predecessors allow all three). The first two characters
+    /// of JSON text are ASCII, so the zero bytes among the first four give the encoding.
+    private static func utf8(ofJSON data: Data) -> [UInt8]? {
+        let head = [UInt8](data.prefix(4)) + [UInt8](repeating: 1, count: max(0, 4 - data.count))
+        let encoding: String.Encoding
+        switch (head[0], head[1], head[2], head[3]) {
+        case (0xEF, 0xBB, 0xBF, _): return [UInt8](data.dropFirst(3))
+        case (0xFF, 0xFE, 0, 0), (0, 0, 0xFE, 0xFF): encoding = .utf32
+        case (0xFF, 0xFE, _, _), (0xFE, 0xFF, _, _): encoding = .utf16
+        case (0, 0, 0, _): encoding = .utf32BigEndian
+        case (_, 0, 0, 0): encoding = .utf32LittleEndian
+        case (0, _, 0, _): encoding = .utf16BigEndian
+        case (_, 0, _, 0): encoding = .utf16LittleEndian
+        default: return [UInt8](data)
+        }
+        return String(data: data, encoding: encoding).map { Array($0.utf8) }
+    }
+
     /// Returns the first key that an object in the JSON text `data` repeats, named with the keys
     /// of the objects that hold it ("phases.NC"), or nil. `data` must be valid JSON.
     private static func repeatedKey(in data: Data) -> String? {
         struct Container {
             let isObject: Bool
             let path: [String]
-            var keys: Set<String> = []
+            // Scalars, not Strings: JSON keys "\u00e9" and "e\u0301" differ, though Swift's
+            // String equality takes them for one.
+            var keys: Set<[Unicode.Scalar]> = []
             var lastKey: String?
             var expectsKey: Bool
         }
-        let bytes = [UInt8](data)
+        guard let bytes = utf8(ofJSON: data) else { return nil }
         var open: [Container] = []
         var position = 0
         while position < bytes.count {
@@ -87,18 +108,23 @@ enum StudyDescription {
                 let isObject = bytes[position] == UInt8(ascii: "{")
                 open.append(Container(isObject: isObject, path: path, expectsKey: isObject))
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                guard !open.isEmpty else { return nil }
                 open.removeLast()
             case UInt8(ascii: ","):
                 if open.last?.isObject == true { open[open.count - 1].expectsKey = true }
             case UInt8(ascii: "\""):
                 let start = position
                 position += 1
-                while bytes[position] != UInt8(ascii: "\"") { position += bytes[position] == UInt8(ascii: "\\") ? 2 : 1 }
+                while position < bytes.count && bytes[position] != UInt8(ascii: "\"") {
+                    position += bytes[position] == UInt8(ascii: "\\") ? 2 : 1
+                }
+                guard position < bytes.count else { return nil }
                 guard var container = open.last, container.isObject, container.expectsKey else { break }
                 // Decoded, so that escapes such as \u0043 compare as the letters they stand for.
                 let key = (try? JSONSerialization.jsonObject(with: Data(bytes[start...position]), options: .fragmentsAllowed)) as? String ?? ""
-                if container.keys.contains(key) { return (container.path + [key]).joined(separator: ".") }
-                container.keys.insert(key)
+                guard container.keys.insert(Array(key.unicodeScalars)).inserted else {
+                    return (container.path + [key]).joined(separator: ".")
+                }
                 container.lastKey = key
                 container.expectsKey = false
                 open[open.count - 1] = container

@@ -195,6 +195,14 @@ import TestSupport
             #expect(process.output.contains(message), "\(process.output)")
         }
 
+        // UTF-16, as PowerShell 5 writes it: little-endian with a byte order mark. U+5C22 is the
+        // bytes of a quote and a backslash in that encoding, which a scan of raw bytes misreads.
+        let utf16 = #"{"patient": "\#u{5C22}", "phases": {"NC": "nc.nii", "NC": "pv.nii"}}"#
+        try Data([0xFF, 0xFE] + utf16.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }).write(to: file)
+        let wide = try ServiceProcess(["submit", file.path], label: "submit-json-utf16")
+        #expect(wide.wait(timeout: .seconds(30)) == 2, "\(wide.output)")
+        #expect(wide.output.contains("\(file.path): phases.NC is given twice"), "\(wide.output)")
+
         // The file sets what --nifti takes from options, so those options are rejected.
         try Data(#"{"patient": "P-1", "phases": {"NC": "nc.nii", "PV": "pv.nii"}}"#.utf8).write(to: file)
         let options = [(["--patient", "P-2"], "--patient does not apply to a study JSON file: set patient in \(file.path)"),
