@@ -198,7 +198,7 @@ struct PointGrid {
         let centre = (x: Int(((point.x - origin.x) / cellSize).rounded(.down)), y: Int(((point.y - origin.y) / cellSize).rounded(.down)),
                       z: Int(((point.z - origin.z) / cellSize).rounded(.down)))
         // Shells are counted in cells along the farthest axis. A query outside the box reaches
-        // it at `firstShell`; at `lastShell` every cell of the box has been searched.
+        // it at `firstShell`, and by `lastShell` every cell of the box has been searched.
         let below = (x: -centre.x, y: -centre.y, z: -centre.z)
         let above = (x: centre.x - (cellCounts.x - 1), y: centre.y - (cellCounts.y - 1), z: centre.z - (cellCounts.z - 1))
         let firstShell = Swift.max(0, Swift.max(below.x, above.x), Swift.max(below.y, above.y), Swift.max(below.z, above.z))

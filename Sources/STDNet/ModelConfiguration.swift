@@ -58,7 +58,7 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
         self.lesionGrowThreshold = lesionGrowThreshold
     }
 
-    /// The largest number of voxels a stored window may hold: 16 times the shipped 32 x 64 x
+    /// The largest number of voxels a stored window may contain: 16 times the shipped 32 x 64 x
     /// 64, as in 64 x 128 x 256. It bounds the activation memory a config.json can demand.
     public static let largestWindowVoxels = 1 << 21
 

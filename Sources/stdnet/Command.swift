@@ -1,5 +1,6 @@
 // The subcommand interface of the `stdnet` executable and the small argument parser they share.
 import Foundation
+import STDNet
 
 /// One `stdnet` subcommand. Each lives in its own file and parses only its own arguments.
 protocol Command {
@@ -117,6 +118,22 @@ struct Arguments {
     func finish() throws {
         if let unknown = remaining.first { throw UsageError("unexpected argument '\(unknown)'") }
     }
+}
+
+/// Returns the sliding window (D, H, W) given as `text` to `--window`. Fails unless it is three
+/// positive multiples of 8, the grid multiple of the network's three downsamplings, with no more
+/// voxels than a model's config.json may store.
+func slidingWindow(_ text: String) throws -> [Int] {
+    let window = text.split(separator: ",").compactMap { Int($0) }
+    guard window.count == 3, window.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) else {
+        throw UsageError("--window expects three multiples of 8, got '\(text)'")
+    }
+    let limit = ModelConfiguration.largestWindowVoxels
+    // Each extent is checked against the limit first, so the product cannot overflow.
+    guard window.allSatisfy({ $0 <= limit }), window.reduce(1, *) <= limit else {
+        throw UsageError("--window \(text) has more than \(limit) voxels; give a smaller window")
+    }
+    return window
 }
 
 /// Returns the value of an option the command cannot run without, or fails naming it as

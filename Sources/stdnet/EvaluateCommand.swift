@@ -50,11 +50,7 @@ enum EvaluateCommand: Command {
         guard let motion = Double(motionText), motion >= 0, motion.isFinite else {
             throw UsageError("--motion expects millimetres, 0 or more, got '\(motionText)'")
         }
-        let givenWindow = try arguments.option("window").map { text -> [Int] in
-            let window = text.split(separator: ",").compactMap { Int($0) }
-            guard window.count == 3, window.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) else { throw UsageError("--window expects three multiples of 8, got '\(text)'") }
-            return window
-        }
+        let givenWindow = try arguments.option("window").map(slidingWindow)
         let json = try arguments.option("json")
         if let json {
             // Checked now, so that a typo does not cost the whole evaluation.

@@ -45,7 +45,7 @@ enum StudyDescription {
             throw UsageError("\(path): \(describe(error))")
         }
 
-        // Foundation's parsers keep one value of a repeated key without a word.
+        // Foundation's parsers silently keep one value of a repeated key.
         if let repeated = repeatedKey(in: contents) { throw UsageError("\(path): \(repeated) is given twice") }
         // A misspelt optional field would otherwise be dropped without a word.
         if let object = try? JSONSerialization.jsonObject(with: contents) as? [String: Any] {
@@ -87,13 +87,13 @@ enum StudyDescription {
     }
 
     /// Returns the first key that an object in the JSON text `data` repeats, named with the keys
-    /// of the objects that hold it ("phases.NC"), or nil. `data` must be valid JSON.
+    /// of the objects that contain it ("phases.NC"), or nil. `data` must be valid JSON.
     private static func repeatedKey(in data: Data) -> String? {
         struct Container {
             let isObject: Bool
             let path: [String]
-            // Scalars, not Strings: JSON keys "\u00e9" and "e\u0301" differ, though Swift's
-            // String equality takes them for one.
+            // Scalars, not Strings: JSON keys "\u00e9" and "e\u0301" differ, but Swift's String
+            // equality treats them as equal.
             var keys: Set<[Unicode.Scalar]> = []
             var lastKey: String?
             var expectsKey: Bool

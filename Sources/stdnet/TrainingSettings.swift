@@ -63,11 +63,11 @@ struct TrainingSettings: Codable, Equatable {
         } catch {
             throw ClientError("\(url.path) is invalid (\(error)). Correct it, or remove it to resume with the defaults and the options given")
         }
-        // A setting this version does not know, from a newer stdnet or a typing mistake, would
-        // be dropped without a word and the run resumed without it.
+        // An unknown setting, from a newer stdnet or a typing mistake, would otherwise be dropped
+        // silently and the run resumed without it.
         let unknown = fields.filter { CodingKeys(stringValue: $0) == nil }.sorted()
         guard unknown.isEmpty else {
-            throw ClientError("\(url.path) has settings this stdnet does not know: \(unknown.joined(separator: ", ")). "
+            throw ClientError("\(url.path) has unknown settings: \(unknown.joined(separator: ", ")). "
                 + "Resume with the stdnet that wrote them, or remove them to resume without them")
         }
         if let problem = settings.invalidValue {
@@ -119,13 +119,7 @@ struct TrainingSettings: Codable, Equatable {
         checkpointEvery = try arguments.integer("checkpoint-every", default: checkpointEvery)
         guard checkpointEvery > 0 else { throw UsageError("--checkpoint-every expects a positive number of steps, got \(checkpointEvery)") }
 
-        if let text = try arguments.option("window") {
-            let values = text.split(separator: ",").compactMap { Int($0) }
-            guard values.count == 3, values.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) else {
-                throw UsageError("--window expects three multiples of 8, got '\(text)'")
-            }
-            window = values
-        }
+        if let text = try arguments.option("window") { window = try slidingWindow(text) }
         if let text = try arguments.option("motion") {
             guard let value = Double(text), value >= 0, value.isFinite else { throw UsageError("--motion expects millimetres, got '\(text)'") }
             motion = value

@@ -68,8 +68,8 @@ import Testing
 
     @Test func liverAlignmentRecoversRepositioning() {
         let movement = Self.reposition(degrees: 8, shift: Vector3(12, -9, 15))
-        // With 4,000 points, more of them coincide exactly on the two grids, a fit to such a
-        // subset that the distance floor must keep from scoring best.
+        // With 4,000 points more of them coincide exactly on the two grids. Only the distance
+        // floor keeps a fit to such a subset from scoring best.
         for limit in [2000, 4000] {
             let earlier = liverSurfacePoints(Self.liver(moved: .identity), limit: limit)
             let later = liverSurfacePoints(Self.liver(moved: movement), limit: limit)

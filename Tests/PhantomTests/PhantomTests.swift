@@ -50,8 +50,8 @@ import Testing
     }
 
     /// Without a size the grid spans the 360 x 264 x 180 mm the shipped model was trained on,
-    /// in whole voxels: 360 / 1.4 = 257.1, 264 / 1.4 = 188.6, 180 / 2.5 = 72; 264 / 1.1 = 240
-    /// exactly, though not in floating point.
+    /// in whole voxels: 360 / 1.4 = 257.1, 264 / 1.4 = 188.6, 180 / 2.5 = 72. And 264 / 1.1 is
+    /// 240 exactly, though not in floating point.
     @Test func defaultGridCoversTheTrainingFieldOfView() {
         #expect(PhantomOptions().size == VolumeSize(257, 188, 72))
         #expect(PhantomOptions(spacing: Vector3(3, 3, 5)).size == VolumeSize(120, 88, 36))

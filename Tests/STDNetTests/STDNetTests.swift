@@ -70,7 +70,7 @@ import Testing
         let error = try Self.loadError(of: folder, afterReplacing: "40", with: "36")
         #expect(error?.description.contains("window [16, 36, 48] must be three positive multiples of \(Self.small.gridMultiple) (D, H, W) with at most 2097152 voxels in all") == true,
                 "\(String(describing: error))")
-        // 100,000,000 x 36 x 48 voxels would take 100 GB for one feature map.
+        // 100,000,000 x 36 x 48 voxels take about 690 GB for one channel of Float32.
         let tooLarge = try Self.loadError(of: folder, afterReplacing: "16,", with: "100000000,")
         #expect(tooLarge?.description.contains("window [100000000, 36, 48] must be") == true, "\(String(describing: tooLarge))")
     }

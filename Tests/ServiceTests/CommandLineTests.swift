@@ -53,6 +53,10 @@ import TestSupport
         (["phantom", "--out", "/tmp/stdnet-unused", "--spacing", "1,inf,1"], "--spacing expects three comma-separated numbers above 0 and below 1000000, got '1,inf,1'"),
         (["phantom", "--out", "/tmp/stdnet-unused", "--spacing", "0.1,0.1,0.1"],
          "--spacing 0.1,0.1,0.1 takes more than 268435456 voxels to span the default field of view of 360 x 264 x 180 mm; give a coarser spacing or a --size"),
+        (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--window", "1024,1024,8"],
+         "--window 1024,1024,8 has more than 2097152 voxels; give a smaller window"),
+        (["evaluate", "--model", "/tmp/stdnet-unused", "--window", "1024,1024,8"],
+         "--window 1024,1024,8 has more than 2097152 voxels; give a smaller window"),
         // 360,000,000 voxels along x and one along each other axis.
         (["phantom", "--out", "/tmp/stdnet-unused", "--spacing", "0.000001,999999,999999"],
          "--spacing 0.000001,999999,999999 takes more than 268435456 voxels to span the default field of view of 360 x 264 x 180 mm; give a coarser spacing or a --size"),
@@ -160,7 +164,7 @@ import TestSupport
         try Data(#"{"steps": 5, "lesionWieght": 3, "dropPhaseRate": 0.2}"#.utf8).write(to: settingsURL)
         let unknown = try ServiceProcess(["train", "--out", folder.path, "--resume"], label: "train-resume-unknown")
         #expect(unknown.wait(timeout: .seconds(120)) == 1, "\(unknown.output)")
-        #expect(unknown.output.contains("\(settingsURL.path) has settings this stdnet does not know: dropPhaseRate, lesionWieght. "
+        #expect(unknown.output.contains("\(settingsURL.path) has unknown settings: dropPhaseRate, lesionWieght. "
                                         + "Resume with the stdnet that wrote them, or remove them to resume without them"), "\(unknown.output)")
     }
 
@@ -195,8 +199,8 @@ import TestSupport
             #expect(process.output.contains(message), "\(process.output)")
         }
 
-        // UTF-16, as PowerShell 5 writes it: little-endian with a byte order mark. U+5C22 is the
-        // bytes of a quote and a backslash in that encoding, which a scan of raw bytes misreads.
+        // UTF-16, as PowerShell 5 writes it: little-endian with a byte order mark. U+5C22 is encoded
+        // as the bytes of a quote and a backslash, which a scan of raw bytes misreads.
         let utf16 = #"{"patient": "\#u{5C22}", "phases": {"NC": "nc.nii", "NC": "pv.nii"}}"#
         try Data([0xFF, 0xFE] + utf16.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }).write(to: file)
         let wide = try ServiceProcess(["submit", file.path], label: "submit-json-utf16")
