@@ -25,7 +25,17 @@ extension STDNetModel {
         let configurationURL = folder.appendingPathComponent("config.json")
         let configuration: ModelConfiguration
         do {
-            configuration = try JSONDecoder().decode(ModelConfiguration.self, from: Data(contentsOf: configurationURL))
+            let data = try Data(contentsOf: configurationURL)
+            do {
+                configuration = try JSONDecoder().decode(ModelConfiguration.self, from: data)
+            } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+                // Foundation reports a fraction where a whole number belongs as invalid JSON,
+                // naming no field.
+                guard let field = fieldWithFraction(in: data) else { throw DecodingError.dataCorrupted(context) }
+                throw SafetensorsError(description: "\(configurationURL.path): \(field) must contain whole numbers")
+            }
+        } catch let error as SafetensorsError {
+            throw error
         } catch {
             throw SafetensorsError(description: "cannot read the model configuration \(configurationURL.path): \(describe(error))")
         }
@@ -63,6 +73,17 @@ extension STDNetModel {
             throw SafetensorsError(description: "cannot read the model weights \(weightsURL.path): \(describe(error))")
         }
         return try STDNetModel(configuration: configuration, weights: ModelWeights(tensors: tensors))
+    }
+}
+
+/// The first whole-number field of a config.json, alphabetically, that contains a number with a
+/// fractional part; nil if there is none or the data is not a JSON object.
+private func fieldWithFraction(in data: Data) -> String? {
+    let wholeNumberFields = ["channels", "characterisationHidden", "heads", "mlpRatio", "phaseSlots", "segmentationClasses", "window"]
+    guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+    return wholeNumberFields.first { field in
+        let numbers = (object[field] as? [Any] ?? [object[field] as Any]).compactMap { $0 as? NSNumber }
+        return numbers.contains { $0.doubleValue.rounded() != $0.doubleValue }
     }
 }
 

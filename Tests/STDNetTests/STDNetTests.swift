@@ -73,6 +73,9 @@ import Testing
         // 100,000,000 x 36 x 48 voxels take about 690 GB for one channel of Float32.
         let tooLarge = try Self.loadError(of: folder, afterReplacing: "16,", with: "100000000,")
         #expect(tooLarge?.description.contains("window [100000000, 36, 48] must be") == true, "\(String(describing: tooLarge))")
+        // Foundation calls the file invalid JSON and names no field.
+        let fraction = try Self.loadError(of: folder, afterReplacing: "100000000,", with: "16.5,")
+        #expect(fraction?.description == "\(folder.path)/config.json: window must contain whole numbers", "\(String(describing: fraction))")
     }
 
     /// Saves random weights of the small model with `configuration` into `folder`.
