@@ -19,14 +19,17 @@ import Wire
             try socket.connect(endpoint)
         }
 
+        /// Waits up to 60 s for the reply. A debug coordinator once took over 20 s to reply
+        /// while an 84 MB study was sent to it, on two cores busy with a build and evaluations.
         func request(_ message: Message, attachments: [Wire.Attachment] = []) throws -> Message {
             guard socket.send(Envelope(message, attachments: attachments).encode()) else { throw TestFailure("request not queued") }
-            let deadline = ContinuousClock.now + .seconds(20)
+            let timeout = Duration.seconds(60)
+            let deadline = ContinuousClock.now + timeout
             while ContinuousClock.now < deadline {
                 _ = try poll([.socket(socket)], timeout: .milliseconds(100))
                 if let frames = try socket.receive() { return try Envelope.decode(frames).message }
             }
-            throw TestFailure("no reply from the coordinator at \(endpoint) within 20 s")
+            throw TestFailure("no reply from the coordinator at \(endpoint) within \(timeout)")
         }
 
         /// Sends one part and returns the acknowledgement, or throws with the reply.
