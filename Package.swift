@@ -74,7 +74,7 @@ let package = Package(
         .executableTarget(name: "QueueBenchmark", dependencies: ["JobStore"], path: "Benchmarks/QueueBenchmark"),
         .executableTarget(name: "PhantomBenchmark", dependencies: ["Phantom", "Imaging"], path: "Benchmarks/PhantomBenchmark"),
         .testTarget(name: "NeuralEngineTests", dependencies: ["NeuralEngine", "VectorKernels"]),
-        .testTarget(name: "STDNetTests", dependencies: ["STDNet", "NeuralEngine"], exclude: ["Fixtures"]),
+        .testTarget(name: "STDNetTests", dependencies: ["STDNet", "NeuralEngine", "Lesions"], exclude: ["Fixtures"]),
         .executableTarget(name: "NeuralEngineBenchmarks", dependencies: ["NeuralEngine"], path: "Benchmarks/NeuralEngineBenchmarks"),
         .executableTarget(name: "WindowBenchmark", dependencies: ["STDNet", "NeuralEngine", "MemoryPolicy"], path: "Benchmarks/WindowBenchmark"),
     ] + vectorKernelsAVX512.targets

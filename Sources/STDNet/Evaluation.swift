@@ -17,6 +17,8 @@ public struct StudyEvaluation: Codable, Sendable {
     public let detectionAtLeast10mm: DetectionCounts
     /// Every true lesion of the study and whether a reported lesion matched it.
     public let lesions: [LesionDetection]
+    /// Every reported lesion that matched no true lesion.
+    public let falseLesions: [FalseLesion]
 }
 
 /// One true lesion of a study: what it is and whether the segmentation found it.
@@ -30,6 +32,17 @@ public struct LesionDetection: Codable, Sendable {
     /// The highest lesion probability inside the true lesion, which shows how far a missed
     /// lesion was from being labelled at all.
     public let maximumLesionProbability: Double
+}
+
+/// A reported lesion that matched no true lesion, and where it lies.
+public struct FalseLesion: Codable, Sendable {
+    public let volumeMillilitres: Double
+    public let meanLesionProbability: Double
+    /// The share of its voxels that the truth labels liver or lesion.
+    public let shareInsideTrueLiver: Double
+    /// The shortest distance to a true lesion in mm, nil in a study without lesions. It is 0 for
+    /// a fragment of a true lesion that another reported lesion matched.
+    public let distanceToTrueLesionMillimetres: Double?
 }
 
 /// The characterisation of one true lesion: its class and the head's probabilities, computed on
@@ -108,15 +121,26 @@ extension STDNetModel {
                 truthLesions.append(lesion)
                 if lesion.longestAxialDiameterMillimetres >= 10 { largeTruthComponents.append(voxels) }
             }
-            let found = matchDetections(predicted: predictedComponents, truth: truthComponents).truth
+            let matches = matchDetections(predicted: predictedComponents, truth: truthComponents)
+            let found = matches.truth
             let classes = configuration.segmentationClasses
+            func lesionProbability(_ voxel: Int) -> Double { Double(segmentation.probabilities.scalars[voxel * classes + Int(SegmentationLabel.lesion)]) }
             var lesionDetections: [LesionDetection] = []
             for (index, (lesion, voxels)) in zip(truthLesions, truthComponents).enumerated() {
-                let highestProbability = voxels.map { segmentation.probabilities.scalars[$0 * classes + Int(SegmentationLabel.lesion)] }.max() ?? 0
                 lesionDetections.append(LesionDetection(
                     lesionClass: lesion.lesionClass.rawValue, longestAxialDiameterMillimetres: lesion.longestAxialDiameterMillimetres,
                     volumeMillilitres: lesion.volumeMillilitres, found: found.contains(index),
-                    maximumLesionProbability: Double(highestProbability)))
+                    maximumLesionProbability: voxels.map(lesionProbability).max() ?? 0))
+            }
+            let voxelMillilitres = spacing.x * spacing.y * spacing.z / 1000
+            let falseLesions = predictedComponents.indices.filter { !matches.predicted.contains($0) }.map { index in
+                let voxels = predictedComponents[index]
+                let distance = shortestDistance(from: voxels, to: truthLesion, extent: extent, spacing: [spacing.z, spacing.y, spacing.x])
+                return FalseLesion(
+                    volumeMillilitres: Double(voxels.count) * voxelMillilitres,
+                    meanLesionProbability: voxels.map(lesionProbability).reduce(0, +) / Double(voxels.count),
+                    shareInsideTrueLiver: Double(voxels.filter { truthLiver[$0] }.count) / Double(voxels.count),
+                    distanceToTrueLesionMillimetres: distance.isFinite ? distance : nil)
             }
             var large = detectionCounts(predicted: predictedComponents, truth: largeTruthComponents)
             // Predictions that match a small true lesion are neither hits nor false alarms here.
@@ -128,7 +152,7 @@ extension STDNetModel {
                 patient: number, liverDice: dice(predictedLiver, truthLiver), lesionDice: dice(predictedLesion, truthLesion),
                 lesionHausdorff95: hd.isFinite ? hd : nil,
                 detection: detectionCounts(predicted: predictedComponents, truth: truthComponents), detectionAtLeast10mm: large,
-                lesions: lesionDetections)
+                lesions: lesionDetections, falseLesions: falseLesions)
             studies.append(evaluation)
             classifications += classifyLesions(study, phases: phases, extent: extent, window: window)
             progress(String(format: "patient %d: liver Dice %.3f, lesion Dice %.3f, lesions %d found of %d", number,

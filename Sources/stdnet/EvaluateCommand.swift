@@ -16,8 +16,10 @@ enum EvaluateCommand: Command {
         window and prints Dice (liver, lesion), lesion HD95 and lesion detection per study and
         overall, and the lesion class accuracy, macro-F1 and HCC-against-rest AUC of the
         characterisation head on each true lesion of 8 voxels or more, and how many true lesions
-        were found below 10 mm, from 10 to 20 mm and from 20 mm of longest axial diameter. Use a
-        seed never used for training (training uses --seed, 1 by default).
+        were found below 10 mm, from 10 to 20 mm and from 20 mm of longest axial diameter, and
+        where the false lesions lie: overlapping a true lesion that another reported lesion
+        matched, elsewhere in the true liver (half of their voxels or more), or outside it. Use
+        a seed never used for training (training uses --seed, 1 by default).
 
           --model DIR      model folder (config.json, model.safetensors)
           --seed S         phantom seed of the held-out set (default 1000)
@@ -113,6 +115,11 @@ enum EvaluateCommand: Command {
             return "\(inRange.filter(\.found).count) of \(inRange.count) \(label)"
         }
         print("| lesions found, by longest axial diameter | \(foundBySize.joined(separator: ", ")) |")
+        let falseLesions = report.studies.flatMap(\.falseLesions)
+        let overlapping = falseLesions.filter { $0.distanceToTrueLesionMillimetres == 0 }
+        let inLiver = falseLesions.filter { $0.distanceToTrueLesionMillimetres != 0 && $0.shareInsideTrueLiver >= 0.5 }
+        let outsideLiver = falseLesions.count - overlapping.count - inLiver.count
+        print("| false lesions: overlapping a true lesion / elsewhere in the liver / outside it | \(overlapping.count) / \(inLiver.count) / \(outsideLiver) |")
         let classification = report.classification
         print(String(format: "| lesion class accuracy / macro-F1 (%d lesions) | %.3f / %.3f |", report.lesions.count,
                      classification.accuracy, classification.macroF1))

@@ -1,4 +1,5 @@
 import Foundation
+import Lesions
 import STDNet
 import Testing
 
@@ -27,6 +28,23 @@ import Testing
         #expect(abs(distance - 3) < 1e-9)
         #expect(hausdorff95(cube(offset: 0), cube(offset: 0), extent: extent, spacing: [1, 1, 1]) == 0)
         #expect(hausdorff95(cube(offset: 0), [Bool](repeating: false, count: extent.reduce(1, *)), extent: extent, spacing: [1, 1, 1]) == .infinity)
+    }
+
+    @Test func shortestDistanceBetweenBoxes() {
+        // A 2 x 2 x 2 box at w 2-3 and a 3 x 3 x 3 box at w 7-9 share rows. The gap runs along
+        // w from w 3 to w 7, which is 4 voxels of 1.5 mm.
+        let extent = [6, 6, 12]
+        func box(_ d: Range<Int>, _ h: Range<Int>, _ w: Range<Int>) -> [Int] {
+            d.flatMap { d in h.flatMap { h in w.map { w in (d * 6 + h) * 12 + w } } }
+        }
+        var mask = [Bool](repeating: false, count: extent.reduce(1, *))
+        for index in box(1..<4, 1..<4, 7..<10) { mask[index] = true }
+        #expect(abs(shortestDistance(from: box(1..<3, 1..<3, 2..<4), to: mask, extent: extent, spacing: [2, 1, 1.5]) - 6) < 1e-9)
+        // One voxel diagonal to the box's corner at (3, 3, 9), one step along every axis.
+        let diagonal = (4 * 6 + 4) * 12 + 10
+        #expect(abs(shortestDistance(from: [diagonal], to: mask, extent: extent, spacing: [2, 1, 1.5]) - (4 + 1 + 2.25).squareRoot()) < 1e-9)
+        #expect(shortestDistance(from: box(3..<5, 3..<5, 9..<11), to: mask, extent: extent, spacing: [1, 1, 1]) == 0)
+        #expect(shortestDistance(from: [], to: mask, extent: extent, spacing: [1, 1, 1]) == .infinity)
     }
 
     @Test func detectionMatchesOneToOne() {
@@ -74,5 +92,9 @@ import Testing
         #expect(study.lesions.count == detection.truePositives + detection.falseNegatives)
         #expect(study.lesions.filter(\.found).count == detection.truePositives)
         #expect(study.lesions.allSatisfy { (0...1).contains($0.maximumLesionProbability) })
+        // One entry per false positive, each no smaller than a reported lesion.
+        #expect(study.falseLesions.count == detection.falsePositives)
+        #expect(study.falseLesions.allSatisfy { $0.volumeMillilitres >= LesionComponent.minimumReportedMillilitres })
+        #expect(study.falseLesions.allSatisfy { (0...1).contains($0.shareInsideTrueLiver) })
     }
 }
