@@ -22,6 +22,23 @@ extension STDNetModel {
     /// Reads a model saved by ``save(to:)``; weights that do not fit the configuration are
     /// reported by name and shape.
     public static func load(from folder: URL) throws -> STDNetModel {
+        let configuration = try ModelConfiguration.load(from: folder)
+        let weightsURL = folder.appendingPathComponent("model.safetensors")
+        let tensors: [String: Tensor]
+        do {
+            tensors = try Safetensors.read(from: weightsURL)
+        } catch let error as SafetensorsError {
+            throw error
+        } catch {
+            throw SafetensorsError(description: "cannot read the model weights \(weightsURL.path): \(describe(error))")
+        }
+        return try STDNetModel(configuration: configuration, weights: ModelWeights(tensors: tensors))
+    }
+}
+
+extension ModelConfiguration {
+    /// Reads and checks the config.json in `folder`.
+    public static func load(from folder: URL) throws -> ModelConfiguration {
         let configurationURL = folder.appendingPathComponent("config.json")
         let configuration: ModelConfiguration
         do {
@@ -38,6 +55,9 @@ extension STDNetModel {
             throw error
         } catch {
             throw SafetensorsError(description: "cannot read the model configuration \(configurationURL.path): \(describe(error))")
+        }
+        guard configuration.spacing.count == 3, configuration.spacing.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw SafetensorsError(description: "\(configurationURL.path): spacing \(configuration.spacing) must be three positive millimetre values (x, y, z)")
         }
         if let threshold = configuration.lesionThreshold {
             guard threshold > 0, threshold < 1 else {
@@ -63,21 +83,12 @@ extension STDNetModel {
                 throw SafetensorsError(description: "\(configurationURL.path): window \(window) must be three positive multiples of \(multiple) (D, H, W) with at most \(limit) voxels in all")
             }
         }
-        let weightsURL = folder.appendingPathComponent("model.safetensors")
-        let tensors: [String: Tensor]
-        do {
-            tensors = try Safetensors.read(from: weightsURL)
-        } catch let error as SafetensorsError {
-            throw error
-        } catch {
-            throw SafetensorsError(description: "cannot read the model weights \(weightsURL.path): \(describe(error))")
-        }
-        return try STDNetModel(configuration: configuration, weights: ModelWeights(tensors: tensors))
+        return configuration
     }
 }
 
-/// The first whole-number field of a config.json, alphabetically, that contains a number with a
-/// fractional part; nil if there is none or the data is not a JSON object.
+/// Returns the first whole-number field of a config.json, alphabetically, that contains a
+/// fraction. Returns nil if there is none or the data is not a JSON object.
 private func fieldWithFraction(in data: Data) -> String? {
     let wholeNumberFields = ["channels", "characterisationHidden", "heads", "mlpRatio", "phaseSlots", "segmentationClasses", "window"]
     guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }

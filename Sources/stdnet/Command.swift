@@ -124,8 +124,9 @@ struct Arguments {
 /// positive multiples of 8, the grid multiple of the network's three downsamplings, with no more
 /// voxels than a model's config.json may store.
 func slidingWindow(_ text: String) throws -> [Int] {
-    let window = text.split(separator: ",").compactMap { Int($0) }
-    guard window.count == 3, window.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) else {
+    let items = text.split(separator: ",", omittingEmptySubsequences: false)
+    let window = items.compactMap { Int($0) }
+    guard items.count == 3, window.count == 3, window.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) else {
         throw UsageError("--window expects three multiples of 8, got '\(text)'")
     }
     let limit = ModelConfiguration.largestWindowVoxels

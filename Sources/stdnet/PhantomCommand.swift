@@ -48,10 +48,11 @@ enum PhantomCommand: Command {
         } else if let spacing {
             let fieldOfView = PhantomOptions.abdomenFieldOfView
             // Checked per axis before the grid is counted in integers, which a spacing of
-            // 1e-12 mm would overflow.
+            // 1e-12 mm would overflow, and the product in floating point, which 1e-4 mm on
+            // every axis would overflow in integers.
             let perAxis = fieldOfView / options.spacing
             let size = perAxis.max() <= Double(voxelLimit) ? PhantomOptions.abdomenGrid(spacing: options.spacing) : nil
-            guard let size, size.x * size.y * size.z <= voxelLimit else {
+            guard let size, Double(size.x) * Double(size.y) * Double(size.z) <= Double(voxelLimit) else {
                 let millimetres = [fieldOfView.x, fieldOfView.y, fieldOfView.z].map { String(Int($0)) }.joined(separator: " x ")
                 throw UsageError("--spacing \(spacing) takes more than \(voxelLimit) voxels to span the default field of view of \(millimetres) mm; give a coarser spacing or a --size")
             }

@@ -72,6 +72,13 @@ enum TrainCommand: Command {
         // A resumed run starts from the settings stored with its checkpoint; options override them.
         let stored = resume ? try givenOutput.flatMap { try TrainingSettings.load(from: URL(fileURLWithPath: $0)) } : nil
         var settings = stored ?? TrainingSettings()
+        if resume, stored == nil, let givenOutput {
+            // Copied weights have no training.json, and keep the window their model was trained on.
+            let folder = URL(fileURLWithPath: givenOutput)
+            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) {
+                settings.window = try ModelConfiguration.load(from: folder).slidingWindow
+            }
+        }
         try settings.override(from: &arguments)
         try arguments.finish()
         let output = try required(givenOutput, "--out DIR")
@@ -128,7 +135,7 @@ enum TrainCommand: Command {
         var sampler = PhantomPatchSampler(options: patches, seed: streamSeed)
         report("training \(trainer.model.configuration.architecture.rawValue) with \(trainer.model.weights.parameterCount) parameters from step \(trainer.optimiser.step) to \(steps) on the phantom patients of seed \(streamSeed)")
         if resume, stored == nil {
-            report("no \(TrainingSettings.fileName) in \(folder.path): resuming with the default settings and the options given")
+            report("no \(TrainingSettings.fileName) in \(folder.path): resuming with the default settings, the window in config.json and the options given")
         }
         report((stored == nil ? "settings: " : "settings (from \(TrainingSettings.fileName) and the options given): ") + settings.summary(warmupSteps: warmup))
 

@@ -78,6 +78,18 @@ import Testing
         #expect(fraction?.description == "\(folder.path)/config.json: window must contain whole numbers", "\(String(describing: fraction))")
     }
 
+    @Test func zeroSpacingRejected() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-spacing-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // A spacing of 0 mm would take infinitely many voxels to span a study.
+        var configuration = Self.small
+        configuration.spacing = [12, 12, 0]
+        try Self.saveSmallModel(configuration, to: folder)
+        let error = #expect(throws: SafetensorsError.self) { try STDNetModel.load(from: folder) }
+        #expect(error?.description == "\(folder.path)/config.json: spacing [12.0, 12.0, 0.0] must be three positive millimetre values (x, y, z)",
+                "\(String(describing: error))")
+    }
+
     /// Saves random weights of the small model with `configuration` into `folder`.
     static func saveSmallModel(_ configuration: ModelConfiguration, to folder: URL) throws {
         try STDNetModel(configuration: configuration, weights: STDNetModel.random(small, seed: 1).weights).save(to: folder)

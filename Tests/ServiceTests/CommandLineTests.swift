@@ -57,6 +57,13 @@ import TestSupport
          "--window 1024,1024,8 has more than 2097152 voxels; give a smaller window"),
         (["evaluate", "--model", "/tmp/stdnet-unused", "--window", "1024,1024,8"],
          "--window 1024,1024,8 has more than 2097152 voxels; give a smaller window"),
+        (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--window", "32,64,x,64"],
+         "--window expects three multiples of 8, got '32,64,x,64'"),
+        (["evaluate", "--model", "/tmp/stdnet-unused", "--window", "32,,64,64"],
+         "--window expects three multiples of 8, got '32,,64,64'"),
+        // 3,600,000 x 2,640,000 x 1,800,000 voxels, more than Int.max in all.
+        (["phantom", "--out", "/tmp/stdnet-unused", "--spacing", "0.0001,0.0001,0.0001"],
+         "--spacing 0.0001,0.0001,0.0001 takes more than 268435456 voxels to span the default field of view of 360 x 264 x 180 mm; give a coarser spacing or a --size"),
         // 360,000,000 voxels along x and one along each other axis.
         (["phantom", "--out", "/tmp/stdnet-unused", "--spacing", "0.000001,999999,999999"],
          "--spacing 0.000001,999999,999999 takes more than 268435456 voxels to span the default field of view of 360 x 264 x 180 mm; give a coarser spacing or a --size"),
@@ -151,15 +158,24 @@ import TestSupport
         #expect(third.output.contains("lesion centring lesion, per-lesion Dice weight 0.0, lesion cross-entropy weight 2.0"), "\(third.output)")
 
         try FileManager.default.removeItem(at: settingsURL)
-        let withoutSettings = try resume(["--steps", "4", "--window", "8,16,16"])
-        #expect(withoutSettings.output.contains("no training.json in \(folder.path): resuming with the default settings and the options given"),
+        // Without training.json the window comes from config.json, not the default 32,64,64.
+        let withoutSettings = try resume(["--steps", "4"])
+        #expect(withoutSettings.output.contains("no training.json in \(folder.path): resuming with the default settings, the window in config.json and the options given"),
                 "\(withoutSettings.output)")
+        #expect(withoutSettings.output.contains("window 8,16,16,"), "\(withoutSettings.output)")
         #expect(withoutSettings.output.contains("lesion cross-entropy weight 1.0"), "\(withoutSettings.output)")
 
         try Data(#"{"steps": 5, "lesionFraction": 2}"#.utf8).write(to: settingsURL)
         let invalid = try ServiceProcess(["train", "--out", folder.path, "--resume"], label: "train-resume-invalid")
         #expect(invalid.wait(timeout: .seconds(120)) == 1, "\(invalid.output)")
         #expect(invalid.output.contains("\(settingsURL.path): lesionFraction must be from 0 to 1, got 2.0"), "\(invalid.output)")
+
+        // Multiples of 8, but 4,194,304 voxels: each checkpoint would write a window no command loads.
+        try Data(#"{"steps": 5, "window": [8, 512, 1024]}"#.utf8).write(to: settingsURL)
+        let tooLarge = try ServiceProcess(["train", "--out", folder.path, "--resume"], label: "train-resume-window")
+        #expect(tooLarge.wait(timeout: .seconds(120)) == 1, "\(tooLarge.output)")
+        #expect(tooLarge.output.contains("\(settingsURL.path): window [8, 512, 1024] has more than 2097152 voxels, which config.json cannot store"),
+                "\(tooLarge.output)")
 
         try Data(#"{"steps": 5, "lesionWieght": 3, "dropPhaseRate": 0.2}"#.utf8).write(to: settingsURL)
         let unknown = try ServiceProcess(["train", "--out", folder.path, "--resume"], label: "train-resume-unknown")
