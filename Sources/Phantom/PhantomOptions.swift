@@ -23,6 +23,25 @@ public struct PhantomOptions: Sendable {
     /// The field of view, in mm (x, y, z), of the phantoms the shipped model was trained and
     /// evaluated on.
     public static let abdomenFieldOfView = Vector3(360, 264, 180)
+    /// The field of view for messages: "360 x 264 x 180".
+    public static var abdomenFieldOfViewText: String {
+        [abdomenFieldOfView.x, abdomenFieldOfView.y, abdomenFieldOfView.z].map { String(Int($0)) }.joined(separator: " x ")
+    }
+
+    /// The maximum voxel count of a phantom grid: four phases of Float voxels and the label maps
+    /// must fit in memory.
+    public static let largestGridVoxels = 1 << 28
+
+    /// Returns ``abdomenGrid(spacing:)``, or nil when it would have more than
+    /// ``largestGridVoxels`` voxels. Checked per axis before the grid is counted in integers,
+    /// which a spacing of 1e-12 mm would overflow, and the product in floating point, which 1e-4
+    /// mm on every axis would overflow in integers.
+    public static func boundedAbdomenGrid(spacing: Vector3) -> VolumeSize? {
+        let limit = Double(largestGridVoxels)
+        guard (abdomenFieldOfView / spacing).max() <= limit else { return nil }
+        let size = abdomenGrid(spacing: spacing)
+        return Double(size.x) * Double(size.y) * Double(size.z) <= limit ? size : nil
+    }
 
     /// Returns the grid of whole voxels at `spacing` that spans at most ``abdomenFieldOfView``,
     /// and at least one voxel, on each axis.

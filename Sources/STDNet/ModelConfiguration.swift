@@ -68,4 +68,22 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
 
     /// Grid extents must be multiples of this, so every downsampling halves them exactly.
     public var gridMultiple: Int { 1 << (channels.count - 1) }
+
+    /// Returns the keys of a decoded config.json object that name no setting, sorted.
+    static func unknownKeys(of object: [String: Any]) -> [String] {
+        object.keys.filter { CodingKeys(stringValue: $0) == nil }.sorted()
+    }
+
+    /// Describes the first size of the network that it cannot be built with, or returns nil.
+    /// The weights' shapes follow the sizes, so the weights file checks the rest.
+    var invalidSize: String? {
+        if channels.isEmpty || channels.count > 8 || channels.contains(where: { $0 <= 0 }) {
+            return "channels \(channels) must be 1 to 8 positive counts"
+        }
+        if heads <= 0 { return "heads must be positive, got \(heads)" }
+        if architecture == .stdNet, let stage = channels.first(where: { $0 % heads != 0 }) {
+            return "heads \(heads) must divide the channels of every stage, and \(stage) does not"
+        }
+        return nil
+    }
 }

@@ -1,6 +1,8 @@
 // A model on disk: config.json and model.safetensors in one folder.
 import Foundation
+import Imaging
 import NeuralEngine
+import Phantom
 
 extension STDNetModel {
     /// Draws a model with random weights, for tests and the start of training.
@@ -40,24 +42,38 @@ extension ModelConfiguration {
     /// Reads and checks the config.json in `folder`.
     public static func load(from folder: URL) throws -> ModelConfiguration {
         let configurationURL = folder.appendingPathComponent("config.json")
+        let data: Data
         let configuration: ModelConfiguration
         do {
-            let data = try Data(contentsOf: configurationURL)
-            do {
-                configuration = try JSONDecoder().decode(ModelConfiguration.self, from: data)
-            } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
-                // Foundation reports a fraction where a whole number belongs as invalid JSON,
-                // naming no field.
-                guard let field = fieldWithFraction(in: data) else { throw DecodingError.dataCorrupted(context) }
-                throw SafetensorsError(description: "\(configurationURL.path): \(field) must contain whole numbers")
-            }
-        } catch let error as SafetensorsError {
-            throw error
+            data = try Data(contentsOf: configurationURL)
         } catch {
             throw SafetensorsError(description: "cannot read the model configuration \(configurationURL.path): \(describe(error))")
         }
-        guard configuration.spacing.count == 3, configuration.spacing.allSatisfy({ $0 > 0 && $0.isFinite }) else {
-            throw SafetensorsError(description: "\(configurationURL.path): spacing \(configuration.spacing) must be three positive millimetre values (x, y, z)")
+        do {
+            configuration = try JSONDecoder().decode(ModelConfiguration.self, from: data)
+        } catch {
+            // Foundation reports a fraction where a whole number belongs as invalid JSON,
+            // naming no field.
+            if case DecodingError.dataCorrupted(let context) = error, context.codingPath.isEmpty, let field = fieldWithFraction(in: data) {
+                throw SafetensorsError(description: "\(configurationURL.path): \(field) must contain whole numbers")
+            }
+            throw SafetensorsError(description: "cannot read the model configuration \(configurationURL.path): \(describe(error))")
+        }
+        // A misspelt setting, such as lesionTreshold, would otherwise be dropped silently.
+        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        let unknown = ModelConfiguration.unknownKeys(of: object)
+        guard unknown.isEmpty else {
+            throw SafetensorsError(description: "\(configurationURL.path) has unknown settings: \(unknown.joined(separator: ", ")). Correct their names or remove them")
+        }
+        if let problem = configuration.invalidSize {
+            throw SafetensorsError(description: "\(configurationURL.path): \(problem)")
+        }
+        let spacing = configuration.spacing
+        guard spacing.count == 3, spacing.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            throw SafetensorsError(description: "\(configurationURL.path): spacing \(spacing) must be three positive millimetre values (x, y, z)")
+        }
+        guard PhantomOptions.boundedAbdomenGrid(spacing: Vector3(spacing[0], spacing[1], spacing[2])) != nil else {
+            throw SafetensorsError(description: "\(configurationURL.path): spacing \(spacing) takes more than \(PhantomOptions.largestGridVoxels) voxels to span the \(PhantomOptions.abdomenFieldOfViewText) mm abdomen of the phantoms: give a coarser spacing")
         }
         if let threshold = configuration.lesionThreshold {
             guard threshold > 0, threshold < 1 else {
@@ -101,11 +117,19 @@ private func fieldWithFraction(in data: Data) -> String? {
 /// Returns a one-line reason for a failed read: the system's sentence for a file error, the
 /// coding path and problem for invalid JSON.
 private func describe(_ error: Error) -> String {
+    func field(_ path: [CodingKey]) -> String {
+        // Array elements show as their index: window[1].
+        path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: ["."])
+    }
     switch error {
-    case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
-         DecodingError.keyNotFound(_, let context), DecodingError.dataCorrupted(let context):
-        let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-        return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
+    case DecodingError.keyNotFound(let key, let context):
+        return "\(field(context.codingPath + [key])) is missing"
+    case DecodingError.typeMismatch(let type, let context), DecodingError.valueNotFound(let type, let context):
+        return "\(field(context.codingPath)) expects \(type == String.self ? "a string" : type == [Any].self ? "a list" : "a number")"
+    case DecodingError.dataCorrupted(let context) where context.codingPath.map(\.stringValue) == ["architecture"]:
+        return "architecture must be std-net or early-fusion"
+    case DecodingError.dataCorrupted(let context):
+        return context.codingPath.isEmpty ? context.debugDescription : "\(field(context.codingPath)): \(context.debugDescription)"
     default:
         return (error as NSError).localizedDescription
     }

@@ -118,9 +118,13 @@ public struct AnalyzeJobHandler: JobHandler {
         let liverMillilitres = Double(plausibleLiverVoxels) * spacing.x * spacing.y * spacing.z / 1000
         guard liverMillilitres >= Self.minimumLiverMillilitres else {
             // The phantom-trained model also fails this way on some studies that lack a phase.
-            let present = Phase.allCases.filter { volumes[$0] != nil }.map(\.rawValue).joined(separator: ", ")
-            throw JobError(String(format: "analyze job %lld: the model found %.1f mL of liver, less than the %.0f mL a liver study shows, in phases %@; check that the series cover the liver. If they do, the model failed on this study: it was trained on phantoms and misses the liver more often when a phase is missing",
-                                  context.order.job, liverMillilitres, Self.minimumLiverMillilitres, present), retryable: false)
+            let present = Phase.allCases.filter { volumes[$0] != nil }
+            let cause = present.count < Phase.allCases.count
+                ? "it was trained on phantoms and misses the liver more often when a phase is missing"
+                : "it was trained on phantoms"
+            throw JobError(String(format: "analyze job %lld: the model found %.1f mL of liver, less than the %.0f mL a liver study shows, in phases %@; check that the series cover the liver. If they do, the model failed on this study: %@",
+                                  context.order.job, liverMillilitres, Self.minimumLiverMillilitres,
+                                  present.map(\.rawValue).joined(separator: ", "), cause), retryable: false)
         }
         let labels = Volume<UInt8>(geometry: grid, voxels: segmentation.labels)
         // Components come largest first; reports and key images are numbered in that order.

@@ -120,6 +120,13 @@ struct Arguments {
     }
 }
 
+/// Returns the system's text for a failed file operation ("Permission denied", "Not a
+/// directory"), which Foundation wraps in an error whose own description is empty.
+func systemReason(_ error: CocoaError) -> String {
+    let system = (error.underlying as NSError?).flatMap { $0.domain == NSPOSIXErrorDomain ? Int32($0.code) : nil }
+    return system.map { String(cString: strerror($0)) } ?? error.localizedDescription
+}
+
 /// Returns the sliding window (D, H, W) given as `text` to `--window`. Fails unless it is three
 /// positive multiples of 8, the grid multiple of the network's three downsamplings, with no more
 /// voxels than a model's config.json may store.

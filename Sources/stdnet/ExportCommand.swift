@@ -69,10 +69,7 @@ enum ExportCommand: Command {
                     try image.data.write(to: URL(fileURLWithPath: keyImageFolder).appendingPathComponent(image.name))
                 }
             } catch let error as CocoaError {
-                // Foundation wraps the system error, whose text ("Permission denied") is the useful part.
-                let system = (error.underlying as NSError?).flatMap { $0.domain == NSPOSIXErrorDomain ? Int32($0.code) : nil }
-                let reason = system.map { String(cString: strerror($0)) } ?? error.localizedDescription
-                throw ClientError("cannot write the key images to \(keyImageFolder): \(reason)")
+                throw ClientError("cannot write the key images to \(keyImageFolder): \(systemReason(error))")
             }
             print("\(images.count) key image(s) written to \(keyImageFolder)")
         }

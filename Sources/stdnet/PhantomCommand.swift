@@ -35,8 +35,7 @@ enum PhantomCommand: Command {
         let timepoints = try arguments.integer("timepoints", default: 1)
         let seed = try arguments.nonNegativeInteger("seed", default: 1)
         var options = PhantomOptions()
-        // Four phases of Float voxels, and the label maps, must fit in memory.
-        let voxelLimit = 1 << 28
+        let voxelLimit = PhantomOptions.largestGridVoxels
         let spacing = try arguments.option("spacing")
         if let spacing { options.spacing = try triple(spacing, option: "spacing", Vector3.self) }
         if let size = try arguments.option("size") {
@@ -46,15 +45,8 @@ enum PhantomCommand: Command {
                 throw UsageError("--size \(size) has more than \(voxelLimit) voxels (for example 1024,1024,256); give a smaller size")
             }
         } else if let spacing {
-            let fieldOfView = PhantomOptions.abdomenFieldOfView
-            // Checked per axis before the grid is counted in integers, which a spacing of
-            // 1e-12 mm would overflow, and the product in floating point, which 1e-4 mm on
-            // every axis would overflow in integers.
-            let perAxis = fieldOfView / options.spacing
-            let size = perAxis.max() <= Double(voxelLimit) ? PhantomOptions.abdomenGrid(spacing: options.spacing) : nil
-            guard let size, Double(size.x) * Double(size.y) * Double(size.z) <= Double(voxelLimit) else {
-                let millimetres = [fieldOfView.x, fieldOfView.y, fieldOfView.z].map { String(Int($0)) }.joined(separator: " x ")
-                throw UsageError("--spacing \(spacing) takes more than \(voxelLimit) voxels to span the default field of view of \(millimetres) mm; give a coarser spacing or a --size")
+            guard let size = PhantomOptions.boundedAbdomenGrid(spacing: options.spacing) else {
+                throw UsageError("--spacing \(spacing) takes more than \(voxelLimit) voxels to span the default field of view of \(PhantomOptions.abdomenFieldOfViewText) mm; give a coarser spacing or a --size")
             }
             options.size = size
         }

@@ -4,6 +4,7 @@ import Foundation
 import MemoryPolicy
 import Imaging
 import NeuralEngine
+import Phantom
 import STDNet
 
 enum TrainCommand: Command {
@@ -65,9 +66,17 @@ enum TrainCommand: Command {
             throw UsageError("--architecture must be std-net or early-fusion, got '\(architectureName)'")
         }
         let givenSpacing = try arguments.option("spacing").map { text -> Vector3 in
-            let values = text.split(separator: ",").compactMap { Double($0) }
-            guard values.count == 3, values.allSatisfy({ $0 > 0 }) else { throw UsageError("--spacing expects three positive numbers, got '\(text)'") }
-            return Vector3(values[0], values[1], values[2])
+            let items = text.split(separator: ",", omittingEmptySubsequences: false)
+            let values = items.compactMap { Double($0) }
+            guard items.count == 3, values.count == 3, values.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+                throw UsageError("--spacing expects three positive numbers, got '\(text)'")
+            }
+            let spacing = Vector3(values[0], values[1], values[2])
+            // Training renders whole phantom studies at this spacing.
+            guard PhantomOptions.boundedAbdomenGrid(spacing: spacing) != nil else {
+                throw UsageError("--spacing \(text) takes more than \(PhantomOptions.largestGridVoxels) voxels to span the \(PhantomOptions.abdomenFieldOfViewText) mm abdomen of the phantoms; give a coarser spacing")
+            }
+            return spacing
         }
         // A resumed run starts from the settings stored with its checkpoint; options override them.
         let stored = resume ? try givenOutput.flatMap { try TrainingSettings.load(from: URL(fileURLWithPath: $0)) } : nil
@@ -93,6 +102,18 @@ enum TrainCommand: Command {
         let peak = Float(settings.learningRate)
 
         let folder = URL(fileURLWithPath: output)
+        guard resume || !FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
+            throw UsageError("--out \(folder.path) already contains a model (config.json): give --resume to continue training it, or another --out to start a new run")
+        }
+        // Checked now rather than at the first checkpoint, which may be hours away.
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let probe = folder.appendingPathComponent(".stdnet-write-check-\(UUID().uuidString)")
+            try Data().write(to: probe)
+            try FileManager.default.removeItem(at: probe)
+        } catch let error as CocoaError {
+            throw UsageError("cannot write checkpoints to --out \(folder.path): \(systemReason(error))")
+        }
         var trainer: SegmentationTrainer
         if resume {
             guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {

@@ -62,6 +62,11 @@ enum WorkerCommand: Command {
             }
             let model = try STDNetModel.load(from: URL(fileURLWithPath: modelFolder))
             configuration.modelVersion = "\(model.configuration.architecture.rawValue):\(modelFolder)"
+            let settings = model.configuration
+            logger.info("model loaded", ["model": configuration.modelVersion,
+                                         "spacing_mm": settings.spacing.map { String($0) }.joined(separator: ","),
+                                         "window": settings.slidingWindow.map { String($0) }.joined(separator: ","),
+                                         "lesion_threshold": settings.lesionThreshold.map { String($0) } ?? "none (most probable class)"])
             handlers.append(AnalyzeJobHandler(model: model))
         }
         if !handlers.contains(where: { $0.kinds.contains("analyze") }) {

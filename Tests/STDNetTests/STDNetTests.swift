@@ -78,16 +78,37 @@ import Testing
         #expect(fraction?.description == "\(folder.path)/config.json: window must contain whole numbers", "\(String(describing: fraction))")
     }
 
-    @Test func zeroSpacingRejected() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-spacing-\(UUID().uuidString)")
+    @Test func configurationMistakesNamed() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-configuration-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        // A spacing of 0 mm would take infinitely many voxels to span a study.
-        var configuration = Self.small
-        configuration.spacing = [12, 12, 0]
-        try Self.saveSmallModel(configuration, to: folder)
-        let error = #expect(throws: SafetensorsError.self) { try STDNetModel.load(from: folder) }
-        #expect(error?.description == "\(folder.path)/config.json: spacing [12.0, 12.0, 0.0] must be three positive millimetre values (x, y, z)",
-                "\(String(describing: error))")
+        // The small model has channels 4, 8, 8, 16 and 2 heads.
+        let edits: [(old: String, new: String, message: String)] = [
+            (#""heads" : 2,"#, #""heads" : 2, "lesionTreshold" : 0.9,"#, "config.json has unknown settings: lesionTreshold. Correct their names or remove them"),
+            (#""heads" : 2,"#, #""heads" : 3,"#, "config.json: heads 3 must divide the channels of every stage, and 4 does not"),
+            (#""heads" : 2,"#, #""heads" : 0,"#, "config.json: heads must be positive, got 0"),
+            (#""heads" : 2,"#, #""heads" : "2","#, "config.json: heads expects a number"),
+            (#""heads" : 2,"#, "", "config.json: heads is missing"),
+            (#""std-net""#, #""unet""#, "config.json: architecture must be std-net or early-fusion"),
+        ]
+        for edit in edits {
+            try Self.saveSmallModel(Self.small, to: folder)
+            let error = try Self.loadError(of: folder, afterReplacing: edit.old, with: edit.new)
+            #expect(error?.description.hasSuffix(edit.message) == true, "\(String(describing: error))")
+        }
+
+        // A spacing of 0 mm takes infinitely many voxels to span a study, and 0.1 mm takes
+        // 3600 x 2640 x 1800 for the phantoms' abdomen.
+        let spacings: [(spacing: [Double], message: String)] = [
+            ([12, 12, 0], "spacing [12.0, 12.0, 0.0] must be three positive millimetre values (x, y, z)"),
+            ([0.1, 0.1, 0.1], "spacing [0.1, 0.1, 0.1] takes more than 268435456 voxels to span the 360 x 264 x 180 mm abdomen of the phantoms: give a coarser spacing"),
+        ]
+        for (spacing, message) in spacings {
+            var configuration = Self.small
+            configuration.spacing = spacing
+            try Self.saveSmallModel(configuration, to: folder)
+            let error = #expect(throws: SafetensorsError.self) { try STDNetModel.load(from: folder) }
+            #expect(error?.description == "\(folder.path)/config.json: \(message)", "\(String(describing: error))")
+        }
     }
 
     /// Saves random weights of the small model with `configuration` into `folder`.

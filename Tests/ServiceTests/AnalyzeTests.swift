@@ -126,6 +126,10 @@ import Wire
         let job = try #require(try deployment.value("SELECT id FROM jobs WHERE kind = 'analyze'"))
         #expect(submit.output.contains("'stdnet retry \(job)' runs its analysis again"), "\(submit.output)")
         #expect(submit.output.contains("mL of liver, less than the 100 mL a liver study shows, in phases NC, PV;"), "\(submit.output)")
+        #expect(submit.output.contains("misses the liver more often when a phase is missing"), "\(submit.output)")
+        // The worker's log names the model and the settings it analyses with.
+        #expect(deployment.workers[0].output.contains("model loaded model=std-net:\(ServiceProcess.packageRoot.path)/Models/std-net spacing_mm=3.0,3.0,5.0 window=32,64,64 lesion_threshold=0.95"),
+                "\(deployment.workers[0].output)")
         #expect(try deployment.value("SELECT state::text FROM jobs WHERE kind = 'analyze'") == "dead")
         #expect(try deployment.value("SELECT count(*) FROM lesions") == "0")
 

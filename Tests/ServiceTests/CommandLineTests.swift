@@ -69,6 +69,11 @@ import TestSupport
          "--spacing 0.000001,999999,999999 takes more than 268435456 voxels to span the default field of view of 360 x 264 x 180 mm; give a coarser spacing or a --size"),
         (["phantom", "--out", "/tmp/stdnet-unused", "--size", "1,x,2,3"], "--size expects three comma-separated numbers above 0 and below 1000000, got '1,x,2,3'"),
         (["evaluate", "--modle", "Models/std-net"], "unexpected argument '--modle'"),
+        (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--spacing", "0.1,0.1,0.1"],
+         "--spacing 0.1,0.1,0.1 takes more than 268435456 voxels to span the 360 x 264 x 180 mm abdomen of the phantoms; give a coarser spacing"),
+        (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--spacing", "3,,3,5"], "--spacing expects three positive numbers, got '3,,3,5'"),
+        (["train", "--out", "/dev/null/stdnet-checkpoints", "--steps", "1", "--window", "8,16,16"],
+         "cannot write checkpoints to --out /dev/null/stdnet-checkpoints: Not a directory"),
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--batch", "0"], "--batch expects a positive number of windows, got 0"),
         (["evaluate", "--model", ServiceProcess.packageRoot.appendingPathComponent("Models/std-net").path, "--lesion-grow-threshold", "0.99"],
          "--lesion-grow-threshold 0.99 must be at most the lesion threshold 0.95: give a lower --lesion-grow-threshold or a higher --lesion-threshold"),
@@ -126,6 +131,18 @@ import TestSupport
             #expect(resume.wait(timeout: .seconds(120)) == 2, "\(resume.output)")
             #expect(resume.output.contains(message), "\(resume.output)")
         }
+    }
+
+    /// A new run into a folder that contains a model is rejected, and the model kept.
+    @Test func newRunKeepsExistingModel() throws {
+        let folder = try EvaluateCommandTests.trainOneStep()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let weights = try Data(contentsOf: folder.appendingPathComponent("model.safetensors"))
+        let run = try ServiceProcess(["train", "--out", folder.path, "--steps", "1", "--window", "8,16,16"], label: "train-over-model")
+        #expect(run.wait(timeout: .seconds(120)) == 2, "\(run.output)")
+        #expect(run.output.contains("--out \(folder.path) already contains a model (config.json): give --resume to continue training it, or another --out to start a new run"),
+                "\(run.output)")
+        #expect(try Data(contentsOf: folder.appendingPathComponent("model.safetensors")) == weights)
     }
 
     /// A resume continues with the settings stored beside the checkpoint; an option given
