@@ -28,6 +28,15 @@ public struct PhantomOptions: Sendable {
         [abdomenFieldOfView.x, abdomenFieldOfView.y, abdomenFieldOfView.z].map { String(Int($0)) }.joined(separator: " x ")
     }
 
+    /// A 64-bit FNV-1a hash of every option that changes the rendered images, so that the UIDs
+    /// of phantoms that differ in more than seed, patient and timepoint differ too.
+    public var imageFingerprint: UInt64 {
+        let slices = sliceSpacing.map { "\($0.key.rawValue)=\($0.value)" }.sorted()
+        let text = "\(size.x),\(size.y),\(size.z) \(spacing.x),\(spacing.y),\(spacing.z) \(slices) \(motionMillimetres) "
+            + "\(droppedPhases.map(\.rawValue).sorted()) \(mriLike) \(lesionCount) \(monthsBetweenStudies)"
+        return text.utf8.reduce(14_695_981_039_346_656_037) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
+    }
+
     /// The maximum voxel count of a phantom grid: four phases of Float voxels and the label maps
     /// must fit in memory.
     public static let largestGridVoxels = 1 << 28

@@ -35,7 +35,9 @@ public enum PhantomWriter {
         let patientID = "PHANTOM-\(patient.seed)-\(String(format: "%03d", patient.number))"
         let months = Double(study.timepoint) * patient.options.monthsBetweenStudies
         let studyDate = Self.studyDate(monthsAfterStart: months)
-        let uidRoot = "2.25.\(patient.seed % 1_000_000_007)\(String(format: "%03d", patient.number))\(String(format: "%02d", study.timepoint))"
+        // The fingerprint comes first and is at least 1, so the component has no leading zero.
+        let fingerprint = 1 + patient.options.imageFingerprint % 999_999_999_999
+        let uidRoot = "2.25.\(fingerprint)" + String(format: "%010llu%03d%02d", patient.seed % 1_000_000_007, patient.number, study.timepoint)
         let studyUID = "\(uidRoot).1"
         let frameUID = "\(uidRoot).2"
 

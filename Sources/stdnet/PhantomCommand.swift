@@ -11,8 +11,9 @@ enum PhantomCommand: Command {
 
         Writes DIR/patient-NNN/timepoint-T/ with a DICOM series and a NIfTI volume (.nii) per phase,
         labels.nii.gz (0 background, 1 liver, 2 lesion), lesions.nii.gz (lesion IDs) and
-        manifest.json. The same seed gives the same files. Synthetic data for development and
-        training only.
+        manifest.json. The same seed and options give the same files, and other options other
+        DICOM UIDs. A patient folder that exists already is not written over: remove it first.
+        Synthetic data for development and training only.
 
           --patients N           patients (default 1)
           --timepoints T         studies per patient, months apart (default 1)
@@ -81,10 +82,16 @@ enum PhantomCommand: Command {
             throw UsageError("--out \(output) is a file; give a folder, which is created if missing")
         }
         let root = URL(fileURLWithPath: output)
-        for number in 1...patients {
+        let patientFolders = (1...patients).map { root.appendingPathComponent(String(format: "patient-%03d", $0)) }
+        // Files of an earlier run (a phase or timepoint this one leaves out) would stay beside
+        // the new ones and be submitted with them.
+        if let existing = patientFolders.first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
+            throw UsageError("\(existing.path) exists already: remove it, or give another --out")
+        }
+        for (number, patientFolder) in zip(1..., patientFolders) {
             let patient = PhantomPatient(seed: seed, number: number, options: options)
             for timepoint in 0..<timepoints {
-                let folder = root.appendingPathComponent(String(format: "patient-%03d/timepoint-%d", number, timepoint))
+                let folder = patientFolder.appendingPathComponent("timepoint-\(timepoint)")
                 let started = ContinuousClock.now
                 let manifest = try PhantomWriter.write(patient.renderStudy(timepoint: timepoint), of: patient, to: folder)
                 let elapsed = ContinuousClock.now - started

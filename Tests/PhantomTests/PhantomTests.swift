@@ -134,6 +134,19 @@ import Testing
             let b = try Data(contentsOf: second.appendingPathComponent(file))
             #expect(a == b, "\(file) differs between two runs with the same seed")
         }
+        // Other options render other images, which get other UIDs.
+        var finer = options
+        finer.sliceSpacing = [.arterial: 6]
+        let third = FileManager.default.temporaryDirectory.appendingPathComponent("phantom-bytes-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: third) }
+        let patient = PhantomPatient(seed: 99, number: 1, options: finer)
+        let manifest = try PhantomWriter.write(patient.renderStudy(timepoint: 1), of: patient, to: third)
+        let firstManifest = try JSONDecoder().decode(StudyManifest.self, from: Data(contentsOf: first.appendingPathComponent("manifest.json")))
+        #expect(manifest.studyInstanceUID != firstManifest.studyInstanceUID)
+        #expect(manifest.patientID == firstManifest.patientID)
+        // A UID component has no leading zero (DICOM PS3.5 section 9.1).
+        #expect(!firstManifest.studyInstanceUID.split(separator: ".").contains { $0.count > 1 && $0.hasPrefix("0") })
+
         let other = PhantomPatient(seed: 100, number: 1, options: options).renderStudy(timepoint: 1)
         let again = PhantomPatient(seed: 99, number: 1, options: options).renderStudy(timepoint: 1)
         #expect(other.phases[.portalVenous]!.voxels != again.phases[.portalVenous]!.voxels)

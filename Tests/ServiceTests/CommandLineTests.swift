@@ -133,6 +133,18 @@ import TestSupport
         }
     }
 
+    /// A phantom is not written over an earlier one, whose files for a phase or timepoint
+    /// left out now would stay and be submitted with the new ones.
+    @Test func phantomKeepsEarlierPatient() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-phantom-again-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("patient-002/timepoint-0/dicom/AP"), withIntermediateDirectories: true)
+        let process = try ServiceProcess(["phantom", "--out", folder.path, "--patients", "2", "--drop-phase", "AP"], label: "phantom-again")
+        #expect(process.wait(timeout: .seconds(60)) == 2, "\(process.output)")
+        #expect(process.output.contains("\(folder.path)/patient-002 exists already: remove it, or give another --out"), "\(process.output)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("patient-001").path))
+    }
+
     /// A new run into a folder that contains a model is rejected, and the model kept.
     @Test func newRunKeepsExistingModel() throws {
         let folder = try EvaluateCommandTests.trainOneStep()
