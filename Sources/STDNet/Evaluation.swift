@@ -77,6 +77,41 @@ public struct EvaluationReport: Codable, Sendable {
     }
     public var detection: DetectionCounts { studies.map(\.detection).reduce(DetectionCounts(), +) }
     public var detectionAtLeast10mm: DetectionCounts { studies.map(\.detectionAtLeast10mm).reduce(DetectionCounts(), +) }
+
+    /// True lesions found and in all under 10 mm, from 10 to 20 mm and from 20 mm of longest
+    /// axial diameter.
+    public var foundByDiameter: [LesionsFound] {
+        let lesions = studies.flatMap(\.lesions)
+        let ranges: [(label: String, range: Range<Double>)] = [("< 10 mm", 0..<10), ("10-20 mm", 10..<20), (">= 20 mm", 20..<Double.infinity)]
+        return ranges.map { label, range in
+            let inRange = lesions.filter { range.contains($0.longestAxialDiameterMillimetres) }
+            return LesionsFound(diameter: label, found: inRange.filter(\.found).count, total: inRange.count)
+        }
+    }
+
+    /// The false lesions counted by where they lie.
+    public var falseLesionPlaces: FalseLesionPlaces {
+        let lesions = studies.flatMap(\.falseLesions)
+        let overlapping = lesions.filter { $0.distanceToTrueLesionMillimetres == 0 }.count
+        let inLiver = lesions.filter { $0.distanceToTrueLesionMillimetres != 0 && $0.shareInsideTrueLiver >= 0.5 }.count
+        return FalseLesionPlaces(overlappingTrueLesion: overlapping, elsewhereInLiver: inLiver,
+                                 outsideLiver: lesions.count - overlapping - inLiver)
+    }
+}
+
+/// How many true lesions of a diameter range were found.
+public struct LesionsFound: Codable, Sendable, Equatable {
+    public let diameter: String
+    public let found: Int
+    public let total: Int
+}
+
+/// False lesions by where they lie: overlapping a true lesion that another reported lesion
+/// matched, elsewhere in the true liver (half of their voxels or more), or outside it.
+public struct FalseLesionPlaces: Codable, Sendable, Equatable {
+    public let overlappingTrueLesion: Int
+    public let elsewhereInLiver: Int
+    public let outsideLiver: Int
 }
 
 extension STDNetModel {

@@ -54,16 +54,21 @@ public enum Safetensors {
             throw SafetensorsError(description: "\(url.path): the header is not a JSON object")
         }
         let dataStart = 8 + headerLength
+        let dataBytes = file.count - dataStart
         var tensors: [String: Tensor] = [:]
-        for (name, value) in header where name != "__metadata__" {
+        // In name order, so that a damaged file is reported the same way every time.
+        for (name, value) in header.sorted(by: { $0.key < $1.key }) where name != "__metadata__" {
             guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
                   let shape = entry["shape"] as? [Int], let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
                 throw SafetensorsError(description: "\(url.path): tensor '\(name)' has an invalid header entry")
             }
             guard dtype == "F32" else { throw SafetensorsError(description: "\(url.path): tensor '\(name)' is \(dtype); only F32 is supported") }
             let count = shape.reduce(1, *)
-            guard offsets[1] - offsets[0] == count * 4, dataStart + offsets[1] <= file.count, offsets[0] >= 0 else {
-                throw SafetensorsError(description: "\(url.path): tensor '\(name)' of shape \(shape) has byte range \(offsets), which does not match")
+            guard offsets[0] >= 0, offsets[1] - offsets[0] == count * 4 else {
+                throw SafetensorsError(description: "\(url.path): tensor '\(name)' of shape \(shape) takes \(count * 4) bytes, but its byte range \(offsets) spans \(offsets[1] - offsets[0])")
+            }
+            guard offsets[1] <= dataBytes else {
+                throw SafetensorsError(description: "\(url.path): tensor '\(name)' ends at data byte \(offsets[1]), but the file has \(dataBytes) data bytes: it is truncated")
             }
             var scalars = [Float](repeating: 0, count: count)
             scalars.withUnsafeMutableBytes { target in

@@ -108,18 +108,10 @@ enum EvaluateCommand: Command {
         for (label, counts) in [("all lesions", report.detection), ("lesions >= 10 mm", report.detectionAtLeast10mm)] {
             print(String(format: "| detection %@: precision / recall / F1 | %.3f / %.3f / %.3f |", label, counts.precision, counts.recall, counts.f1))
         }
-        let trueLesions = report.studies.flatMap(\.lesions)
-        let sizeRanges: [(label: String, range: Range<Double>)] = [("< 10 mm", 0..<10), ("10-20 mm", 10..<20), (">= 20 mm", 20..<Double.infinity)]
-        let foundBySize = sizeRanges.map { label, range in
-            let inRange = trueLesions.filter { range.contains($0.longestAxialDiameterMillimetres) }
-            return "\(inRange.filter(\.found).count) of \(inRange.count) \(label)"
-        }
-        print("| lesions found, by longest axial diameter | \(foundBySize.joined(separator: ", ")) |")
-        let falseLesions = report.studies.flatMap(\.falseLesions)
-        let overlapping = falseLesions.filter { $0.distanceToTrueLesionMillimetres == 0 }
-        let inLiver = falseLesions.filter { $0.distanceToTrueLesionMillimetres != 0 && $0.shareInsideTrueLiver >= 0.5 }
-        let outsideLiver = falseLesions.count - overlapping.count - inLiver.count
-        print("| false lesions: overlapping a true lesion / elsewhere in the liver / outside it | \(overlapping.count) / \(inLiver.count) / \(outsideLiver) |")
+        let foundByDiameter = report.foundByDiameter.map { "\($0.found) of \($0.total) \($0.diameter)" }
+        print("| lesions found, by longest axial diameter | \(foundByDiameter.joined(separator: ", ")) |")
+        let places = report.falseLesionPlaces
+        print("| false lesions: overlapping a true lesion / elsewhere in the liver / outside it | \(places.overlappingTrueLesion) / \(places.elsewhereInLiver) / \(places.outsideLiver) |")
         let classification = report.classification
         print(String(format: "| lesion class accuracy / macro-F1 (%d lesions) | %.3f / %.3f |", report.lesions.count,
                      classification.accuracy, classification.macroF1))
@@ -160,6 +152,8 @@ private struct EvaluationFile: Encodable {
         let medianLesionHausdorff95: Double?
         let detection: DetectionCounts
         let detectionAtLeast10mm: DetectionCounts
+        let foundByDiameter: [LesionsFound]
+        let falseLesionPlaces: FalseLesionPlaces
         let classAccuracy: Double
         let macroF1: Double
         let hccAreaUnderCurve: Double?
@@ -182,6 +176,7 @@ private struct EvaluationFile: Encodable {
             meanLiverDice: report.meanLiverDice, meanLesionDice: report.meanLesionDice,
             medianLesionHausdorff95: report.medianLesionHausdorff95,
             detection: report.detection, detectionAtLeast10mm: report.detectionAtLeast10mm,
+            foundByDiameter: report.foundByDiameter, falseLesionPlaces: report.falseLesionPlaces,
             classAccuracy: report.classification.accuracy, macroF1: report.classification.macroF1,
             hccAreaUnderCurve: report.hccAreaUnderCurve)
         studies = report.studies

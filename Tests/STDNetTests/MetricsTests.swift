@@ -96,5 +96,10 @@ import Testing
         #expect(study.falseLesions.count == detection.falsePositives)
         #expect(study.falseLesions.allSatisfy { $0.volumeMillilitres >= LesionComponent.minimumReportedMillilitres })
         #expect(study.falseLesions.allSatisfy { (0...1).contains($0.shareInsideTrueLiver) })
+        // The summaries by diameter and by place count every lesion once.
+        #expect(report.foundByDiameter.map(\.total).reduce(0, +) == study.lesions.count)
+        #expect(report.foundByDiameter.map(\.found).reduce(0, +) == detection.truePositives)
+        let places = report.falseLesionPlaces
+        #expect(places.overlappingTrueLesion + places.elsewhereInLiver + places.outsideLiver == detection.falsePositives)
     }
 }

@@ -135,6 +135,25 @@ import Testing
         #expect(error?.description.contains("NSCocoaErrorDomain") == false, "\(String(describing: error))")
     }
 
+    @Test func truncatedWeightsNamed() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stdnet-truncated-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try STDNetModel.random(Self.small, seed: 1).save(to: folder)
+        let weightsURL = folder.appendingPathComponent("model.safetensors")
+        let file = try Data(contentsOf: weightsURL)
+        try file.prefix(file.count - 100).write(to: weightsURL)
+        let error = #expect(throws: SafetensorsError.self) { try STDNetModel.load(from: folder) }
+        // The last tensor in the data ends at its last byte; the file lost 100 of them.
+        #expect(error?.description.hasSuffix("but the file has \(Self.dataBytes(of: file) - 100) data bytes: it is truncated") == true,
+                "\(String(describing: error))")
+    }
+
+    /// Returns the number of bytes after the header of a safetensors file.
+    static func dataBytes(of file: Data) -> Int {
+        let headerLength = file.prefix(8).withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+        return file.count - 8 - headerLength
+    }
+
     @Test func mismatchNamesTensorAndShape() {
         var tensors = STDNetModel.random(Self.small, seed: 1).weights.tensors
         tensors["decoder.1.conv1.weight"] = Tensor(shape: [8, 3, 3, 3, 3])
