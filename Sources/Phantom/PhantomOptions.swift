@@ -5,7 +5,8 @@ import Imaging
 public struct PhantomOptions: Sendable {
     /// Voxels of the portal venous grid (x, y, z).
     public var size: VolumeSize
-    /// Spacing of the portal venous grid in mm.
+    /// Spacing of the portal venous grid in mm. Setting it leaves `size` as it is: use
+    /// ``abdomenGrid(spacing:)`` for the grid that spans the abdomen at the new spacing.
     public var spacing: Vector3
     /// Slice spacing per phase in mm where it differs from the portal venous one.
     public var sliceSpacing: [Phase: Double]
