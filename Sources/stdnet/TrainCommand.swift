@@ -105,15 +105,6 @@ enum TrainCommand: Command {
         guard resume || !FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
             throw UsageError("--out \(folder.path) already contains a model (config.json): give --resume to continue training it, or another --out to start a new run")
         }
-        // Checked now rather than at the first checkpoint, which may be hours away.
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            let probe = folder.appendingPathComponent(".stdnet-write-check-\(UUID().uuidString)")
-            try Data().write(to: probe)
-            try FileManager.default.removeItem(at: probe)
-        } catch let error as CocoaError {
-            throw UsageError("cannot write checkpoints to --out \(folder.path): \(systemReason(error))")
-        }
         var trainer: SegmentationTrainer
         if resume {
             guard FileManager.default.fileExists(atPath: folder.appendingPathComponent("config.json").path) else {
@@ -152,6 +143,15 @@ enum TrainCommand: Command {
         let streamSeed = settings.seed &+ UInt64(trainer.optimiser.step)
         guard streamSeed != STDNetModel.heldOutSeed else {
             throw UsageError("this run would train on the phantom patients of seed \(streamSeed), the held-out seed of stdnet evaluate: choose another --seed (a run resumed at step N draws seed --seed + N)")
+        }
+        // Checked now rather than at the first checkpoint, which may be hours away.
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let probe = folder.appendingPathComponent(".stdnet-write-check-\(UUID().uuidString)")
+            try Data().write(to: probe)
+            try FileManager.default.removeItem(at: probe)
+        } catch let error as CocoaError {
+            throw UsageError("cannot write checkpoints to --out \(folder.path): \(systemReason(error))")
         }
         var sampler = PhantomPatchSampler(options: patches, seed: streamSeed)
         report("training \(trainer.model.configuration.architecture.rawValue) with \(trainer.model.weights.parameterCount) parameters from step \(trainer.optimiser.step) to \(steps) on the phantom patients of seed \(streamSeed)")
