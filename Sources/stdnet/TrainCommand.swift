@@ -93,6 +93,9 @@ enum TrainCommand: Command {
         let output = try required(givenOutput, "--out DIR")
         let steps = try required(settings.steps, "--steps N")
         let warmup = settings.warmup ?? max(1, steps / 20)
+        if let given = settings.warmup, given >= steps {
+            throw UsageError("a warm-up of \(given) steps leaves the learning rate below its peak for the whole run of \(steps) steps: give a smaller --warmup")
+        }
         var patches = PatchOptions(window: settings.window, motionMillimetres: settings.motion, lesionFraction: settings.lesionFraction,
                                    lesionCentring: settings.lesionCentring)
         if let givenSpacing { patches.spacing = givenSpacing }
