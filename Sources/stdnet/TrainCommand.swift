@@ -94,7 +94,7 @@ enum TrainCommand: Command {
         let steps = try required(settings.steps, "--steps N")
         let warmup = settings.warmup ?? max(1, steps / 20)
         if let given = settings.warmup, given >= steps {
-            throw UsageError("a warm-up of \(given) steps leaves the learning rate below its peak for the whole run of \(steps) steps: give a smaller --warmup")
+            throw UsageError("a warm-up of \(given) steps does not end before the last of the run's \(steps) steps, so the learning rate never decays: give a smaller --warmup")
         }
         var patches = PatchOptions(window: settings.window, motionMillimetres: settings.motion, lesionFraction: settings.lesionFraction,
                                    lesionCentring: settings.lesionCentring)

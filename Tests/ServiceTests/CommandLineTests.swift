@@ -75,7 +75,7 @@ import TestSupport
         (["train", "--out", "/dev/null/stdnet-checkpoints", "--steps", "1", "--window", "8,16,16"],
          "cannot write checkpoints to --out /dev/null/stdnet-checkpoints: Not a directory"),
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "2", "--warmup", "5"],
-         "a warm-up of 5 steps leaves the learning rate below its peak for the whole run of 2 steps: give a smaller --warmup"),
+         "a warm-up of 5 steps does not end before the last of the run's 2 steps, so the learning rate never decays: give a smaller --warmup"),
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--batch", "0"], "--batch expects a positive number of windows, got 0"),
         (["evaluate", "--model", ServiceProcess.packageRoot.appendingPathComponent("Models/std-net").path, "--lesion-grow-threshold", "0.99"],
          "--lesion-grow-threshold 0.99 must be at most the lesion threshold 0.95: give a lower --lesion-grow-threshold or a higher --lesion-threshold"),
