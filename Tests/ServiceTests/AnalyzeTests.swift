@@ -139,6 +139,17 @@ import Wire
                                          "--user", "test", "--coordinator", deployment.clientEndpoint], label: "export")
         #expect(export.wait(timeout: .seconds(60)) == 1)
         #expect(export.output.contains("the analysis of study \(study) is dead, so it has no result to export"), "\(export.output)")
+
+        // With all four phases present, the failure does not blame a missing one.
+        for (phase, value) in [("AP", Float(-998)), ("DP", Float(-997))] {
+            try NIfTIWriter.write(Volume<Float>(geometry: geometry, repeating: value), to: folder.appendingPathComponent("\(phase).nii").path)
+        }
+        let phases = ["NC", "AP", "PV", "DP"].map { "\($0)=\(folder.path)/\($0).nii" }.joined(separator: ",")
+        let complete = try ServiceProcess(["submit", "--nifti", phases, "--patient", "AIR-0002", "--wait", "--coordinator", deployment.clientEndpoint],
+                                          label: "submit-four-phases")
+        #expect(complete.wait(timeout: .seconds(300)) == 1, "\(complete.output)")
+        #expect(complete.output.contains("in phases NC, AP, PV, DP; check that the series cover the liver. If they do, the model failed on this study: it was trained on phantoms\n"),
+                "\(complete.output)")
     }
 
     @Test func workerKilledDuringAnalysisLeavesOneResult() throws {
