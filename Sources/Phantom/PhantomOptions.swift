@@ -43,10 +43,11 @@ public struct PhantomOptions: Sendable {
     public static let largestGridVoxels = 1 << 28
 
     /// Returns ``abdomenGrid(spacing:)``, or nil when it would have more than
-    /// ``largestGridVoxels`` voxels. Checked per axis before the grid is counted in integers,
-    /// which a spacing of 1e-12 mm would overflow, and the product in floating point, which 1e-4
-    /// mm on every axis would overflow in integers.
+    /// ``largestGridVoxels`` voxels.
     public static func boundedAbdomenGrid(spacing: Vector3) -> VolumeSize? {
+        // Checked per axis before the grid is counted in integers, which a spacing of 1e-12 mm
+        // would overflow, and the product in floating point, which 1e-4 mm on every axis would
+        // overflow in integers.
         let limit = Double(largestGridVoxels)
         guard (abdomenFieldOfView / spacing).max() <= limit else { return nil }
         let size = abdomenGrid(spacing: spacing)

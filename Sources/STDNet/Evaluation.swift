@@ -168,10 +168,10 @@ extension STDNetModel {
                     maximumLesionProbability: voxels.map(lesionProbability).max() ?? 0))
             }
             let voxelMillilitres = spacing.x * spacing.y * spacing.z / 1000
-            let falseLesions = predictedComponents.indices.filter { !matches.predicted.contains($0) }.map { index in
-                let voxels = predictedComponents[index]
-                let distance = shortestDistance(from: voxels, to: truthLesion, extent: extent, spacing: [spacing.z, spacing.y, spacing.x])
-                return FalseLesion(
+            let unmatched = predictedComponents.indices.filter { !matches.predicted.contains($0) }.map { predictedComponents[$0] }
+            let distances = shortestDistances(from: unmatched, to: truthLesion, extent: extent, spacing: [spacing.z, spacing.y, spacing.x])
+            let falseLesions = zip(unmatched, distances).map { voxels, distance in
+                FalseLesion(
                     volumeMillilitres: Double(voxels.count) * voxelMillilitres,
                     meanLesionProbability: voxels.map(lesionProbability).reduce(0, +) / Double(voxels.count),
                     shareInsideTrueLiver: Double(voxels.filter { truthLiver[$0] }.count) / Double(voxels.count),

@@ -33,21 +33,23 @@ public func hausdorff95(_ prediction: [Bool], _ truth: [Bool], extent: [Int], sp
     return distances[max(0, min(rank, distances.count - 1))]
 }
 
-/// Returns the shortest distance between a voxel of `component` and a voxel of `mask`, in mm: 0
-/// when they share a voxel, infinity when either is empty.
+/// Returns, for each of `components`, the shortest distance between one of its voxels and a
+/// voxel of `mask`, in mm: 0 when they share a voxel, infinity when either is empty.
 ///
 /// - parameters:
-///   - component: linear voxel indices (w fastest).
+///   - components: each a list of linear voxel indices (w fastest).
 ///   - mask: a mask of `extent`, in (d, h, w) order.
 ///   - spacing: voxel spacing along (d, h, w) in mm.
-public func shortestDistance(from component: [Int], to mask: [Bool], extent: [Int], spacing: [Double]) -> Double {
-    if component.contains(where: { mask[$0] }) { return 0 }
-    var componentMask = [Bool](repeating: false, count: mask.count)
-    for index in component { componentMask[index] = true }
+public func shortestDistances(from components: [[Int]], to mask: [Bool], extent: [Int], spacing: [Double]) -> [Double] {
     // The voxels of two disjoint masks that lie closest together are surface voxels of both.
     let targets = surfacePoints(mask, extent: extent, spacing: spacing)
-    let distances = surfacePoints(componentMask, extent: extent, spacing: spacing).map { nearestDistance(from: $0, to: targets) }
-    return distances.min() ?? .infinity
+    return components.map { component in
+        if component.contains(where: { mask[$0] }) { return 0 }
+        var componentMask = [Bool](repeating: false, count: mask.count)
+        for index in component { componentMask[index] = true }
+        let distances = surfacePoints(componentMask, extent: extent, spacing: spacing).map { nearestDistance(from: $0, to: targets) }
+        return distances.min() ?? .infinity
+    }
 }
 
 private func surfacePoints(_ mask: [Bool], extent: [Int], spacing: [Double]) -> [SIMD3<Double>] {

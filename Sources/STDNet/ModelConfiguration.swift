@@ -62,6 +62,12 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     /// 64, as in 64 x 128 x 256. It bounds the activation memory a config.json can demand.
     public static let largestWindowVoxels = 1 << 21
 
+    /// Returns whether `window` has at most ``largestWindowVoxels`` voxels. Each extent is
+    /// checked against the limit first, so the product cannot overflow.
+    public static func isWithinVoxelLimit(_ window: [Int]) -> Bool {
+        window.allSatisfy { $0 <= largestWindowVoxels } && window.reduce(1, *) <= largestWindowVoxels
+    }
+
     /// The sliding window in voxels (D, H, W) that analyses and evaluations use: the training
     /// window, or 32 x 64 x 64, the window of the shipped weights, when none is stored.
     public var slidingWindow: [Int] { window ?? [32, 64, 64] }
@@ -77,6 +83,8 @@ public struct ModelConfiguration: Codable, Sendable, Equatable {
     /// Describes the first size of the network that it cannot be built with, or returns nil.
     /// The weights' shapes follow the sizes, so the weights file checks the rest.
     var invalidSize: String? {
+        // Each stage halves the grid, so 8 stages already need window extents in multiples of
+        // 128; the shipped networks have 4.
         if channels.isEmpty || channels.count > 8 || channels.contains(where: { $0 <= 0 }) {
             return "channels \(channels) must be 1 to 8 positive counts"
         }

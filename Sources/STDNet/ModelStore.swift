@@ -49,18 +49,18 @@ extension ModelConfiguration {
         } catch {
             throw SafetensorsError(description: "cannot read the model configuration \(configurationURL.path): \(describe(error))")
         }
+        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         do {
             configuration = try JSONDecoder().decode(ModelConfiguration.self, from: data)
         } catch {
             // Foundation reports a fraction where a whole number belongs as invalid JSON,
             // naming no field.
-            if case DecodingError.dataCorrupted(let context) = error, context.codingPath.isEmpty, let field = fieldWithFraction(in: data) {
+            if case DecodingError.dataCorrupted(let context) = error, context.codingPath.isEmpty, let field = fieldWithFraction(in: object) {
                 throw SafetensorsError(description: "\(configurationURL.path): \(field) must contain whole numbers")
             }
             throw SafetensorsError(description: "cannot read the model configuration \(configurationURL.path): \(describe(error))")
         }
         // A misspelt setting, such as lesionTreshold, would otherwise be dropped silently.
-        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         let unknown = ModelConfiguration.unknownKeys(of: object)
         guard unknown.isEmpty else {
             throw SafetensorsError(description: "\(configurationURL.path) has unknown settings: \(unknown.joined(separator: ", ")). Correct their names or remove them")
@@ -93,21 +93,18 @@ extension ModelConfiguration {
         }
         if let window = configuration.window {
             let multiple = configuration.gridMultiple
-            let limit = ModelConfiguration.largestWindowVoxels
-            // Each extent is checked against the limit first, so the product cannot overflow.
-            guard window.count == 3, window.allSatisfy({ $0 > 0 && $0 % multiple == 0 && $0 <= limit }), window.reduce(1, *) <= limit else {
-                throw SafetensorsError(description: "\(configurationURL.path): window \(window) must be three positive multiples of \(multiple) (D, H, W) with at most \(limit) voxels in all")
+            guard window.count == 3, window.allSatisfy({ $0 > 0 && $0 % multiple == 0 }), ModelConfiguration.isWithinVoxelLimit(window) else {
+                throw SafetensorsError(description: "\(configurationURL.path): window \(window) must be three positive multiples of \(multiple) (D, H, W) with at most \(ModelConfiguration.largestWindowVoxels) voxels in all")
             }
         }
         return configuration
     }
 }
 
-/// Returns the first whole-number field of a config.json, alphabetically, that contains a
-/// fraction. Returns nil if there is none or the data is not a JSON object.
-private func fieldWithFraction(in data: Data) -> String? {
+/// Returns the first whole-number field of a config.json object, alphabetically, that contains
+/// a fraction, or nil if there is none.
+private func fieldWithFraction(in object: [String: Any]) -> String? {
     let wholeNumberFields = ["channels", "characterisationHidden", "heads", "mlpRatio", "phaseSlots", "segmentationClasses", "window"]
-    guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
     return wholeNumberFields.first { field in
         let numbers = (object[field] as? [Any] ?? [object[field] as Any]).compactMap { $0 as? NSNumber }
         return numbers.contains { $0.doubleValue.rounded() != $0.doubleValue }

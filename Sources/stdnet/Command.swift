@@ -127,19 +127,23 @@ func systemReason(_ error: CocoaError) -> String {
     return system.map { String(cString: strerror($0)) } ?? error.localizedDescription
 }
 
+/// Returns the `count` comma-separated values of `text`, or nil unless it has exactly `count`
+/// pieces and each one parses ("32,,64" has three pieces, one of them empty).
+func commaSeparatedValues<Value: LosslessStringConvertible>(_ text: String, count: Int) -> [Value]? {
+    let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Value(String($0)) }
+    guard values.count == count, values.allSatisfy({ $0 != nil }) else { return nil }
+    return values.compactMap { $0 }
+}
+
 /// Returns the sliding window (D, H, W) given as `text` to `--window`. Fails unless it is three
 /// positive multiples of 8, the grid multiple of the network's three downsamplings, with no more
 /// voxels than a model's config.json may store.
 func slidingWindow(_ text: String) throws -> [Int] {
-    let items = text.split(separator: ",", omittingEmptySubsequences: false)
-    let window = items.compactMap { Int($0) }
-    guard items.count == 3, window.count == 3, window.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) else {
+    guard let window: [Int] = commaSeparatedValues(text, count: 3), window.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) else {
         throw UsageError("--window expects three multiples of 8, got '\(text)'")
     }
-    let limit = ModelConfiguration.largestWindowVoxels
-    // Each extent is checked against the limit first, so the product cannot overflow.
-    guard window.allSatisfy({ $0 <= limit }), window.reduce(1, *) <= limit else {
-        throw UsageError("--window \(text) has more than \(limit) voxels; give a smaller window")
+    guard ModelConfiguration.isWithinVoxelLimit(window) else {
+        throw UsageError("--window \(text) has more than \(ModelConfiguration.largestWindowVoxels) voxels; give a smaller window")
     }
     return window
 }

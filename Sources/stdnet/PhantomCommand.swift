@@ -103,10 +103,8 @@ enum PhantomCommand: Command {
 
     private static func triple<T: SIMD>(_ text: String, option: String, _ type: T.Type) throws -> T
     where T.Scalar: LosslessStringConvertible & Comparable & ExpressibleByIntegerLiteral {
-        let items = text.split(separator: ",", omittingEmptySubsequences: false)
-        let parts = items.compactMap { T.Scalar(String($0)) }
         // "inf" parses as a Double, and is not above every finite number.
-        guard items.count == 3, parts.count == 3, parts.allSatisfy({ $0 > 0 && $0 < 1_000_000 }) else {
+        guard let parts: [T.Scalar] = commaSeparatedValues(text, count: 3), parts.allSatisfy({ $0 > 0 && $0 < 1_000_000 }) else {
             throw UsageError("--\(option) expects three comma-separated numbers above 0 and below 1000000, got '\(text)'")
         }
         var value = T()

@@ -66,9 +66,7 @@ enum TrainCommand: Command {
             throw UsageError("--architecture must be std-net or early-fusion, got '\(architectureName)'")
         }
         let givenSpacing = try arguments.option("spacing").map { text -> Vector3 in
-            let items = text.split(separator: ",", omittingEmptySubsequences: false)
-            let values = items.compactMap { Double($0) }
-            guard items.count == 3, values.count == 3, values.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+            guard let values: [Double] = commaSeparatedValues(text, count: 3), values.allSatisfy({ $0 > 0 && $0.isFinite }) else {
                 throw UsageError("--spacing expects three positive numbers, got '\(text)'")
             }
             let spacing = Vector3(values[0], values[1], values[2])

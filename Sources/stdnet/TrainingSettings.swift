@@ -83,10 +83,8 @@ struct TrainingSettings: Codable, Equatable {
         if !(learningRate > 0 && learningRate.isFinite) { return "learningRate must be positive, got \(learningRate)" }
         if let warmup, warmup < 0 { return "warmup must be 0 or more, got \(warmup)" }
         if window.count != 3 || !window.allSatisfy({ $0 > 0 && $0 % 8 == 0 }) { return "window must be three multiples of 8, got \(window)" }
-        // Each extent is checked against the limit first, so the product cannot overflow.
-        let limit = ModelConfiguration.largestWindowVoxels
-        if window.contains(where: { $0 > limit }) || window.reduce(1, *) > limit {
-            return "window \(window) has more than \(limit) voxels, which config.json cannot store"
+        if !ModelConfiguration.isWithinVoxelLimit(window) {
+            return "window \(window) has more than \(ModelConfiguration.largestWindowVoxels) voxels, which config.json cannot store"
         }
         if !(motion >= 0 && motion.isFinite) { return "motion must be 0 mm or more, got \(motion)" }
         if !Self.lesionFractionRange.contains(lesionFraction) { return "lesionFraction must be from 0 to 1, got \(lesionFraction)" }

@@ -30,7 +30,7 @@ import Testing
         #expect(hausdorff95(cube(offset: 0), [Bool](repeating: false, count: extent.reduce(1, *)), extent: extent, spacing: [1, 1, 1]) == .infinity)
     }
 
-    @Test func shortestDistanceBetweenBoxes() {
+    @Test func shortestDistancesBetweenBoxes() {
         // A 2 x 2 x 2 box at w 2-3 and a 3 x 3 x 3 box at w 7-9 share rows. The gap runs along
         // w from w 3 to w 7, which is 4 voxels of 1.5 mm.
         let extent = [6, 6, 12]
@@ -39,12 +39,14 @@ import Testing
         }
         var mask = [Bool](repeating: false, count: extent.reduce(1, *))
         for index in box(1..<4, 1..<4, 7..<10) { mask[index] = true }
-        #expect(abs(shortestDistance(from: box(1..<3, 1..<3, 2..<4), to: mask, extent: extent, spacing: [2, 1, 1.5]) - 6) < 1e-9)
         // One voxel diagonal to the box's corner at (3, 3, 9), one step along every axis.
         let diagonal = (4 * 6 + 4) * 12 + 10
-        #expect(abs(shortestDistance(from: [diagonal], to: mask, extent: extent, spacing: [2, 1, 1.5]) - (4 + 1 + 2.25).squareRoot()) < 1e-9)
-        #expect(shortestDistance(from: box(3..<5, 3..<5, 9..<11), to: mask, extent: extent, spacing: [1, 1, 1]) == 0)
-        #expect(shortestDistance(from: [], to: mask, extent: extent, spacing: [1, 1, 1]) == .infinity)
+        let apart = shortestDistances(from: [box(1..<3, 1..<3, 2..<4), [diagonal]], to: mask, extent: extent, spacing: [2, 1, 1.5])
+        #expect(abs(apart[0] - 6) < 1e-9)
+        #expect(abs(apart[1] - (4 + 1 + 2.25).squareRoot()) < 1e-9)
+        let touching = shortestDistances(from: [box(3..<5, 3..<5, 9..<11), []], to: mask, extent: extent, spacing: [1, 1, 1])
+        #expect(touching[0] == 0)
+        #expect(touching[1] == .infinity)
     }
 
     @Test func detectionMatchesOneToOne() {
