@@ -12,6 +12,9 @@ public struct PhantomOptions: Sendable {
     public var sliceSpacing: [Phase: Double]
     /// Largest breathing shift between phases in mm, mostly head-foot; 0 aligns the phases.
     public var motionMillimetres: Double
+    /// The breathing shifts the options accept, in mm. Shifts of 5-15 mm are common; beyond
+    /// 50 mm the liver of one phase would lie over the lungs or bowel of another.
+    public static let motionRange: ClosedRange<Double> = 0...50
     /// Phases left out of every study.
     public var droppedPhases: Set<Phase>
     /// Maps HU to arbitrary MRI-like signal (fat bright, water dark) instead of writing CT values.

@@ -24,7 +24,7 @@ enum EvaluateCommand: Command {
           --model DIR      model folder (config.json, model.safetensors)
           --seed S         phantom seed of the held-out set (default 1000)
           --patients N     patients (default 5)
-          --motion MM      largest breathing shift between phases in mm (default 10)
+          --motion MM      largest breathing shift between phases, 0 to 50 mm (default 10)
           --window D,H,W   sliding window in voxels (default: the model's training window
                            from config.json, or 32,64,64 when it stores none)
           --lesion-threshold P
@@ -48,10 +48,7 @@ enum EvaluateCommand: Command {
         let seed = try arguments.nonNegativeInteger("seed", default: STDNetModel.heldOutSeed)
         let patients = try arguments.integer("patients", default: 5)
         guard patients >= 1 else { throw UsageError("--patients expects a positive count, got \(patients)") }
-        let motionText = try arguments.option("motion") ?? "10"
-        guard let motion = Double(motionText), motion >= 0, motion.isFinite else {
-            throw UsageError("--motion expects millimetres, 0 or more, got '\(motionText)'")
-        }
+        let motion = try arguments.number("motion", in: PhantomOptions.motionRange, noun: "millimetres", default: 10)
         let givenWindow = try arguments.option("window").map(slidingWindow)
         let json = try arguments.option("json")
         if let json {

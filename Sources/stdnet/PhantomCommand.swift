@@ -23,7 +23,7 @@ enum PhantomCommand: Command {
                                  was trained on, at --spacing; 257,188,72 at the default
                                  spacing)
           --spacing X,Y,Z        voxel spacing in mm (default 1.4,1.4,2.5)
-          --motion MM            largest breathing shift between phases in mm (default 10)
+          --motion MM            largest breathing shift between phases, 0 to 50 mm (default 10)
           --drop-phase PHASES    comma-separated phases to leave out (NC, AP, PV, DP)
           --arterial-slice MM    slice spacing of the arterial phase, if different
           --mri                  MRI-like signal instead of HU, written as MR Image Storage
@@ -51,10 +51,8 @@ enum PhantomCommand: Command {
             }
             options.size = size
         }
-        if let motion = try arguments.option("motion") {
-            guard let value = Double(motion), value >= 0 else { throw UsageError("--motion expects millimetres, got '\(motion)'") }
-            options.motionMillimetres = value
-        }
+        options.motionMillimetres = try arguments.number("motion", in: PhantomOptions.motionRange, noun: "millimetres",
+                                                         default: options.motionMillimetres)
         if let dropped = try arguments.option("drop-phase") {
             options.droppedPhases = Set(try dropped.split(separator: ",").map { code in
                 guard let phase = Phase(code: String(code)) else { throw UsageError("unknown phase '\(code)'; use NC, AP, PV or DP") }

@@ -38,7 +38,7 @@ enum TrainCommand: Command {
           --window D,H,W           window in voxels, multiples of 8, stored in config.json
                                    for the analysis to slide (default 32,64,64)
           --spacing X,Y,Z          voxel spacing of the studies in mm (default 3,3,5)
-          --motion MM              largest breathing shift between phases in mm (default 10)
+          --motion MM              largest breathing shift between phases, 0 to 50 mm (default 10)
           --lesion-fraction F      share of windows centred on a lesion voxel; the others are
                                    centred anywhere in the liver (default 0.67)
           --lesion-centring HOW    how a lesion-centred window picks its centre: voxel (any

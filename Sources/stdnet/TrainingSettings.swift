@@ -1,6 +1,7 @@
 // The options of a training run, stored beside its checkpoint so that `--resume` continues with
 // the same schedule, data and loss, except where an option given with it replaces a value.
 import Foundation
+import Phantom
 import STDNet
 
 /// The settings of `stdnet train` that the checkpoint's config.json does not fix (it fixes the
@@ -86,7 +87,10 @@ struct TrainingSettings: Codable, Equatable {
         if !ModelConfiguration.isWithinVoxelLimit(window) {
             return "window \(window) has more than \(ModelConfiguration.largestWindowVoxels) voxels, which config.json cannot store"
         }
-        if !(motion >= 0 && motion.isFinite) { return "motion must be 0 mm or more, got \(motion)" }
+        if !PhantomOptions.motionRange.contains(motion) {
+            let range = PhantomOptions.motionRange
+            return String(format: "motion must be from %g to %g mm, got %g", range.lowerBound, range.upperBound, motion)
+        }
         if !Self.lesionFractionRange.contains(lesionFraction) { return "lesionFraction must be from 0 to 1, got \(lesionFraction)" }
         if !Self.perLesionDiceRange.contains(perLesionDice) { return "perLesionDice must be from 0 to 100, got \(perLesionDice)" }
         if !Self.lesionWeightRange.contains(lesionWeight) { return "lesionWeight must be from 0.1 to 100, got \(lesionWeight)" }
@@ -123,10 +127,7 @@ struct TrainingSettings: Codable, Equatable {
         guard checkpointEvery > 0 else { throw UsageError("--checkpoint-every expects a positive number of steps, got \(checkpointEvery)") }
 
         if let text = try arguments.option("window") { window = try slidingWindow(text) }
-        if let text = try arguments.option("motion") {
-            guard let value = Double(text), value >= 0, value.isFinite else { throw UsageError("--motion expects millimetres, got '\(text)'") }
-            motion = value
-        }
+        motion = try arguments.number("motion", in: PhantomOptions.motionRange, noun: "millimetres", default: motion)
         lesionFraction = try arguments.number("lesion-fraction", in: Self.lesionFractionRange, noun: "a number", default: lesionFraction)
         if let text = try arguments.option("lesion-centring") {
             guard let value = LesionCentring(rawValue: text) else { throw UsageError("--lesion-centring must be voxel or lesion, got '\(text)'") }

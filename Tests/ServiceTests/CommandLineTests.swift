@@ -17,6 +17,9 @@ import TestSupport
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--lesion-fraction", "1.5"], "--lesion-fraction expects a number from 0 to 1, got '1.5'"),
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--per-lesion-dice", "inf"], "--per-lesion-dice expects a weight from 0 to 100, got 'inf'"),
         (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--lesion-weight", "0"], "--lesion-weight expects a weight from 0.1 to 100, got '0'"),
+        (["train", "--out", "/tmp/stdnet-unused", "--steps", "1", "--motion", "-1"], "--motion expects millimetres from 0 to 50, got '-1'"),
+        (["evaluate", "--motion", "inf"], "--motion expects millimetres from 0 to 50, got 'inf'"),
+        (["phantom", "--out", "/tmp/stdnet-unused", "--motion", "1000"], "--motion expects millimetres from 0 to 50, got '1000'"),
         (["export", "1", "--labels", "/tmp/labels.png"], "--labels names a NIfTI-1 file, whose name ends in .nii or .nii.gz: got '/tmp/labels.png'"),
         (["export", "1", "--labels", "/tmp/.nii"], "--labels names a NIfTI-1 file, whose name ends in .nii or .nii.gz: got '/tmp/.nii'"),
         (["export", "1", "--key-images", "/etc/passwd"], "--key-images names a folder, and /etc/passwd is a file"),
@@ -196,10 +199,14 @@ import TestSupport
         #expect(withoutSettings.output.contains("window 8,16,16,"), "\(withoutSettings.output)")
         #expect(withoutSettings.output.contains("lesion cross-entropy weight 1.0"), "\(withoutSettings.output)")
 
-        try Data(#"{"steps": 5, "lesionFraction": 2}"#.utf8).write(to: settingsURL)
-        let invalid = try ServiceProcess(["train", "--out", folder.path, "--resume"], label: "train-resume-invalid")
-        #expect(invalid.wait(timeout: .seconds(120)) == 1, "\(invalid.output)")
-        #expect(invalid.output.contains("\(settingsURL.path): lesionFraction must be from 0 to 1, got 2.0"), "\(invalid.output)")
+        let outOfRange = [(#"{"steps": 5, "lesionFraction": 2}"#, "lesionFraction must be from 0 to 1, got 2.0"),
+                          (#"{"steps": 5, "motion": 1000}"#, "motion must be from 0 to 50 mm, got 1000")]
+        for (settings, problem) in outOfRange {
+            try Data(settings.utf8).write(to: settingsURL)
+            let rejected = try ServiceProcess(["train", "--out", folder.path, "--resume"], label: "train-resume-out-of-range")
+            #expect(rejected.wait(timeout: .seconds(120)) == 1, "\(rejected.output)")
+            #expect(rejected.output.contains("\(settingsURL.path): \(problem)"), "\(rejected.output)")
+        }
 
         // Multiples of 8, but 4,194,304 voxels: each checkpoint would write a window no command loads.
         try Data(#"{"steps": 5, "window": [8, 512, 1024]}"#.utf8).write(to: settingsURL)
