@@ -12,7 +12,8 @@ public struct PhantomStudy: Sendable {
     public let labels: Volume<UInt8>
     /// Lesion ID per voxel (0 elsewhere), on the portal venous grid.
     public let lesionInstances: Volume<UInt16>
-    /// Ground truth per lesion.
+    /// Ground truth of each lesion with a voxel in the label maps. A lesion cut by the grid's
+    /// edge keeps the sizes of its whole shape.
     public let lesions: [LesionTruth]
     /// The shift applied to each phase relative to the portal venous phase, in mm.
     public let phaseShifts: [Phase: Vector3]
@@ -73,7 +74,9 @@ extension PhantomPatient {
         }
 
         let (labels, instances) = renderLabels(grid: reference, lesions: lesions, pose: pose)
-        let truths = lesions.map { truth(of: $0, pose: pose) }
+        // A lesion outside the grid, or between its voxel centres, is not in the study.
+        let rendered = Set(instances.voxels)
+        let truths = lesions.filter { rendered.contains(UInt16($0.id)) }.map { truth(of: $0, pose: pose) }
         var appliedShifts = shifts
         for phase in options.droppedPhases { appliedShifts[phase] = nil }
         return PhantomStudy(timepoint: timepoint, phases: phases, labels: labels, lesionInstances: instances, lesions: truths,

@@ -112,6 +112,23 @@ import Testing
         #expect(checked == [.hcc, .cyst], "the patients drawn held no \(Set([LesionClass.hcc, .cyst]).subtracting(checked)) to check")
     }
 
+    /// A grid smaller than the liver lists only the lesions it holds: the same patient on the
+    /// whole abdomen shows more.
+    @Test func lesionsOutsideGridLeftOut() throws {
+        var smallGrid = Self.coarse
+        smallGrid.size = VolumeSize(8, 8, 4)
+        var anyLeftOut = false
+        for number in 1...4 {
+            let wholeAbdomen = PhantomPatient(seed: 7, number: number, options: Self.coarse).renderStudy(timepoint: 0)
+            let study = PhantomPatient(seed: 7, number: number, options: smallGrid).renderStudy(timepoint: 0)
+            let labelled = Set(study.lesionInstances.voxels.filter { $0 != 0 }.map(Int.init))
+            #expect(Set(study.lesions.map(\.id)) == labelled, "patient \(number)")
+            #expect(Set(study.lesions.map(\.id)).isSubset(of: wholeAbdomen.lesions.map(\.id)), "patient \(number)")
+            anyLeftOut = anyLeftOut || study.lesions.count < wholeAbdomen.lesions.count
+        }
+        #expect(anyLeftOut, "every lesion of the patients drawn lies in the small grid, so none was left out")
+    }
+
     @Test func sameSeedSameBytes() throws {
         let options = PhantomOptions(size: VolumeSize(40, 32, 12), spacing: Vector3(9, 9, 12), lesionCount: 2...2)
         let first = FileManager.default.temporaryDirectory.appendingPathComponent("phantom-bytes-\(UUID().uuidString)")
