@@ -438,14 +438,11 @@ import Wire
         // coordinator is killed. The polls must time out after the 10 s of a STATUS, not the
         // 300 s submit allows SUBMIT_STUDY.
         let deployment = try Deployment()
-        try deployment.startCoordinator()
-        let folder = try Self.uniformPhases(size: VolumeSize(8, 8, 4), values: [40, 120])
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let waiting = try ServiceProcess([
-            "submit", "--nifti", "NC=\(folder.path)/NC.nii,PV=\(folder.path)/PV.nii", "--patient", "WAIT-0001",
-            "--coordinator", deployment.clientEndpoint, "--wait",
-        ], label: "submit-wait")
-        defer { waiting.stop() }
+        let (waiting, volumes) = try Self.submitWithoutWorker(to: deployment, patient: "WAIT-0001", waitOptions: ["--wait"], label: "submit-wait")
+        defer {
+            waiting.stop()
+            try? FileManager.default.removeItem(at: volumes)
+        }
         // The wait's lines reach the log file while submit runs, although C buffers standard
         // output in blocks when it is a file.
         try waitUntil("submit printed no wait line while it ran:\n\(waiting.output)", timeout: .seconds(30)) {
@@ -475,16 +472,26 @@ import Wire
     /// A wait shorter than the 10 s before the missing-worker line still names the cause.
     @Test func shortWaitNamesMissingWorker() throws {
         let deployment = try Deployment()
-        try deployment.startCoordinator()
-        let folder = try Self.uniformPhases(size: VolumeSize(8, 8, 4), values: [40, 120])
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let waiting = try ServiceProcess([
-            "submit", "--nifti", "NC=\(folder.path)/NC.nii,PV=\(folder.path)/PV.nii", "--patient", "WAIT-0002",
-            "--coordinator", deployment.clientEndpoint, "--wait", "--wait-timeout", "2",
-        ], label: "submit-short-wait")
+        let (waiting, volumes) = try Self.submitWithoutWorker(to: deployment, patient: "WAIT-0002", waitOptions: ["--wait", "--wait-timeout", "2"],
+                                                              label: "submit-short-wait")
+        defer { try? FileManager.default.removeItem(at: volumes) }
         #expect(waiting.wait(timeout: .seconds(60)) == 1, "\(waiting.output)")
         #expect(waiting.output.contains("no connected worker runs analyze jobs; start one with a model"), "\(waiting.output)")
         #expect(waiting.output.contains("stopped waiting after 2"), "\(waiting.output)")
+    }
+
+    /// Starts the deployment's coordinator, with no worker, and submits a two-phase NIfTI study
+    /// of `patient` that waits for its analysis as `waitOptions` say. Returns the running submit
+    /// and the folder of its volumes, for the caller to remove.
+    static func submitWithoutWorker(to deployment: Deployment, patient: String, waitOptions: [String],
+                                    label: String) throws -> (submit: ServiceProcess, volumes: URL) {
+        try deployment.startCoordinator()
+        let volumes = try uniformPhases(size: VolumeSize(8, 8, 4), values: [40, 120])
+        let submit = try ServiceProcess([
+            "submit", "--nifti", "NC=\(volumes.path)/NC.nii,PV=\(volumes.path)/PV.nii", "--patient", patient,
+            "--coordinator", deployment.clientEndpoint,
+        ] + waitOptions, label: label)
+        return (submit, volumes)
     }
 
     @Test func unreachableCoordinatorNamed() throws {
