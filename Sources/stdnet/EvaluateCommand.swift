@@ -97,13 +97,15 @@ enum EvaluateCommand: Command {
         let window = givenWindow ?? model.configuration.slidingWindow
         let report = model.evaluate(seed: seed, patients: patients, motionMillimetres: motion, window: window) { print($0) }
         print("")
+        printStudyTable(report.studies)
+        print("")
         print("| metric | value |")
         print("| --- | ---: |")
         print(String(format: "| liver Dice (mean) | %.3f |", report.meanLiverDice))
         print(String(format: "| lesion Dice (mean) | %.3f |", report.meanLesionDice))
         print("| lesion HD95 (median, mm) | \(report.medianLesionHausdorff95.map { String(format: "%.1f", $0) } ?? "n/a") |")
         for (label, counts) in [("all lesions", report.detection), ("lesions >= 10 mm", report.detectionAtLeast10mm)] {
-            print(String(format: "| detection %@: precision / recall / F1 | %.3f / %.3f / %.3f |", label, counts.precision, counts.recall, counts.f1))
+            print("| detection \(label): precision / recall / F1 | \(detectionScores(counts)) |")
         }
         let foundByDiameter = report.foundByDiameter.map { "\($0.found) of \($0.total) \($0.diameter)" }
         print("| lesions found, by longest axial diameter | \(foundByDiameter.joined(separator: ", ")) |")
@@ -124,6 +126,23 @@ enum EvaluateCommand: Command {
         }
         return 0
     }
+}
+
+/// Prints one row of scores per study: Dice, HD95 and detection, over all true lesions and over
+/// those of 10 mm or more.
+private func printStudyTable(_ studies: [StudyEvaluation]) {
+    print("| patient | liver Dice | lesion Dice | lesion HD95, mm | detection: precision / recall / F1 | lesions >= 10 mm: precision / recall / F1 |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for study in studies {
+        let hausdorff = study.lesionHausdorff95.map { String(format: "%.1f", $0) } ?? "n/a"
+        print(String(format: "| %d | %.3f | %.3f | %@ | %@ | %@ |", study.patient, study.liverDice, study.lesionDice, hausdorff,
+                     detectionScores(study.detection), detectionScores(study.detectionAtLeast10mm)))
+    }
+}
+
+/// "precision / recall / F1", each to three decimals.
+private func detectionScores(_ counts: DetectionCounts) -> String {
+    String(format: "%.3f / %.3f / %.3f", counts.precision, counts.recall, counts.f1)
 }
 
 /// The file `--json` writes: how the run was made, its summary and its per-study and per-lesion

@@ -23,6 +23,45 @@ import TestSupport
         return folder
     }
 
+    /// The table on screen has a row per study with the scores of the JSON report, precision,
+    /// recall and F1 worked out here from its counts.
+    @Test func studyRowsMatchReport() throws {
+        struct Counts: Decodable {
+            let truePositives: Int
+            let falsePositives: Int
+            let falseNegatives: Int
+            var scores: String {
+                let precision = truePositives + falsePositives == 0 ? 1 : Double(truePositives) / Double(truePositives + falsePositives)
+                let recall = truePositives + falseNegatives == 0 ? 1 : Double(truePositives) / Double(truePositives + falseNegatives)
+                let f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall)
+                return String(format: "%.3f / %.3f / %.3f", precision, recall, f1)
+            }
+        }
+        struct Study: Decodable {
+            let patient: Int
+            let liverDice: Double
+            let lesionDice: Double
+            let lesionHausdorff95: Double?
+            let detection: Counts
+            let detectionAtLeast10mm: Counts
+        }
+        struct Studies: Decodable { let studies: [Study] }
+
+        let folder = try Self.trainOneStep()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let json = folder.appendingPathComponent("report.json")
+        let evaluation = try ServiceProcess(["evaluate", "--model", folder.path, "--patients", "1", "--json", json.path], label: "evaluate-rows")
+        #expect(evaluation.wait(timeout: .seconds(300)) == 0, "\(evaluation.output)")
+        let studies = try JSONDecoder().decode(Studies.self, from: Data(contentsOf: json)).studies
+        #expect(studies.map(\.patient) == [1])
+        for study in studies {
+            let hausdorff = study.lesionHausdorff95.map { String(format: "%.1f", $0) } ?? "n/a"
+            let row = String(format: "| %d | %.3f | %.3f | ", study.patient, study.liverDice, study.lesionDice)
+                + "\(hausdorff) | \(study.detection.scores) | \(study.detectionAtLeast10mm.scores) |\n"
+            #expect(evaluation.output.contains(row), "\(row) in \(evaluation.output)")
+        }
+    }
+
     /// `--lesion-grow-threshold none` switches off a grow threshold that config.json sets.
     @Test func growThresholdOfConfigurationSwitchedOff() throws {
         let folder = try Self.trainOneStep()
