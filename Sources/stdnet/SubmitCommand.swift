@@ -129,15 +129,17 @@ enum SubmitCommand: Command {
             if bar == nil { bar = ProgressBar(label: "reading series", total: total) }
             bar?.show(done)
         }
-        // Files that are not DICOM at all (manifests, NIfTI) are only counted; damaged DICOM is
-        // listed. A .dcm file cut before its prefix counts as damaged.
-        let isDamaged = { (file: SkippedFile) in !file.reason.contains("no DICM prefix") || file.path.lowercased().hasSuffix(".dcm") }
-        let notDicom = collection.skippedFiles.filter { !isDamaged($0) }
-        let damaged = collection.skippedFiles.filter(isDamaged)
-        if let first = notDicom.first {
+        // Files that are not DICOM (manifests, NIfTI) are only counted. DICOM objects that are not
+        // slices (reports, plans, screenshots) get one line with an example. Damaged DICOM is listed.
+        let skippedFiles = Dictionary(grouping: collection.skippedFiles, by: \.kind)
+        if let notDicom = skippedFiles[.notDicom], let first = notDicom.first {
             let example = URL(fileURLWithPath: first.path).lastPathComponent
             print("skipped \(notDicom.count) file(s) that are not DICOM, such as \(example)")
         }
+        if let notSlices = skippedFiles[.notASlice], let first = notSlices.first {
+            print("skipped \(notSlices.count) DICOM file(s) that are not CT or MR slices, such as \(first.path): \(first.reason)")
+        }
+        let damaged = skippedFiles[.damaged] ?? []
         for skipped in damaged.prefix(20) {
             print("skipped file \(skipped.path): \(skipped.reason)")
         }

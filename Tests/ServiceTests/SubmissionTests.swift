@@ -309,8 +309,18 @@ import Wire
         #expect(try deployment.value("SELECT count(*) FROM studies") == "1")
         #expect(try deployment.value("SELECT string_agg(phase, ',' ORDER BY phase) FROM series") == "DP,NC,PV")
 
-        // The repaired study, submitted again, is found stored with the phases it had.
-        let repaired = try submit([Self.study(patient: 2).appendingPathComponent("dicom").path], to: deployment)
+        // The repaired study, submitted again, is found stored with the phases it had. A
+        // Secondary Capture without slice geometry and an RT plan beside it are not CT or MR
+        // slices, so they are skipped without stopping it.
+        let repairedFolder = scratch.appendingPathComponent("repaired")
+        try FileManager.default.copyItem(at: Self.study(patient: 2).appendingPathComponent("dicom"), to: repairedFolder)
+        for name in ["JPEG-LL.dcm", "ExplVR_LitEndNoMeta.dcm"] {
+            try FileManager.default.copyItem(at: ServiceProcess.packageRoot.appendingPathComponent("Tests/ImagingTests/Fixtures/pydicom/\(name)"),
+                                             to: repairedFolder.appendingPathComponent(name))
+        }
+        let repaired = try submit([repairedFolder.path], to: deployment)
+        #expect(repaired.status == 0, "\(repaired.output)")
+        #expect(repaired.output.contains("skipped 2 DICOM file(s) that are not CT or MR slices, such as "), "\(repaired.output)")
         #expect(repaired.output.contains("with phases NC, PV, DP; the AP series of this submission were not added"), "\(repaired.output)")
         #expect(try deployment.value("SELECT string_agg(phase, ',' ORDER BY phase) FROM series") == "DP,NC,PV")
 
@@ -481,7 +491,7 @@ import Wire
     }
 
     /// Starts the deployment's coordinator, with no worker, and submits a two-phase NIfTI study
-    /// of `patient` that waits for its analysis as `waitOptions` say. Returns the running submit
+    /// of `patient` that waits for its analysis as `waitOptions` ask. Returns the running submit
     /// and the folder of its volumes, for the caller to remove.
     static func submitWithoutWorker(to deployment: Deployment, patient: String, waitOptions: [String],
                                     label: String) throws -> (submit: ServiceProcess, volumes: URL) {

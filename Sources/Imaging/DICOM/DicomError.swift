@@ -13,13 +13,17 @@ public struct DicomError: Error, CustomStringConvertible, Sendable {
     public var tag: DicomTag?
     /// The problem and, where possible, the remedy.
     public var reason: String
+    /// Whether the bytes do not start as DICOM at all, so the file is most likely another kind
+    /// of file rather than a damaged DICOM one.
+    public var isNotDicom: Bool
 
     /// Creates an error.
-    public init(file: String, offset: Int? = nil, tag: DicomTag? = nil, _ reason: String) {
+    public init(file: String, offset: Int? = nil, tag: DicomTag? = nil, _ reason: String, isNotDicom: Bool = false) {
         self.file = file
         self.offset = offset
         self.tag = tag
         self.reason = reason
+        self.isNotDicom = isNotDicom
     }
 
     public var description: String {

@@ -57,11 +57,12 @@ public struct DicomFile: Sendable {
         // No preamble: a bare data set, optionally starting with file meta information.
         fileMeta = DataSet(file: path)
         guard bytes.count >= 8 else {
-            throw DicomError(file: path, offset: 0, "the file is \(bytes.count) bytes long, too short for DICOM")
+            throw DicomError(file: path, offset: 0, "the file is \(bytes.count) bytes long, too short for DICOM", isNotDicom: true)
         }
         let group = UInt16(bytes[0]) | UInt16(bytes[1]) << 8
         guard group >= 0x0002 && group <= 0x0028 else {
-            throw DicomError(file: path, offset: 0, "no DICM prefix at offset 128 and no data element at offset 0; this is not a DICOM file")
+            throw DicomError(file: path, offset: 0, "no DICM prefix at offset 128 and no data element at offset 0; this is not a DICOM file",
+                             isNotDicom: true)
         }
         let isExplicit = ValueRepresentation(bytes: bytes[4], bytes[5]) != nil
         transferSyntax = isExplicit ? .explicitVRLittleEndian : .implicitVRLittleEndian

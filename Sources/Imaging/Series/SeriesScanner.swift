@@ -4,8 +4,21 @@ import Foundation
 
 /// A file that was not used, and why.
 public struct SkippedFile: Sendable, Codable {
+    /// What a skipped file is, which decides whether its series may lack a slice.
+    public enum Kind: String, Sendable, Codable {
+        /// Not DICOM: a text file, a NIfTI volume. A file named .dcm is never taken for one.
+        case notDicom
+        /// DICOM, but not a slice of a CT or MR volume: a structured report, a plan, a
+        /// screenshot or another image without slice geometry.
+        case notASlice
+        /// DICOM that could not be read, or a CT or MR image without its slice geometry: a
+        /// slice of some series may be lost with it.
+        case damaged
+    }
+
     public var path: String
     public var reason: String
+    public var kind: Kind
 }
 
 /// The slices of one series as found on disk, in no particular order.
@@ -35,7 +48,7 @@ public struct SeriesScan: Sendable {
 public enum SeriesScanner {
     /// Reads the header of every file under `folder` (pixel data is not read) and groups image
     /// slices by Series Instance UID. Files that fail to parse, hold no image or no geometry are
-    /// listed in `skipped` with the error. A series whose files differ in Patient ID or Study
+    /// listed in `skipped` with the error and what kind of file each is. A series whose files differ in Patient ID or Study
     /// Instance UID gets an ``DicomSeries/inconsistency`` naming two such files.
     ///
     /// - throws: an error only when `folder` cannot be listed.
@@ -53,8 +66,8 @@ public enum SeriesScanner {
         var identities: [String: [(attributes: SeriesAttributes, paths: [String])]] = [:]
         for (path, result) in zip(paths, results.values) {
             switch result {
-            case .skipped(let reason):
-                skipped.append(SkippedFile(path: path, reason: reason))
+            case .skipped(let reason, let kind):
+                skipped.append(SkippedFile(path: path, reason: reason, kind: kind))
             case .image(let attributes, let slices):
                 let uid = attributes.seriesInstanceUID
                 byUID[uid, default: DicomSeries(attributes: attributes, slices: [])].slices += slices
@@ -100,27 +113,45 @@ public enum SeriesScanner {
 
     /// The contribution of one file to a scan.
     private enum ScannedFile {
-        case skipped(String)
+        case skipped(String, SkippedFile.Kind)
         case image(SeriesAttributes, [ImageSlice])
     }
+
+    /// The SOP classes of CT and MR images, single-frame and enhanced, which are slices of a
+    /// volume: one that cannot be placed is damage, not another kind of object.
+    static let volumeImageClasses: Set<String> = [
+        "1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.5.1.4.1.1.2.1", "1.2.840.10008.5.1.4.1.1.2.2",
+        "1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.4.1", "1.2.840.10008.5.1.4.1.1.4.4",
+    ]
 
     private static func scanFile(_ path: String) -> ScannedFile {
         let file: DicomFile
         do {
             file = try DicomFile(contentsOf: path, stopBeforePixelData: true)
         } catch {
-            return .skipped(reason(error))
+            let isNotDicom = (error as? DicomError)?.isNotDicom == true && !path.lowercased().hasSuffix(".dcm")
+            return .skipped(reason(error), isNotDicom ? .notDicom : .damaged)
         }
+        // The file meta information names the SOP class too, which counts when the data set was
+        // cut before its own. Every DICOM object has one, so a file without it is damaged.
+        guard let sopClass = file.dataSet.string(.sopClassUID) ?? file.fileMeta.string(.mediaStorageSOPClassUID) else {
+            return .skipped("SOP Class UID is missing; the file may be cut short", .damaged)
+        }
+        let isVolumeImage = volumeImageClasses.contains(sopClass)
         guard file.dataSet.contains(.rows) else {
-            return .skipped("no image (SOP Class UID \(file.dataSet.string(.sopClassUID) ?? "unknown"))")
+            if isVolumeImage {
+                return .skipped("Rows is missing from this CT or MR image (SOP Class UID \(sopClass)); the file may be cut short", .damaged)
+            }
+            return .skipped("no image (SOP Class UID \(sopClass))", .notASlice)
         }
+        let otherImage = isVolumeImage ? "" : " (SOP Class UID \(sopClass), not a CT or MR image)"
         guard file.dataSet.string(.seriesInstanceUID) != nil else {
-            return .skipped("Series Instance UID is missing")
+            return .skipped("Series Instance UID is missing" + otherImage, isVolumeImage ? .damaged : .notASlice)
         }
         do {
             return .image(SeriesAttributes(file.dataSet), try ImageSlice.slices(of: file))
         } catch {
-            return .skipped(reason(error))
+            return .skipped(reason(error) + otherImage, isVolumeImage ? .damaged : .notASlice)
         }
     }
 
