@@ -208,11 +208,27 @@ public final class Connection {
     // MARK: Connecting
 
     private func ensureConnected() throws {
+        if transactionDepth == 0 { readWhatArrivedWhileIdle() }
         if isConnected { return }
         if transactionDepth > 0 {
             throw JobStoreError.connectionLost("the connection dropped inside a transaction")
         }
         try reconnect()
+    }
+
+    /// A server that ended this session while it was idle, in a restart or by an administrator's
+    /// command, has sent its reason and closed the socket. Reading both without blocking marks
+    /// the connection closed, so it is opened again before the next statement instead of
+    /// failing it. libpq marks the connection closed only on a read that finds nothing else,
+    /// hence the second read. Notifications read on the way stay queued for
+    /// ``receiveNotifications()``.
+    private func readWhatArrivedWhileIdle() {
+        guard let handle else { return }
+        for _ in 0..<3 where PQstatus(handle) == CONNECTION_OK {
+            var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, 0) > 0 else { return }
+            _ = PQconsumeInput(handle)
+        }
     }
 
     private func reconnect() throws {

@@ -24,8 +24,16 @@ import TestSupport
         }
         restarter.start()
 
+        // Each connection's server process before and after the work; a new one shows that the
+        // connection met the restart and was opened again.
+        let reopened = Counter()
+        @Sendable func backendProcess(_ queue: JobQueue) throws -> String? {
+            try retryingOnConnectionLoss { try queue.connection.execute("SELECT pg_backend_pid()").scalar }
+        }
         try runConcurrently(5) { index in
             let queue = JobQueue(connection: try Connection(configuration))
+            let firstProcess = try backendProcess(queue)
+            defer { if (try? backendProcess(queue)) != firstProcess { reopened.increment() } }
             if index == 0 {
                 // Producer: idempotency keys make a retried enqueue safe when its commit was lost.
                 for number in 0..<jobCount {
@@ -68,7 +76,24 @@ import TestSupport
         #expect(try connection.execute("SELECT count(DISTINCT job_id) FROM job_events WHERE to_state = 'succeeded'").scalar == "\(jobCount)")
         let log = try String(contentsOf: cluster.dataDirectory.appendingPathComponent("server.log"), encoding: .utf8)
         #expect(log.contains("database system is shut down"), "the server was never restarted")
-        #expect(connectionLosses.count > 0, "no operation met the restart")
+        #expect(reopened.count == 5, "only \(reopened.count) of 5 connections met the restart")
+    }
+
+    /// A connection whose session the server ended while it was idle opens a new one for its next
+    /// statement instead of failing it.
+    @Test func idleConnectionReopensAfterSessionEnded() throws {
+        let url = try TestDatabase.makeMigratedDatabase()
+        let idle = try Connection(Connection.Configuration(conninfo: url, reconnectTimeout: .seconds(10)))
+        let firstSession = try #require(try idle.execute("SELECT pg_backend_pid()").scalar)
+        let administrator = try Connection(conninfo: url)
+        #expect(try administrator.execute("SELECT pg_terminate_backend($1::int)", [firstSession]).scalar == "t")
+        // The server sends its reason and closes the socket at once; give the message time to arrive.
+        try waitUntil("the terminated session is still listed", timeout: .seconds(10)) {
+            try administrator.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int", [firstSession]).scalar == "0"
+        }
+        Thread.sleep(forTimeInterval: 0.2)
+        let secondSession = try #require(try idle.execute("SELECT pg_backend_pid()").scalar)
+        #expect(secondSession != firstSession)
     }
 }
 
@@ -78,13 +103,10 @@ func retryingOnConnectionLoss<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as JobStoreError where error.isConnectionError {
-            connectionLosses.increment()
             Thread.sleep(forTimeInterval: 0.05)
         }
     }
 }
-
-let connectionLosses = Counter()
 
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
