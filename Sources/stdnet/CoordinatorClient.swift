@@ -66,7 +66,9 @@ final class CoordinatorClient {
             }
             // A late reply to an earlier request that timed out is not the reply to this request.
             if let expected = requestID(of: message), let answered, answered != expected { continue }
-            if case .error(let error) = reply.message { throw ClientError("the coordinator rejected the request: \(error.message)") }
+            if case .error(let error) = reply.message {
+                throw ClientError("the coordinator rejected the request: \(error.message)", isRejection: true)
+            }
             return reply
         }
         throw ClientError("the coordinator at \(endpoint) did not answer within \(Double(timeout.milliseconds) / 1000) s; is 'stdnet coordinator' running there? (set --coordinator or STDNET_CLIENT_ENDPOINT)",
@@ -108,10 +110,13 @@ struct ClientError: Error, CustomStringConvertible {
     let description: String
     /// True when no reply came within the timeout.
     let timedOut: Bool
+    /// True when the coordinator replied with an ERROR message.
+    let isRejection: Bool
 
-    init(_ description: String, timedOut: Bool = false) {
+    init(_ description: String, timedOut: Bool = false, isRejection: Bool = false) {
         self.description = description
         self.timedOut = timedOut
+        self.isRejection = isRejection
     }
 }
 

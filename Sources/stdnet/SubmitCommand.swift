@@ -193,15 +193,33 @@ enum SubmitCommand: Command {
         let missingWorkerGrace = Duration.seconds(10)
         let missingWorker = "no connected worker runs analyze jobs; start one with a model ('stdnet worker' loads Models/std-net, or give --model DIR)"
         var missingWorkerSince: ContinuousClock.Instant?
+        // A coordinator whose database restarts or fails over rejects STATUS until it is back, so
+        // the wait goes on through a minute of rejections.
+        let rejectionGrace = Duration.seconds(60)
+        var rejectedSince: ContinuousClock.Instant?
+        let statusCommand = "stdnet status --study \(studies.map(String.init).joined(separator: ","))"
         while true {
             // STATUS gets the 10 s of other requests, not the client's timeout for SUBMIT_STUDY
             // (300 s by default), so that a coordinator that stopped is reported in seconds.
             let (states, workersByKind): ([StudyStatus], [String: Int]?)
             do {
                 (states, workersByKind) = try client.studyStatuses(studies, replyTimeout: min(client.timeout, .seconds(10)))
+                rejectedSince = nil
             } catch let error as ClientError where error.timedOut {
-                throw ClientError("\(error) The studies are stored, and their analyses go on once the coordinator runs again; 'stdnet status --study ID' shows them.",
+                throw ClientError("\(error) The studies are stored, and their analyses go on once the coordinator runs again; '\(statusCommand)' shows them.",
                                   timedOut: true)
+            } catch let error as ClientError where error.isRejection {
+                let since = rejectedSince ?? ContinuousClock.now
+                if rejectedSince == nil {
+                    print("waiting: \(error); asking again")
+                    fflush(nil)
+                }
+                rejectedSince = since
+                guard ContinuousClock.now - since < rejectionGrace, ContinuousClock.now < deadline else {
+                    throw ClientError("\(error) The studies are stored; '\(statusCommand)' shows them once the coordinator's database is back.")
+                }
+                Thread.sleep(forTimeInterval: 1)
+                continue
             }
             if states.contains(where: { $0.analysis == "queued" }), workersByKind?["analyze", default: 0] == 0 {
                 let since = missingWorkerSince ?? ContinuousClock.now
@@ -236,7 +254,7 @@ enum SubmitCommand: Command {
                 if missingWorkerSince != nil && !warnedAboutWorkers {
                     print(missingWorker)
                 }
-                print("stopped waiting after \(timeout); the jobs go on (see 'stdnet status --study ID')")
+                print("stopped waiting after \(timeout); the jobs go on (see '\(statusCommand)')")
                 return false
             }
             Thread.sleep(forTimeInterval: 0.5)
