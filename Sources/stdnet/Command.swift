@@ -155,3 +155,14 @@ func required<Value>(_ value: Value?, _ option: String) throws -> Value {
     guard let value else { throw UsageError("\(option) is required") }
     return value
 }
+
+/// Fails unless the folder of the file that `option` names exists. Call it before the command
+/// sends a request or computes anything, so that a mistyped folder does not cost the work, or
+/// leave an audited request without its output.
+func requireFolder(ofFile path: String, option: String) throws {
+    let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+        throw UsageError("the folder of \(option), \(folder), does not exist; create it first")
+    }
+}

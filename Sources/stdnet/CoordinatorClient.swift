@@ -120,10 +120,14 @@ struct ClientError: Error, CustomStringConvertible {
     }
 }
 
-let clientUsage = """
-      --coordinator URL   the coordinator's client endpoint (env STDNET_CLIENT_ENDPOINT; default \(Endpoints.client))
-      --timeout SECONDS   how long to wait for each reply (default 10; submit: 300 for SUBMIT_STUDY, at most 60 for each UPLOAD_PART)
+/// Returns the help of the options that every client command takes, with the command's own
+/// default of `--timeout`.
+func clientUsage(timeout: String = "default 10") -> String {
     """
+      --coordinator URL   the coordinator's client endpoint (env STDNET_CLIENT_ENDPOINT; default \(Endpoints.client))
+      --timeout SECONDS   how long to wait for each reply (\(timeout))
+    """
+}
 
 func parseClient(_ arguments: inout Arguments, defaultTimeout: Duration = .seconds(10)) throws -> CoordinatorClient {
     let endpoint = try arguments.option("coordinator", environment: "STDNET_CLIENT_ENDPOINT") ?? Endpoints.client

@@ -51,11 +51,7 @@ enum EvaluateCommand: Command {
         let motion = try arguments.number("motion", in: PhantomOptions.motionRange, noun: "millimetres", default: 10)
         let givenWindow = try arguments.option("window").map(slidingWindow)
         let json = try arguments.option("json")
-        if let json {
-            // Checked now, so that a typo does not cost the whole evaluation.
-            let folder = URL(fileURLWithPath: json).deletingLastPathComponent().path
-            guard FileManager.default.fileExists(atPath: folder) else { throw UsageError("--json: folder \(folder) not found") }
-        }
+        if let json { try requireFolder(ofFile: json, option: "--json") }
         let lesionThreshold = try arguments.option("lesion-threshold").map { text -> Double in
             guard let value = Double(text), value > 0, value < 1 else {
                 throw UsageError("--lesion-threshold expects a probability greater than 0 and less than 1, got '\(text)'")

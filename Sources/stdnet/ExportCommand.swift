@@ -18,7 +18,7 @@ enum ExportCommand: Command {
                               folder
           --key-images DIR    folder for key-image-N.png, created if missing
           --user NAME         who asks, for the audit log (env STDNET_USER, then USER, then the account name)
-        \(clientUsage)
+        \(clientUsage(timeout: "default 60"))
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
@@ -36,13 +36,8 @@ enum ExportCommand: Command {
             guard name.hasSuffix(".nii") || name.hasSuffix(".nii.gz"), ![".nii", ".nii.gz"].contains(name) else {
                 throw UsageError("--labels names a NIfTI-1 file, whose name ends in .nii or .nii.gz: got '\(labelsPath)'")
             }
-            // Unlike --key-images, --labels creates no folder, so that a mistyped folder fails
-            // before the export is requested and recorded.
-            let folder = URL(fileURLWithPath: labelsPath).deletingLastPathComponent().path
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-                throw UsageError("the folder of --labels, \(folder), does not exist; create it first")
-            }
+            // Unlike --key-images, --labels creates no folder.
+            try requireFolder(ofFile: labelsPath, option: "--labels")
         }
         if let keyImageFolder {
             var isFolder: ObjCBool = false

@@ -20,7 +20,7 @@ enum HistoryCommand: Command {
           --json              print the reply as JSON instead of tables
           --csv               print one row per lesion and study instead of tables
           --plot FILE.svg     also write the longest axial diameter of every track over time
-        \(clientUsage)
+        \(clientUsage())
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
@@ -28,6 +28,7 @@ enum HistoryCommand: Command {
         let json = try arguments.flag("json")
         let csv = try arguments.flag("csv")
         let plot = try arguments.option("plot")
+        if let plot { try requireFolder(ofFile: plot, option: "--plot") }
         let client = try parseClient(&arguments)
         let positionals = try arguments.positionals()
         guard positionals.count == 1 else { throw UsageError("expected one patient ID, got \(positionals.count) argument(s)") }

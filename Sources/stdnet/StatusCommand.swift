@@ -14,15 +14,19 @@ enum StatusCommand: Command {
         patient's tracking.
 
           --study IDS         comma-separated study IDs
-        \(clientUsage)
+        \(clientUsage())
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
         let studyText = try arguments.option("study")
         let client = try parseClient(&arguments)
         let ids = try arguments.positionals().map { text -> Int64 in
-            guard let id = Int64(text) else { throw UsageError("job IDs are integers, got '\(text)'") }
+            guard let id = Int64(text), id > 0 else { throw UsageError("job IDs are positive integers, got '\(text)'") }
             return id
+        }
+        if let studyText, !ids.isEmpty {
+            let jobs = ids.map(String.init).joined(separator: " ")
+            throw UsageError("give job IDs or --study, not both: \(jobs) would be read as jobs. Several studies go comma-separated, as in --study 21,22,23")
         }
         if let studyText {
             // Empty items are kept, so that "" and "7,,8" are rejected rather than read as fewer studies.
@@ -73,7 +77,7 @@ enum CancelCommand: Command {
         Cancels a queued or running job; the worker running it is told to stop. Exit status 1
         when the job had already ended. 'stdnet retry JOB' queues it again.
 
-        \(clientUsage)
+        \(clientUsage())
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {
@@ -100,7 +104,7 @@ enum RetryCommand: Command {
         that was cancelled, or that died of a problem that has been fixed since. Its earlier
         attempts and their errors stay in its history.
 
-        \(clientUsage)
+        \(clientUsage())
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {

@@ -36,7 +36,7 @@ enum SubmitCommand: Command {
                               read; a stored study cannot get the slices or phase later
           --noop COUNT        enqueue COUNT no-op jobs, which do nothing but report success
           --sleep-ms MS       each no-op job waits MS milliseconds before it succeeds (default 0)
-        \(clientUsage)
+        \(clientUsage(timeout: "default 300 for SUBMIT_STUDY, at most 60 for each UPLOAD_PART and 10 for each STATUS; 10 with --noop"))
         """
 
     static func run(_ arguments: inout Arguments) throws -> Int32 {

@@ -57,6 +57,10 @@ enum WorkerCommand: Command {
         shutdown.installSignalHandlers()
         var handlers: [any JobHandler] = [NoopJobHandler(), TrackJobHandler()]
         if let modelFolder {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: modelFolder, isDirectory: &isFolder), isFolder.boolValue else {
+                throw UsageError("model folder \(modelFolder) does not exist; give a folder written by 'stdnet train' (config.json and model.safetensors)")
+            }
             for file in ["config.json", "model.safetensors"] where !FileManager.default.fileExists(atPath: "\(modelFolder)/\(file)") {
                 throw UsageError("model folder \(modelFolder) has no \(file); give a folder written by 'stdnet train' (config.json and model.safetensors)")
             }
