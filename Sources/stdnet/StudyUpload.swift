@@ -92,7 +92,8 @@ struct StudyUpload {
                           + "; check that the volumes' geometry is what the study had")
                 }
             } catch {
-                throw ClientError("cannot read the \(phase.rawValue) volume \(path): \(error)")
+                // The message names the file once; a NIfTIError names it too.
+                throw ClientError("cannot read the \(phase.rawValue) volume \(path): \((error as? NIfTIError)?.reason ?? "\(error)")")
             }
             guard volumeCount == 1 else {
                 throw ClientError("the \(phase.rawValue) volume \(path) contains \(volumeCount) volumes (a 4D file); give one 3D volume per phase")

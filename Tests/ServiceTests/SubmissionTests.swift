@@ -357,6 +357,20 @@ import Wire
         #expect(strayPatient.output.contains("\(straySlice.path) has another Patient ID than"), "\(strayPatient.output)")
         #expect(!strayPatient.output.contains("SOMEONE-ELSE"), "the message names a Patient ID")
 
+        // A second image at one position of the arterial series: the series is skipped, and
+        // named once, before the reason.
+        let repeated = scratch.appendingPathComponent("repeated")
+        try FileManager.default.copyItem(at: Self.study(patient: 1).appendingPathComponent("dicom"), to: repeated)
+        let repeatedSource = scratch.appendingPathComponent("repeated-source").path
+        try CTSeriesWriter.write(volume, attributes: CTSeriesAttributes(patientName: "PHANTOM", patientID: try #require(arterial.patientID),
+                                                                        studyInstanceUID: studyUID, seriesInstanceUID: arterial.seriesInstanceUID,
+                                                                        seriesDescription: "ABD LIVER LATE ARTERIAL"),
+                                 to: repeatedSource)
+        try FileManager.default.copyItem(atPath: repeatedSource + "/CT00010.dcm", toPath: repeated.appendingPathComponent("AP/CT00010-again.dcm").path)
+        let repeatedImage = try submit([repeated.path], to: deployment)
+        #expect(repeatedImage.status == 1)
+        #expect(repeatedImage.output.contains("skipped series \(arterial.seriesInstanceUID): two different images at position"), "\(repeatedImage.output)")
+
         // Nothing stored was lost, and the coordinator still serves.
         #expect(try deployment.value("SELECT count(*) FROM studies") == "1")
         #expect(coordinator.isRunning)
@@ -414,6 +428,14 @@ import Wire
         let missing = try submit([], to: deployment, extra: ["--nifti", "NC=\(folder.path)/NC.nii,PV=\(folder.path)/none.nii", "--patient", "MR-0001"])
         #expect(missing.status == 1)
         #expect(missing.output.contains("the PV volume \(folder.path)/none.nii was not found"), "\(missing.output)")
+
+        // A file cut inside its header is named once, before the reader's reason.
+        let cut = folder.appendingPathComponent("PV-cut.nii")
+        try Data(contentsOf: folder.appendingPathComponent("PV.nii")).prefix(200).write(to: cut)
+        let unreadable = try submit([], to: deployment, extra: ["--nifti", "NC=\(folder.path)/NC.nii,PV=\(cut.path)", "--patient", "MR-0001"])
+        #expect(unreadable.status == 1)
+        #expect(unreadable.output.contains("cannot read the PV volume \(cut.path): "), "\(unreadable.output)")
+        #expect(!unreadable.output.contains("\(cut.path): \(cut.path)"), "\(unreadable.output)")
 
         // A 4D file: dim[0] = 4 and dim[4] = 2 (header bytes 40 and 48), with a second volume.
         var fourD = try Data(contentsOf: folder.appendingPathComponent("PV.nii"))

@@ -122,8 +122,10 @@ public enum StudyCollector {
                     study.series.append(CollectedSeries(attributes: series.attributes, phase: phase, evidence: assignment.evidence,
                                                        volume: assembled.volume, warnings: assembled.warnings))
                 } catch {
-                    collection.skippedSeries.append((uid, "\(error)"))
-                    study.unreadableSeries.append((uid, phase, "\(error)"))
+                    // The skipped series is listed by its UID, which a SeriesError names too.
+                    let reason = (error as? SeriesError)?.reason ?? "\(error)"
+                    collection.skippedSeries.append((uid, reason))
+                    study.unreadableSeries.append((uid, phase, reason))
                 }
             }
             collection.studies.append(study)
