@@ -54,10 +54,10 @@ public func measure(_ lesion: LesionComponent, on geometry: Geometry) -> LesionM
     let boundary = SubvoxelBoundary(lesion.voxels.map(indices))
     let centres = surface.map { Vector3(Double($0.x), Double($0.y), Double($0.z)) }
     let matrix = geometry.indexToWorldMatrix
-    // Where the blur reaches no boundary (a lesion one or two voxels across), the voxels' outer
-    // edges stand in for it.
+    // Where the blurred boundary is missing or lies inside the voxel centres (a lesion one or two
+    // voxels across, or one voxel thick), the voxels' outer edges stand in for it.
     let boundary3D = boundary.points(blurringAxes: [0, 1, 2])
-    let maximum = boundary3D.isEmpty
+    let maximum = isCollapsed(boundary3D, inside: centres, axes: [0, 1, 2])
         ? longestExtent(centres.map(geometry.world(atIndex:)), directions: sphereDirections(count: 400), outerEdgesOf: matrix)
         : longestExtent((centres + boundary3D).map(geometry.world(atIndex:)), directions: sphereDirections(count: 400))
 
@@ -68,8 +68,10 @@ public func measure(_ lesion: LesionComponent, on geometry: Geometry) -> LesionM
     // In-plane boundary points keep their slice's whole index along the slice axis.
     let boundaryBySlice = Dictionary(grouping: boundary.points(blurringAxes: (0..<3).filter { $0 != sliceAxis })) { Int($0[sliceAxis]) }
     var axial = (longest: 0.0, perpendicular: 0.0)
+    let planeAxes = (0..<3).filter { $0 != sliceAxis }
     for (slice, sliceCentres) in Dictionary(grouping: centres, by: { Int($0[sliceAxis]) }) {
-        let edges = boundaryBySlice[slice] ?? []
+        let blurredEdges = boundaryBySlice[slice] ?? []
+        let edges = isCollapsed(blurredEdges, inside: sliceCentres, axes: planeAxes) ? [] : blurredEdges
         let points = (sliceCentres + edges).map(geometry.world(atIndex:))
         let voxelEdges = edges.isEmpty ? matrix : nil
         let longest = longestExtent(points, directions: inPlane, outerEdgesOf: voxelEdges)
@@ -97,6 +99,19 @@ public func viableAxialDiameter(of lesion: LesionComponent, arterial: Volume<Flo
     let viable = lesion.voxels.filter { Double(arterial.voxels[$0]) > threshold }
     guard !viable.isEmpty else { return 0 }
     return measure(LesionComponent(voxels: viable), on: arterial.geometry).longestAxialDiameterMillimetres
+}
+
+/// Whether blurred boundary points (grid indices) fail to reach beyond the voxel centres they
+/// should enclose along one of `axes`. The blur of a row one voxel wide barely crosses one half
+/// in its middle, so its edges there shrink the row to a fraction of a voxel across and cut off
+/// its ends.
+private func isCollapsed(_ edges: [Vector3], inside centres: [Vector3], axes: [Int]) -> Bool {
+    guard !edges.isEmpty else { return true }
+    func span(_ points: [Vector3], _ axis: Int) -> Double {
+        let values = points.map { $0[axis] }
+        return values.max()! - values.min()!
+    }
+    return axes.contains { span(edges, $0) < span(centres, $0) }
 }
 
 /// Finds the largest distance between `points` over `directions`: for each direction the extreme

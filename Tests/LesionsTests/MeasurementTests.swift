@@ -108,6 +108,18 @@ import Testing
         #expect(abs(pair.maximumDiameterMillimetres - 10) < 1e-9)
     }
 
+    @Test func oneVoxelWideLesionIsOneVoxelAcross() throws {
+        // Four voxels in a row of one 3 x 3 x 5 mm slice: 12 mm long and one voxel, 3 mm, across.
+        // Blurred, the row crosses one half only near its middle, so the voxels' outer edges
+        // give both diameters.
+        let geometry = Geometry(size: VolumeSize(12, 9, 5), spacing: Vector3(3, 3, 5))
+        var labels = Volume<UInt8>(geometry: geometry, repeating: SegmentationLabel.liver)
+        for i in 4...7 { labels[i, 4, 2] = SegmentationLabel.lesion }
+        let row = measure(try #require(connectedLesions(in: labels, minimumVolumeMillilitres: 0).first), on: geometry)
+        #expect(abs(row.longestAxialDiameterMillimetres - 12) <= 1.5, "longest axial \(row.longestAxialDiameterMillimetres) mm")
+        #expect(abs(row.perpendicularDiameterMillimetres - 3) < 1e-9, "perpendicular \(row.perpendicularDiameterMillimetres) mm")
+    }
+
     @Test func componentsUseTwentySixConnectivity() {
         var labels = Volume<UInt8>(geometry: Geometry(size: VolumeSize(6, 6, 6), spacing: Vector3(1, 1, 1)), repeating: 0)
         // Two voxels touching only at a corner form one lesion; a far voxel is another.
