@@ -73,10 +73,8 @@ public struct AnalyzeJobHandler: JobHandler {
             let voxels = attachment.data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             volumes[phase] = Volume(geometry: geometry, voxels: voxels)
         }
-        // The portal venous series, or else the first present, sets the grid and the attenuation
-        // that the liver check reads.
-        guard let referencePhase = volumes[.portalVenous] != nil ? .portalVenous : Phase.allCases.first(where: { volumes[$0] != nil }),
-              let reference = volumes[referencePhase] else {
+        // The reference phase sets the grid and the attenuation that the liver check reads.
+        guard let referencePhase = Phase.reference(among: Set(volumes.keys)), let reference = volumes[referencePhase] else {
             throw JobError("analyze job \(context.order.job) carries no volume", retryable: false)
         }
         finishStage("decode_ms")

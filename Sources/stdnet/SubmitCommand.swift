@@ -272,6 +272,21 @@ enum SubmitCommand: Command {
         }
     }
 
+    /// Warns about each phase that covers less than a quarter of the reference phase's volume,
+    /// onto whose grid the analysis resamples every phase: elsewhere the analysis has no image of
+    /// that phase. A liver-only arterial phase beside an abdomen-pelvis portal venous one covers
+    /// about two fifths and passes.
+    private static func warnAboutSmallCoverage(of study: StudyUpload) {
+        guard let referencePhase = Phase.reference(among: Set(study.series.map(\.phase))),
+              let reference = study.series.first(where: { $0.phase == referencePhase }) else { return }
+        for item in study.series where item.phase != referencePhase {
+            let share = reference.volume.geometry.coveredShare(by: item.volume.geometry)
+            guard share < 0.25 else { continue }
+            print("warning: study \(study.studyInstanceUID): the \(item.phase.rawValue) volume covers \(Int((share * 100).rounded()))% of the \(referencePhase.rawValue) volume, "
+                  + "onto which the analysis resamples it; elsewhere the analysis has no \(item.phase.rawValue) image. Check that the series cover the liver")
+        }
+    }
+
     /// Uploads one study's volumes in parts, then submits it, and returns its stored ID and
     /// analyze job. A coordinator without uploads in parts gets the volumes attached instead.
     private static func submit(_ study: StudyUpload, partSize: Int, client: CoordinatorClient) throws -> (study: Int64, job: Int64) {
@@ -288,6 +303,7 @@ enum SubmitCommand: Command {
         if study.modality == "MR" {
             print("warning: study \(study.studyInstanceUID) is MR; the analysis normalises it with the CT window, and the model was trained on CT-like phantoms only, so its results are not meaningful")
         }
+        warnAboutSmallCoverage(of: study)
         let bytes = volumes.reduce(0) { $0 + $1.bytes.count }
         var reply: Message
         var sentAgain = false

@@ -38,4 +38,20 @@ struct GeometryTests {
         for row in 0..<3 { for column in 0..<3 { #expect(abs(product[row, column] - (row == column ? 1 : 0)) < 1e-12) } }
         #expect(Matrix3(rows: Vector3(1, 2, 3), Vector3(2, 4, 6), Vector3(0, 0, 1)).inverse == nil)
     }
+
+    @Test func coveredShareByHand() {
+        // A 10 mm cube of 1 mm voxels whose box runs from -0.5 to 9.5 mm on each axis.
+        let cube = Geometry(size: VolumeSize(10, 10, 10), spacing: Vector3(1, 1, 1))
+        // Half of it along x: the box from -0.5 to 4.5 mm.
+        #expect(abs(cube.coveredShare(by: Geometry(size: VolumeSize(5, 10, 10), spacing: Vector3(1, 1, 1))) - 0.5) < 1e-12)
+        // All of it at 2 mm: centres from 0.5 to 8.5 mm, edges from -0.5 to 9.5 mm.
+        #expect(abs(cube.coveredShare(by: Geometry(size: VolumeSize(5, 5, 5), spacing: Vector3(2, 2, 2), origin: Vector3(0.5, 0.5, 0.5))) - 1) < 1e-12)
+        // A quarter turn about z of a box 10 x 4 x 10 mm centred on the cube's centre line: it
+        // spans 4 mm of x and all of y and z, so 0.4.
+        let turned = Geometry(size: VolumeSize(10, 4, 10), spacing: Vector3(1, 1, 1), origin: Vector3(6, 0, 0),
+                              direction: Matrix3(columns: Vector3(0, 1, 0), Vector3(-1, 0, 0), Vector3(0, 0, 1)))
+        #expect(abs(cube.coveredShare(by: turned) - 0.4) < 1e-12)
+        // Beside it: nothing.
+        #expect(cube.coveredShare(by: Geometry(size: VolumeSize(10, 10, 10), spacing: Vector3(1, 1, 1), origin: Vector3(20, 0, 0))) == 0)
+    }
 }

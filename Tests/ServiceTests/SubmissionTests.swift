@@ -463,6 +463,16 @@ import Wire
         let warning = try #require(guessed.output.range(of: "warning: the NC volume"))
         let upload = try #require(guessed.output.range(of: "uploading 2 phase(s)"), "\(guessed.output)")
         #expect(warning.lowerBound < upload.lowerBound, "\(guessed.output)")
+
+        // An NC volume of 2 x 2 x 1 voxels at the PV volume's corner covers a quarter of each of
+        // its axes: 1/64 of it.
+        let corner = try Self.uniformPhases(size: VolumeSize(2, 2, 1), values: [40, 120])
+        defer { try? FileManager.default.removeItem(at: corner) }
+        let small = try submit([], to: deployment, extra: ["--nifti", "NC=\(corner.path)/NC.nii,PV=\(folder.path)/PV.nii", "--patient", "MR-0003"])
+        #expect(small.status == 0, "\(small.output)")
+        #expect(small.output.contains(": the NC volume covers 2% of the PV volume, onto which the analysis resamples it; elsewhere the analysis has no NC image"),
+                "\(small.output)")
+        #expect(!result.output.contains("% of the PV volume"), "\(result.output)")
     }
 
     @Test func waitReportsAStoppedCoordinatorInSeconds() throws {

@@ -51,6 +51,29 @@ public struct Geometry: Equatable, Sendable {
         return inverse * (point - origin)
     }
 
+    /// Returns the share of this grid's box (its voxels' outer edges) that `other`'s box covers,
+    /// from 0 to 1. The other box is taken as its bounding box along this grid's axes, which is
+    /// exact when the two grids are parallel, as the phases of one study usually are.
+    public func coveredShare(by other: Geometry) -> Double {
+        var low = Vector3(repeating: .infinity)
+        var high = Vector3(repeating: -.infinity)
+        for corner in 0..<8 {
+            let index = Vector3(corner & 1 == 0 ? -0.5 : Double(other.size.x) - 0.5,
+                                corner & 2 == 0 ? -0.5 : Double(other.size.y) - 0.5,
+                                corner & 4 == 0 ? -0.5 : Double(other.size.z) - 0.5)
+            let inThisGrid = self.index(atWorld: other.world(atIndex: index))
+            low = pointwiseMin(low, inThisGrid)
+            high = pointwiseMax(high, inThisGrid)
+        }
+        var share = 1.0
+        for axis in 0..<3 {
+            let extent = Double(size[axis])
+            let overlap = min(high[axis], extent - 0.5) - max(low[axis], -0.5)
+            share *= max(0, overlap) / extent
+        }
+        return share
+    }
+
     /// Returns whether two grids sample the same points, within `tolerance` millimetres at the far corner.
     public func isSameGrid(as other: Geometry, tolerance: Double = 1e-4) -> Bool {
         guard size == other.size else { return false }

@@ -15,4 +15,10 @@ public enum Phase: String, Sendable, Codable, CaseIterable {
     public init?(code: String) {
         self.init(rawValue: code.uppercased())
     }
+
+    /// Returns the phase whose grid the analysis works on: portal venous when present, else the
+    /// first present in the order of acquisition.
+    public static func reference(among present: Set<Phase>) -> Phase? {
+        present.contains(.portalVenous) ? .portalVenous : allCases.first(where: present.contains)
+    }
 }
