@@ -48,8 +48,9 @@ public struct SeriesScan: Sendable {
 public enum SeriesScanner {
     /// Reads the header of every file under `folder` (pixel data is not read) and groups image
     /// slices by Series Instance UID. Files that fail to parse, hold no image or no geometry are
-    /// listed in `skipped` with the error and what kind of file each is. A series whose files differ in Patient ID or Study
-    /// Instance UID gets an ``DicomSeries/inconsistency`` naming two such files.
+    /// listed in `skipped` with the error and what kind of file each is. A series whose files
+    /// differ in Patient ID or Study Instance UID gets an ``DicomSeries/inconsistency`` naming
+    /// two such files.
     ///
     /// - throws: an error only when `folder` cannot be listed.
     public static func scan(_ folder: String) throws -> SeriesScan {
