@@ -216,12 +216,11 @@ public final class Connection {
         try reconnect()
     }
 
-    /// A server that ended this session while it was idle, in a restart or by an administrator's
-    /// command, has sent its reason and closed the socket. Reading both without blocking marks
-    /// the connection closed, so it is opened again before the next statement instead of
-    /// failing it. libpq marks the connection closed only on a read that finds nothing else,
-    /// hence the second read. Notifications read on the way stay queued for
-    /// ``receiveNotifications()``.
+    /// Reads, without blocking, what the server sent while the connection was idle. A server that
+    /// ended the session (a restart, an administrator's command) has sent its reason and closed
+    /// the socket, so reading both marks the connection closed and the next statement reopens it
+    /// instead of failing. libpq sees the close only on a read that finds no other data, which is
+    /// why a second read follows. Notifications read here stay queued for ``receiveNotifications()``.
     private func readWhatArrivedWhileIdle() {
         guard let handle else { return }
         for _ in 0..<3 where PQstatus(handle) == CONNECTION_OK {

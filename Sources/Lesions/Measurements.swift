@@ -101,8 +101,8 @@ public func viableAxialDiameter(of lesion: LesionComponent, arterial: Volume<Flo
     return measure(LesionComponent(voxels: viable), on: arterial.geometry).longestAxialDiameterMillimetres
 }
 
-/// Whether blurred boundary points (grid indices) fail to reach beyond the voxel centres they
-/// should enclose along one of `axes`. The blur of a row one voxel wide barely crosses one half
+/// Returns whether blurred boundary points (grid indices) fail to reach beyond the voxel centres
+/// they should enclose along one of `axes`. The blur of a row one voxel wide barely crosses one half
 /// in its middle, so its edges there shrink the row to a fraction of a voxel across and cut off
 /// its ends.
 private func isCollapsed(_ edges: [Vector3], inside centres: [Vector3], axes: [Int]) -> Bool {

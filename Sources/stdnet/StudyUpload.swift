@@ -92,7 +92,7 @@ struct StudyUpload {
                           + "; check that the volumes' geometry is what the study had")
                 }
             } catch {
-                // The message names the file once; a NIfTIError names it too.
+                // A NIfTIError names the file too, so only its reason follows the path here.
                 throw ClientError("cannot read the \(phase.rawValue) volume \(path): \((error as? NIfTIError)?.reason ?? "\(error)")")
             }
             guard volumeCount == 1 else {

@@ -24,8 +24,8 @@ import TestSupport
         }
         restarter.start()
 
-        // Each connection's server process before and after the work; a new one shows that the
-        // connection met the restart and was opened again.
+        // Each connection's server process is read before and after the work. A new one shows
+        // that the connection met the restart and was opened again.
         let reopened = Counter()
         @Sendable func backendProcess(_ queue: JobQueue) throws -> String? {
             try retryingOnConnectionLoss { try queue.connection.execute("SELECT pg_backend_pid()").scalar }

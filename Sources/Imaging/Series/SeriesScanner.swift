@@ -4,7 +4,7 @@ import Foundation
 
 /// A file that was not used, and why.
 public struct SkippedFile: Sendable, Codable {
-    /// What a skipped file is, which decides whether its series may lack a slice.
+    /// The kind of a skipped file, which decides whether its series may lack a slice.
     public enum Kind: String, Sendable, Codable {
         /// Not DICOM: a text file, a NIfTI volume. A file named .dcm is never taken for one.
         case notDicom
